@@ -1,0 +1,46 @@
+"""The `direction-tagger` command: one subcommand per workflow step.
+
+Each subcommand lives in `direction_tagger.commands.<module>` and registers itself; a step
+runs the same inside Snakemake (rules call these commands) and outside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from . import __version__, commands
+from .io import DataError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="direction-tagger",
+        description="Find tail base, neck and nose of a rat in 50x50 frames; body and head direction.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (DataError, FileNotFoundError) as err:
+        # One line naming the file and the problem; no traceback for bad input.
+        print(f"direction-tagger {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def train_direction_tagger(argv: list[str] | None = None) -> int:
+    """The published tool's name: run the whole workflow with the default config."""
+    import subprocess
+
+    argv = sys.argv[1:] if argv is None else argv
+    return subprocess.call(["snakemake", "--cores", "all", *argv])

@@ -1,0 +1,203 @@
+"""Movie commands: `smooth`, `render`, `movie-figures` and `qc-reference`.
+
+    direction-tagger smooth --predictions RAW.csv --out SMOOTH.csv [--dlc-csv DLC.csv]
+                            [--qc-json QC.json] [--reference REF.json] [smoothing options]
+    direction-tagger render --movie M.npz --predictions P.csv --out V.mp4
+                            [--scale 8] [--trail 15] [--panel]
+    direction-tagger movie-figures --predictions SMOOTH.csv --outdir DIR
+    direction-tagger qc-reference --labelled TRAIN.npz --out REF.json
+
+File decisions:
+- The smoothed CSV is one self-contained table: the main columns (base_x, ...,
+  body_direction_deg, ...) hold the smoothed positions and the directions computed from them,
+  the raw predictions sit alongside as *_raw columns, confidences and spreads are the raw
+  ones, and the qc_* flags are computed on the raw predictions. `smooth` always starts from the
+  raw values (the *_raw columns when given a smoothed table), so re-running it is idempotent.
+- The DLC CSV holds the smoothed positions; where smoothing left a gap (NaN) it falls back to
+  the raw prediction, whose likelihood (confidence) is low there -- DeepLabCut itself never
+  writes NaN, and downstream tools filter by likelihood.
+- `render` draws the table's main columns: smoothed positions for a smoothed table, raw ones
+  for a raw table; the qc_* columns, when present, mark flagged frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io import DataError, atomic_path, load_labelled, load_movie
+
+
+def _write_json(path, obj) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+
+
+def _read_reference(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        ref = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not valid JSON ({err})") from None
+    from ..qc import GEOMETRY_MEASURES
+
+    missing = [k for k in ("percentiles", *GEOMETRY_MEASURES) if k not in ref]
+    if not isinstance(ref, dict) or missing:
+        raise DataError(f"{path}: not a geometry reference (missing {missing}); make one with "
+                        "`direction-tagger qc-reference`")
+    return ref
+
+
+def run_smooth(args) -> int:
+    from ..movie import (movie_table, read_table, table_confidence, table_fps, table_locs,
+                         table_spread, write_dlc_csv, write_table)
+    from ..qc import qc_flags, qc_summary
+    from ..smooth import smooth_locs
+
+    table = read_table(args.predictions)
+    raw = table_locs(table, "_raw")
+    if raw is None:
+        raw = table_locs(table)
+    confidence = table_confidence(table)
+    spread = table_spread(table)
+    truth = table_locs(table, "_true")
+    fps = args.fps or table_fps(table)
+    reference = _read_reference(args.reference) if args.reference else None
+
+    smoothed = smooth_locs(raw, confidence, method=args.method, window=args.window,
+                           polyorder=args.polyorder, min_confidence=args.min_confidence,
+                           max_gap=args.max_gap, outlier_px=args.outlier_px or None)
+    flags = qc_flags(raw, confidence, spread, fps, reference,
+                     max_jump_px=args.max_jump_px, max_spread_px=args.max_spread_px,
+                     min_confidence=args.min_confidence)
+    out = movie_table(smoothed, confidence, spread, fps, flags, raw_locs=raw, truth_locs=truth)
+    write_table(args.out, out)
+    if args.dlc_csv:
+        write_dlc_csv(args.dlc_csv, np.where(np.isfinite(smoothed), smoothed, raw), confidence)
+    summary = qc_summary(flags, raw, fps, smoothed=smoothed)
+    if args.qc_json:
+        summary["settings"] = {
+            "method": args.method, "window": args.window, "polyorder": args.polyorder,
+            "min_confidence": args.min_confidence, "max_gap": args.max_gap,
+            "outlier_px": args.outlier_px, "max_jump_px": args.max_jump_px,
+            "max_spread_px": args.max_spread_px,
+            "reference": str(args.reference) if args.reference else None,
+        }
+        summary["frames_left_missing"] = int((~np.isfinite(smoothed).all(axis=(1, 2))).sum())
+        _write_json(args.qc_json, summary)
+    print(f"{args.out}: {len(out)} frames smoothed ({args.method}, window {args.window}); "
+          f"{100 * summary['flagged_share']['any']:.1f}% flagged by QC")
+    return 0
+
+
+def run_render(args) -> int:
+    from ..movie import read_table, table_confidence, table_flags, table_locs
+    from ..render import render_video
+
+    movie = load_movie(args.movie)
+    table = read_table(args.predictions)
+    if len(table) != len(movie):
+        raise DataError(f"{args.predictions}: {len(table)} rows, but {args.movie} has "
+                        f"{len(movie)} frames; expected one row per frame")
+    flags = table_flags(table) or None
+    render_video(args.out, movie.images, table_locs(table), table_confidence(table), movie.fps,
+                 flags=flags, scale=args.scale, trail=args.trail, panel=args.panel,
+                 crf=args.crf, progress=not args.quiet)
+    print(f"{args.out}: {len(movie)} frames at {movie.fps:g} fps")
+    return 0
+
+
+def run_movie_figures(args) -> int:
+    from ..movie import read_table
+    from ..movie_figures import save_movie_figures
+
+    paths = save_movie_figures(args.outdir, read_table(args.predictions))
+    print("\n".join(str(p) for p in paths))
+    return 0
+
+
+def run_qc_reference(args) -> int:
+    from ..qc import geometry_reference
+
+    labelled = load_labelled(args.labelled)
+    ref = geometry_reference(labelled.locs) | {"source": str(args.labelled)}
+    _write_json(args.out, ref)
+    print(f"{args.out}: geometry reference from {ref['n_labels']} labels")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "smooth", help="smooth a movie's raw predictions, run QC, write tables",
+        description="Confidence-aware smoothing (drop low-confidence and outlying points, "
+        "interpolate short gaps, Savitzky-Golay or median filter) and label-free QC of a raw "
+        "predictions CSV. Writes the smoothed tidy CSV (raw values kept as *_raw columns, "
+        "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.")
+    p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
+    p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
+    p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
+    p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
+    p.add_argument("--reference", type=Path,
+                   help="geometry reference JSON (qc-reference); without it no geometry flag")
+    p.add_argument("--method", choices=("savgol", "median"), default="savgol")
+    p.add_argument("--window", type=_positive_int, default=7, help="filter window, frames (7)")
+    p.add_argument("--polyorder", type=int, default=2, help="Savitzky-Golay order (2)")
+    p.add_argument("--min-confidence", type=float, default=0.5,
+                   help="drop points below this confidence; also the QC threshold (0.5)")
+    p.add_argument("--max-gap", type=int, default=5,
+                   help="interpolate gaps up to this many frames (5)")
+    p.add_argument("--outlier-px", type=float, default=6.0,
+                   help="drop points this far from the running median, px; 0 = off (6)")
+    p.add_argument("--max-jump-px", type=float, default=None,
+                   help="QC jump threshold, px per frame (default 180 px/s at the fps, >= 3)")
+    p.add_argument("--max-spread-px", type=float, default=2.0, help="QC TTA spread limit (2)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frames per second (default: from the time_s column)")
+    p.set_defaults(func=run_smooth)
+
+    p = subparsers.add_parser(
+        "render", help="render the tagged video of a movie",
+        description="Draw keypoints (fill = keypoint: tail base blue, neck white, nose "
+        "magenta; ring = confidence red->green), skeleton, body (orange) and head (cyan) "
+        "direction arrows, nose trail, frame number and time, QC-flagged frames (red border) "
+        "on every frame; H.264 MP4 at the movie's fps.")
+    p.add_argument("--movie", required=True, type=Path, help="movie .npz (images, fps)")
+    p.add_argument("--predictions", required=True, type=Path,
+                   help="tidy predictions CSV; its main columns are drawn (smoothed when it is "
+                   "the smooth step's output)")
+    p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
+    p.add_argument("--scale", type=_positive_int, default=8, help="upscaling factor (8: 400x400)")
+    p.add_argument("--trail", type=int, default=15, help="nose trail length, frames (15)")
+    p.add_argument("--panel", action="store_true",
+                   help="add a side panel with scrolling direction traces")
+    p.add_argument("--crf", type=int, default=20, help="H.264 quality, lower = better (20)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_render)
+
+    p = subparsers.add_parser(
+        "movie-figures", help="figures of a movie's predictions",
+        description="Direction traces, body-centre trajectory, polar heading histogram and QC "
+        "timeline as PNG files in OUTDIR.")
+    p.add_argument("--predictions", required=True, type=Path, help="tidy predictions CSV")
+    p.add_argument("--outdir", required=True, type=Path, help="folder for the PNG files")
+    p.set_defaults(func=run_movie_figures)
+
+    p = subparsers.add_parser(
+        "qc-reference", help="skeleton geometry percentiles of a labelled set, for QC",
+        description="Percentiles of tail base->neck and neck->nose length, body length and "
+        "head angle relative to the body over the labels, as JSON for `smooth --reference`.")
+    p.add_argument("--labelled", required=True, type=Path, help="labelled set .npz")
+    p.add_argument("--out", required=True, type=Path, help="reference JSON to write")
+    p.set_defaults(func=run_qc_reference)

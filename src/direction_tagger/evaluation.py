@@ -1,0 +1,62 @@
+"""Evaluate a model on a labelled set: metrics JSON, per-frame CSV and figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path  # noqa: E402
+from .metrics import evaluate  # noqa: E402
+
+
+def write_json(path, data) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def save_figure(fig, path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def error_figure(frame, path, title: str) -> None:
+    """Cumulative error per keypoint (left) and error against confidence (right)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    colours = {"base": "tab:blue", "neck": "tab:green", "head": "tab:red"}
+    for name in KEYPOINTS:
+        err = np.sort(frame[f"{name}_error_px"].to_numpy())
+        left.plot(err, np.linspace(0, 1, len(err)), color=colours[name], label=KEYPOINT_NAMES[name])
+        right.scatter(frame[f"{name}_confidence"], frame[f"{name}_error_px"],
+                      s=4, alpha=0.4, color=colours[name], label=KEYPOINT_NAMES[name])
+    left.set(xlabel="error (px)", ylabel="share of frames with error ≤ x", xlim=(0, 6),
+             title=f"{title}: cumulative error")
+    left.grid(alpha=0.3)
+    left.legend()
+    right.set(xlabel="confidence", ylabel="error (px)", yscale="symlog", title="error vs confidence")
+    right.grid(alpha=0.3)
+    save_figure(fig, path)
+
+
+def evaluate_to_files(pred, confidence, truth, images, name: str, metrics_json, frames_csv,
+                      figure_png=None, worst_png=None, baseline_locs=None, extra=None) -> dict:
+    metrics, frame = evaluate(pred, confidence, truth, baseline_locs)
+    metrics = {"set": name} | (extra or {}) | metrics
+    write_json(metrics_json, metrics)
+    with atomic_path(frames_csv) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.4f")
+    if figure_png:
+        error_figure(frame, figure_png, name)
+    if worst_png:
+        from .montage import save_montage
+
+        worst = np.argsort(-frame[[f"{k}_error_px" for k in KEYPOINTS]].max(axis=1).to_numpy())[:24]
+        titles = [f"#{i}: {frame.loc[i, [f'{k}_error_px' for k in KEYPOINTS]].max():.1f}px" for i in worst]
+        save_montage(worst_png, images[worst], locs=truth[worst], pred=pred[worst], titles=titles)
+    return metrics

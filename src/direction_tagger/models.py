@@ -1,0 +1,165 @@
+"""The model zoo: every model maps (B, 1, 50, 50) normalised frames to keypoints.
+
+Common interface: `model(x)` returns a dict with
+  - "coords": (B, 3, 2) float, (x, y) px in frame coordinates (pixel centres at integers),
+  - "confidence": (B, 3) float in [0, 1],
+  - "heatmaps": (B, 3, h, w) spatial softmax, for heatmap models only.
+
+Models are built by name from JSON-able keyword arguments, so a checkpoint is a
+`state_dict` plus `{"architecture": name, "arch_kwargs": {...}}` and never pickled code.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from .io import FRAME_SIZE, KEYPOINTS
+
+N_KEYPOINTS = len(KEYPOINTS)
+HALF = FRAME_SIZE / 2.0  # the published recipe scales targets as (t - 25) / 25
+
+
+class SeedCNN(nn.Module):
+    """The published architecture: 6 convolutions, a flattened feature map, 6 numbers out.
+
+    Kept for parity and comparison. It has no notion of confidence, so it reports 1.
+    """
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        c = width
+        layers, channels = [], [1, c, c, 2 * c, 2 * c, 4 * c, 4 * c]
+        for i in range(6):
+            layers += [nn.Conv2d(channels[i], channels[i + 1], 3, padding=1), nn.ReLU(inplace=True)]
+            if i % 2 == 1:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(4 * c * 6 * 6, 256), nn.ReLU(inplace=True), nn.Linear(256, 6)
+        )
+
+    def forward(self, x):
+        out = self.head(self.features(x)).view(-1, N_KEYPOINTS, 2)
+        coords = out * HALF + HALF
+        return {"coords": coords, "confidence": torch.ones(coords.shape[:2], device=x.device)}
+
+
+def conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+def soft_argmax(logits: torch.Tensor, stride: int, size: int = FRAME_SIZE):
+    """Integral regression (DSNT): expected (x, y) px under the spatial softmax of `logits`.
+
+    A heatmap cell j at output stride s covers pixels s*j .. s*j+s-1, so its centre is at
+    s*j + (s-1)/2 px. Returns (coords (B, K, 2), probabilities (B, K, h, w)).
+    """
+    b, k, h, w = logits.shape
+    probs = logits.float().flatten(2).softmax(-1).view(b, k, h, w)
+    xs = torch.arange(w, device=logits.device, dtype=probs.dtype) * stride + (stride - 1) / 2
+    ys = torch.arange(h, device=logits.device, dtype=probs.dtype) * stride + (stride - 1) / 2
+    x = (probs.sum(2) * xs).sum(-1)
+    y = (probs.sum(3) * ys).sum(-1)
+    return torch.stack([x, y], dim=-1), probs
+
+
+def heatmap_confidence(probs: torch.Tensor, coords: torch.Tensor, stride: int, radius_px: float = 3.0):
+    """Probability mass within `radius_px` of the predicted point: near 1 for a sharp, unimodal
+    heatmap, low when the net hesitates between places (e.g. head vs tail)."""
+    b, k, h, w = probs.shape
+    xs = torch.arange(w, device=probs.device, dtype=probs.dtype) * stride + (stride - 1) / 2
+    ys = torch.arange(h, device=probs.device, dtype=probs.dtype) * stride + (stride - 1) / 2
+    dx2 = (xs.view(1, 1, 1, w) - coords[..., 0, None, None]) ** 2
+    dy2 = (ys.view(1, 1, h, 1) - coords[..., 1, None, None]) ** 2
+    near = (dx2 + dy2) <= radius_px**2
+    return (probs * near).sum((2, 3)).clamp(0, 1)
+
+
+def conv1x1_bn(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class HeatmapUNet(nn.Module):
+    """A small U-Net for 50x50 frames: heatmaps at output stride 2 (25x25) decoded by
+    soft-argmax into sub-pixel coordinates, plus a confidence from the heatmap's sharpness.
+
+    Stride 2 costs about a quarter of full resolution; the 7x7 bottleneck sees the whole
+    animal, which is what tells the nose from the tail base. ~70 MFLOP per frame.
+    """
+
+    def __init__(self, width: int = 16):
+        super().__init__()
+        c = width
+        self.stem = conv_bn(1, c)  # 50x50
+        self.enc2 = nn.Sequential(conv_bn(c, 2 * c, stride=2), conv_bn(2 * c, 2 * c))  # 25x25
+        self.enc3 = nn.Sequential(conv_bn(2 * c, 4 * c, stride=2), conv_bn(4 * c, 4 * c))  # 13x13
+        self.enc4 = nn.Sequential(conv_bn(4 * c, 4 * c, stride=2), conv_bn(4 * c, 4 * c))  # 7x7
+        self.dec3 = nn.Sequential(conv1x1_bn(8 * c, 4 * c), conv_bn(4 * c, 4 * c))  # 13x13
+        self.dec2 = nn.Sequential(conv1x1_bn(6 * c, 2 * c), conv_bn(2 * c, 2 * c))  # 25x25
+        self.out = nn.Conv2d(2 * c, N_KEYPOINTS, 1)
+        self.stride = 2
+
+    def forward(self, x):
+        s2 = self.enc2(self.stem(x))
+        s3 = self.enc3(s2)
+        s4 = self.enc4(s3)
+        d3 = self.dec3(torch.cat([F.interpolate(s4, size=s3.shape[-2:]), s3], 1))
+        d2 = self.dec2(torch.cat([F.interpolate(d3, size=s2.shape[-2:]), s2], 1))
+        coords, probs = soft_argmax(self.out(d2), self.stride)
+        return {
+            "coords": coords,
+            "confidence": heatmap_confidence(probs, coords, self.stride),
+            "heatmaps": probs,
+        }
+
+
+def fuse_batchnorm(module: nn.Module) -> nn.Module:
+    """Fold every Conv2d+BatchNorm2d pair into one conv (eval mode only): same outputs, faster."""
+    for child in module.children():
+        if isinstance(child, nn.Sequential):
+            for i in range(len(child) - 1):
+                if isinstance(child[i], nn.Conv2d) and isinstance(child[i + 1], nn.BatchNorm2d):
+                    child[i] = fuse_conv_bn_eval(child[i], child[i + 1])
+                    child[i + 1] = nn.Identity()
+        fuse_batchnorm(child)
+    return module
+
+
+def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
+    """Eval mode, batch norm folded, channels-last memory layout (fastest on CPU and CUDA)."""
+    model = fuse_batchnorm(model.eval())
+    return model.to(device=device, memory_format=torch.channels_last)
+
+
+ARCHITECTURES = {"seed_cnn": SeedCNN, "heatmap_unet": HeatmapUNet}
+
+
+def build_model(architecture: str, **arch_kwargs) -> nn.Module:
+    try:
+        cls = ARCHITECTURES[architecture]
+    except KeyError:
+        raise ValueError(
+            f"unknown architecture '{architecture}'; expected one of {sorted(ARCHITECTURES)}"
+        ) from None
+    return cls(**arch_kwargs)
+
+
+def normalise_frames(frames: torch.Tensor) -> torch.Tensor:
+    """(B, 50, 50) grey levels (uint8 or float 0-255) -> (B, 1, 50, 50) float, standardised per
+    frame. Per-frame standardisation makes the model indifferent to exposure and contrast;
+    polarity (dark-on-light or light-on-dark) is left to the model, which sees both in training.
+    """
+    x = frames.float().unsqueeze(1)
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    std = x.std(dim=(2, 3), keepdim=True).clamp_min(1.0)
+    return (x - mean) / std
+
+
+NORMALISATION = "per-frame standardisation: (x - mean(x)) / max(std(x), 1), x in grey levels"

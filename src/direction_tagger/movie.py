@@ -1,0 +1,212 @@
+"""Per-frame tables of a movie's predictions: the tidy CSV and the DeepLabCut-style CSV.
+
+Tidy table (`movie_table`, one row per frame; positions (x, y) px, x = column, y = row,
+origin top-left; angles degrees in [0, 360), 0 = right, 90 = up):
+
+    frame, time_s,
+    base_x, base_y, base_confidence, [base_spread_px],      (tail base)
+    neck_x, neck_y, neck_confidence, [neck_spread_px],
+    head_x, head_y, head_confidence, [head_spread_px],      (nose)
+    body_direction_deg       tail base -> neck
+    head_direction_deg       neck -> nose
+    head_relative_deg        head minus body, [-180, 180), positive = turned counter-clockwise
+    body_length_px           |base->neck| + |neck->nose|
+    speed_px_s               speed of the body centre (mean of tail base and neck), central
+                             differences
+    [<column>_raw ...]       with `raw_locs` (the smoothed table keeps the raw predictions):
+                             base_x_raw, base_y_raw, ..., head_y_raw, body_direction_deg_raw,
+                             head_direction_deg_raw, head_relative_deg_raw
+    [<column>_true ...]      with `truth_locs` (synthetic movies): same names with _true
+    [qc_<flag> ..., qc_any]  with `flags` (see qc.py): booleans
+
+Spread columns appear when `spread` is given and not all NaN. Missing values are empty cells.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .geometry import angle_difference, body_direction, head_direction
+from .io import DEFAULT_FPS, KEYPOINT_NAMES, KEYPOINTS, DataError, atomic_path
+
+FLOAT_FORMAT = "%.6f"
+DLC_BODYPARTS = tuple(KEYPOINT_NAMES[k].replace(" ", "_") for k in KEYPOINTS)  # tail_base, ...
+
+
+def _as_locs(locs, m: int | None, what: str) -> np.ndarray:
+    locs = np.asarray(locs, dtype=np.float64)
+    if locs.ndim != 3 or locs.shape[1:] != (len(KEYPOINTS), 2) or (m is not None and len(locs) != m):
+        expected = f"({m if m is not None else 'M'}, {len(KEYPOINTS)}, 2)"
+        raise ValueError(f"{what} have shape {locs.shape}; expected {expected}")
+    return locs
+
+
+def _geometry_columns(locs: np.ndarray, suffix: str = "") -> dict[str, np.ndarray]:
+    body = body_direction(locs)
+    head = head_direction(locs)
+    return {
+        f"body_direction_deg{suffix}": body,
+        f"head_direction_deg{suffix}": head,
+        f"head_relative_deg{suffix}": angle_difference(head, body),
+    }
+
+
+def _position_columns(locs: np.ndarray, suffix: str) -> dict[str, np.ndarray]:
+    cols = {}
+    for k, name in enumerate(KEYPOINTS):
+        cols[f"{name}_x{suffix}"] = locs[:, k, 0]
+        cols[f"{name}_y{suffix}"] = locs[:, k, 1]
+    return cols
+
+
+def movie_table(locs, confidence, spread=None, fps: float = DEFAULT_FPS,
+                flags: dict[str, np.ndarray] | None = None, *, raw_locs=None,
+                truth_locs=None) -> pd.DataFrame:
+    """Tidy per-frame table of a movie's predictions (columns in the module docstring).
+
+    locs: (M, 3, 2) px in KEYPOINTS order (tail base, neck, nose), NaN allowed; confidence:
+    (M, 3) in [0, 1]; spread: (M, 3) px or None; fps: frames per second; flags: {name: (M,)
+    bool} from `qc.qc_flags` (names may already carry the qc_ prefix); raw_locs / truth_locs:
+    optional (M, 3, 2) written as *_raw / *_true columns.
+    """
+    locs = _as_locs(locs, None, "locs")
+    m = len(locs)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if confidence.shape != (m, len(KEYPOINTS)):
+        raise ValueError(f"confidence has shape {confidence.shape}; expected ({m}, 3)")
+    fps = float(fps)
+    if not np.isfinite(fps) or fps <= 0:
+        raise ValueError(f"fps is {fps}; expected a positive number")
+    if spread is not None:
+        spread = np.asarray(spread, dtype=np.float64)
+        if spread.shape != (m, len(KEYPOINTS)):
+            raise ValueError(f"spread has shape {spread.shape}; expected ({m}, 3)")
+        if np.isnan(spread).all():
+            spread = None
+
+    frame = np.arange(m)
+    cols: dict[str, np.ndarray] = {"frame": frame, "time_s": frame / fps}
+    for k, name in enumerate(KEYPOINTS):
+        cols[f"{name}_x"] = locs[:, k, 0]
+        cols[f"{name}_y"] = locs[:, k, 1]
+        cols[f"{name}_confidence"] = confidence[:, k]
+        if spread is not None:
+            cols[f"{name}_spread_px"] = spread[:, k]
+    cols |= _geometry_columns(locs)
+    cols["body_length_px"] = (np.linalg.norm(locs[:, 1] - locs[:, 0], axis=-1)
+                              + np.linalg.norm(locs[:, 2] - locs[:, 1], axis=-1))
+    centre = (locs[:, 0] + locs[:, 1]) / 2
+    if m > 1:
+        velocity = np.gradient(centre, axis=0) * fps  # px/s, central differences
+        cols["speed_px_s"] = np.linalg.norm(velocity, axis=-1)
+    else:
+        cols["speed_px_s"] = np.full(m, np.nan)
+    for extra, suffix in ((raw_locs, "_raw"), (truth_locs, "_true")):
+        if extra is not None:
+            extra = _as_locs(extra, m, f"{suffix[1:]} locs")
+            cols |= _position_columns(extra, suffix) | _geometry_columns(extra, suffix)
+    if flags is not None:
+        any_flag = np.zeros(m, bool)
+        for name, flag in flags.items():
+            flag = np.asarray(flag, bool)
+            if flag.shape != (m,):
+                raise ValueError(f"flag '{name}' has shape {flag.shape}; expected ({m},)")
+            short = name.removeprefix("qc_")
+            if short == "any":
+                continue
+            cols[f"qc_{short}"] = flag
+            any_flag |= flag
+        cols["qc_any"] = any_flag
+    return pd.DataFrame(cols)
+
+
+def write_table(path: str | os.PathLike, table: pd.DataFrame) -> Path:
+    """Write a tidy table as CSV, atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT)
+    return Path(path)
+
+
+REQUIRED_COLUMNS = ("frame", "time_s", *(f"{k}_{c}" for k in KEYPOINTS
+                                          for c in ("x", "y", "confidence")))
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a tidy predictions CSV (as written by `write_table`); DataError when it is not one."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: missing columns {missing}; expected a tidy predictions CSV")
+    if table.empty:
+        raise DataError(f"{path}: holds no frames; expected at least one row")
+    for column in REQUIRED_COLUMNS:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            raise DataError(f"{path}: column '{column}' is not numeric")
+    return table
+
+
+def table_fps(table: pd.DataFrame, default: float = DEFAULT_FPS) -> float:
+    """Frames per second implied by the frame and time_s columns (`default` for one frame)."""
+    frame = table["frame"].to_numpy(np.float64)
+    time = table["time_s"].to_numpy(np.float64)
+    if len(frame) < 2 or time[-1] == time[0]:
+        return float(default)
+    return float(round((frame[-1] - frame[0]) / (time[-1] - time[0]), 3))
+
+
+def table_locs(table: pd.DataFrame, suffix: str = "") -> np.ndarray | None:
+    """(M, 3, 2) positions from a tidy table (suffix "", "_raw" or "_true"); None if absent."""
+    names = [(f"{k}_x{suffix}", f"{k}_y{suffix}") for k in KEYPOINTS]
+    if not all(x in table.columns and y in table.columns for x, y in names):
+        return None
+    return np.stack([table[[x, y]].to_numpy(np.float64) for x, y in names], axis=1)
+
+
+def table_confidence(table: pd.DataFrame) -> np.ndarray:
+    return table[[f"{k}_confidence" for k in KEYPOINTS]].to_numpy(np.float64)
+
+
+def table_spread(table: pd.DataFrame) -> np.ndarray | None:
+    cols = [f"{k}_spread_px" for k in KEYPOINTS]
+    if not all(c in table.columns for c in cols):
+        return None
+    return table[cols].to_numpy(np.float64)
+
+
+def table_flags(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """{name: (M,) bool} from the qc_* columns (without qc_any); empty when there are none."""
+    return {c.removeprefix("qc_"): table[c].fillna(False).to_numpy(bool)
+            for c in table.columns if c.startswith("qc_") and c != "qc_any"}
+
+
+def write_dlc_csv(path: str | os.PathLike, locs, confidence,
+                  scorer: str = "direction-tagger") -> Path:
+    """Write predictions in DeepLabCut's CSV layout, atomically.
+
+    Three header rows -- scorer / bodyparts / coords -- then one row per frame, indexed by
+    frame number. Body parts are named **tail_base, neck, nose** (our base, neck, head), each
+    with x, y (px, x = column, y = row, origin top-left) and likelihood (the confidence).
+    Read it back with ``pandas.read_csv(path, header=[0, 1, 2], index_col=0)``.
+    """
+    locs = _as_locs(locs, None, "locs")
+    m = len(locs)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if confidence.shape != (m, len(KEYPOINTS)):
+        raise ValueError(f"confidence has shape {confidence.shape}; expected ({m}, 3)")
+    columns = pd.MultiIndex.from_product([[scorer], DLC_BODYPARTS, ["x", "y", "likelihood"]],
+                                         names=["scorer", "bodyparts", "coords"])
+    values = np.concatenate([locs, confidence[..., None]], axis=2).reshape(m, -1)
+    frame = pd.DataFrame(values, columns=columns, index=pd.RangeIndex(m))
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format=FLOAT_FORMAT)
+    return Path(path)

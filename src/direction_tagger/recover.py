@@ -1,0 +1,453 @@
+"""Recover the originals behind an augmented labelled set, from the pixels alone.
+
+The published set holds 64 variants of each of 1,546 originals (rot90 x4, vertical flip x2,
+pixel noise, pixel shift, label noise), in an unknown order and with unknown parameters.
+`recover_originals` groups the frames by the original they came from and returns one clean
+representative per group with its labels, mapped back from every copy and averaged.
+
+How (all steps vectorised; one Python iteration per *group*, never per frame):
+1. Describe every frame by a shift- and noise-tolerant low-resolution descriptor: the frame
+   blurred (sigma 2 px) and sampled on a 12 x 12 grid (3 px apart) centred on its contrast
+   centroid. The descriptor of a rotated / flipped frame is the rotated / flipped descriptor,
+   so one frame can be compared with all 8 dihedral versions of another by 8 dot products.
+2. Greedy grouping, cleanest frames first (noise estimated per frame): an ungrouped frame
+   becomes the seed of a new group; the ungrouped frames whose descriptor is nearest to any
+   dihedral version of the seed's are candidates, and each candidate is *verified* by exact
+   alignment to the seed: the mean squared difference of lightly blurred pixels (borders
+   excluded) minimised over the 8 dihedral transforms and all whole-pixel shifts up to twice
+   `max_shift_px` (one matrix product per seed). Candidates whose residual is at the level
+   explained by pixel noise join the group, with their transform relative to the seed.
+3. Frames left in undersized groups are offered to the nearest full groups once more.
+4. Per group: the members whose shift, expressed in the seed's frame, is the modal one are the
+   un-shifted copies; the least noisy of them is the representative (or their per-pixel median).
+   Every member's labels are mapped into the representative's frame with the exact inverse
+   transform (`geometry.inverse_dihedral_points`, then `dihedral_points`) and averaged (after
+   dropping outliers), which also averages out the label noise.
+
+Transform convention for a member m of a group with representative c:
+`m = shift(dihedral_images(c, k, flip), (shift_x, shift_y))`, so its labels are
+`dihedral_points(locs_c, k, flip) + (shift_x, shift_y)`; shifts are whole px, content moves by
++shift. Points are (x, y) px, pixel centres at integers (see geometry.py).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
+
+from .geometry import CENTRE, DIHEDRAL, dihedral_images, dihedral_points
+from .io import FRAME_SIZE
+
+DEFAULT_MAX_SHIFT_PX = 2
+_FREQ = 6  # descriptor: Fourier magnitudes up to this many cycles per frame on each axis
+_WINDOW_SIGMA = 16.0  # px, Gaussian window before the Fourier transform
+_ALIGN_SIGMA = 1.0  # px blur before the exact alignment (tames noise and sub-pixel effects)
+_CHUNK = 4096
+_SECOND_CHANCE = 8  # full groups tried for each frame left in an undersized group
+
+
+@dataclass
+class RecoveryResult:
+    images: np.ndarray  # (G, 50, 50) uint8, one representative per group
+    locs: np.ndarray  # (G, 3, 2) float32, labels in the representative's frame
+    group_of_frame: np.ndarray  # (N,) int64 group id of every input frame
+    report: dict
+    representative_frame: np.ndarray = field(default=None)  # (G,) input index of each representative
+    # Transform of every frame relative to its group's representative (see module docstring).
+    frame_k: np.ndarray = field(default=None)  # (N,) quarter turns
+    frame_flip: np.ndarray = field(default=None)  # (N,) bool
+    frame_shift: np.ndarray = field(default=None)  # (N, 2) int (shift_x, shift_y) px
+    frame_residual: np.ndarray = field(default=None)  # (N,) alignment MSE (blurred grey levels^2)
+
+
+# --- the dihedral group as 2x2 integer matrices acting on (x, y) about the frame centre ---------
+
+
+def _dihedral_matrices() -> np.ndarray:
+    """(8, 2, 2) A with dihedral_points(p, k, flip) = A @ (p - CENTRE) + CENTRE, DIHEDRAL order."""
+    c = np.array([CENTRE, CENTRE])
+    basis = np.array([c + (1.0, 0.0), c + (0.0, 1.0)])
+    mats = []
+    for k, flip in DIHEDRAL:
+        image = dihedral_points(basis, k, flip) - c  # rows: images of e_x, e_y
+        mats.append(np.rint(image.T).astype(np.int64))
+    return np.stack(mats)
+
+
+_MATS = _dihedral_matrices()
+_MAT_INDEX = {tuple(m.reshape(-1)): i for i, m in enumerate(_MATS)}
+_COMPOSE = np.array([[_MAT_INDEX[tuple((_MATS[a] @ _MATS[b]).reshape(-1))] for b in range(8)]
+                     for a in range(8)])  # _COMPOSE[a, b]: apply b first, then a
+_INVERSE = np.array([_MAT_INDEX[tuple(_MATS[a].T.reshape(-1))] for a in range(8)])
+
+
+# --- per-frame measurements ------------------------------------------------------------------
+
+
+def _blur(images: np.ndarray, sigma: float) -> np.ndarray:
+    out = np.empty(images.shape, dtype=np.float32)
+    for s in range(0, len(images), _CHUNK):
+        block = images[s:s + _CHUNK].astype(np.float32)
+        out[s:s + _CHUNK] = ndimage.gaussian_filter(block, (0, sigma, sigma), mode="reflect")
+    return out
+
+
+def estimate_noise_sigma(images: np.ndarray) -> np.ndarray:
+    """Per-frame Gaussian noise sigma in grey levels (Immerkaer 1996: a Laplacian-difference
+    filter that cancels smooth image content). Texture inflates it a little; fine for ranking
+    and thresholds."""
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+    out = np.empty(len(images), dtype=np.float64)
+    h, w = images.shape[1:]
+    for s in range(0, len(images), _CHUNK):
+        block = images[s:s + _CHUNK].astype(np.float32)
+        resp = np.zeros((len(block), h - 2, w - 2), dtype=np.float32)
+        for i in range(3):
+            for j in range(3):
+                resp += kernel[i, j] * block[:, i:i + h - 2, j:j + w - 2]
+        out[s:s + _CHUNK] = np.abs(resp).sum(axis=(1, 2))
+    return out * np.sqrt(np.pi / 2) / (6.0 * (h - 2) * (w - 2))
+
+
+def _descriptors(images: np.ndarray) -> np.ndarray:
+    """(N, D) shift-tolerant descriptors: square roots of the low-frequency Fourier magnitudes
+    (|u|, |v| <= _FREQ cycles per frame) of each frame, mean removed and under a wide Gaussian
+    window. Magnitudes ignore where the content sits, so whole-pixel shifts barely change them;
+    the square root keeps the strongest frequencies from drowning the rest. Rotating or
+    flipping a frame rotates or flips this (2F+1, 2F+1) block about its centre (see
+    `_descriptor_variants`)."""
+    n, h, w = images.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    window = np.exp(-((xx - CENTRE) ** 2 + (yy - CENTRE) ** 2) / (2 * _WINDOW_SIGMA**2))
+    window = window.astype(np.float32)
+    f = _FREQ
+    rows = np.r_[h - f:h, 0:f + 1]  # frequencies -f..f in FFT order
+    cols = np.r_[w - f:w, 0:f + 1]
+    out = np.empty((n, (2 * f + 1) ** 2), dtype=np.float32)
+    for s in range(0, n, _CHUNK):
+        x = images[s:s + _CHUNK].astype(np.float32)
+        x -= x.mean(axis=(1, 2), keepdims=True)
+        spec = np.abs(np.fft.fft2(x * window))[:, rows][:, :, cols]
+        out[s:s + _CHUNK] = np.sqrt(spec).reshape(len(x), -1)
+    return out
+
+
+def _descriptor_variants(desc: np.ndarray) -> np.ndarray:
+    """(4, D): the descriptors of the dihedral versions of a frame. A Fourier magnitude block
+    does not change under a half turn, so quarter turns 0 and 1, with and without a flip,
+    give all that differ (the block of rot90 is the block turned by -90, i.e. +90 then 180)."""
+    side = 2 * _FREQ + 1
+    block = desc.reshape(side, side)
+    return np.stack([dihedral_images(block, k, f).reshape(-1) for f in (False, True) for k in (0, 1)])
+
+
+class _Aligner:
+    """Exact alignment of candidate frames to one reference frame: minimum over the 8 dihedral
+    transforms and whole-px shifts |dx|, |dy| <= 2 * max_shift of the mean squared difference
+    over the interior (a margin of 3 * max_shift keeps reflect-filled borders out)."""
+
+    def __init__(self, max_shift_px: int, size: int = FRAME_SIZE):
+        self.reach = 2 * max_shift_px
+        self.margin = 3 * max_shift_px
+        self.crop = size - 2 * self.margin
+        if self.crop < 8:
+            raise ValueError(f"max_shift_px={max_shift_px} leaves no interior to compare")
+        span = np.arange(-self.reach, self.reach + 1)
+        # Template order: dihedral index, then window row a, window column b.
+        # Window (a, b) starts at (margin - reach + a, ...): shift dy = reach - a, dx = reach - b.
+        self.dy = np.repeat(self.reach - np.arange(len(span)), len(span))
+        self.dx = np.tile(self.reach - np.arange(len(span)), len(span))
+        self.per_g = len(span) ** 2
+
+    def templates(self, ref: np.ndarray) -> np.ndarray:
+        lo, hi = self.margin - self.reach, self.margin + self.reach + 1
+        mats = []
+        for k, f in DIHEDRAL:
+            t = np.ascontiguousarray(dihedral_images(ref, k, f))
+            win = sliding_window_view(t, (self.crop, self.crop))[lo:hi, lo:hi]
+            mats.append(win.reshape(self.per_g, -1))
+        return np.concatenate(mats) - np.float32(128.0)
+
+    def interior(self, frames: np.ndarray) -> np.ndarray:
+        m, c = self.margin, self.crop
+        return frames[:, m:m + c, m:m + c].reshape(len(frames), -1) - np.float32(128.0)
+
+    def align(self, tmpl: np.ndarray, tmpl_sq: np.ndarray, frames: np.ndarray):
+        """Best (dihedral index, dx, dy, mse) of each frame relative to the template's frame."""
+        x = self.interior(frames)
+        ssd = (x * x).sum(axis=1)[:, None] + tmpl_sq[None, :] - 2.0 * _matmul_t(x, tmpl)
+        best = np.argmin(ssd, axis=1)
+        mse = np.maximum(ssd[np.arange(len(x)), best], 0.0) / x.shape[1]
+        g, w = np.divmod(best, self.per_g)
+        return g, self.dx[w], self.dy[w], mse
+
+
+def _matmul_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b.T through torch, whose thread count the caller controls (OpenBLAS threads in
+    numpy cannot be set after import, and oversubscribed cores make it many times slower)."""
+    return (torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b)).T).numpy()
+
+
+def _vec(mats: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.einsum("nij,nj->ni", mats, v)
+
+
+def recover_originals(
+    images: np.ndarray,
+    locs: np.ndarray,
+    max_shift_px: int = DEFAULT_MAX_SHIFT_PX,
+    representative: str = "cleanest",
+    residual_factor: float = 6.0,
+    residual_floor: float = 2.0,
+    candidates: int = 192,
+    outlier_px: float = 1.5,
+    progress: bool = False,
+) -> RecoveryResult:
+    """Group augmented frames by original and return one representative per group.
+
+    images: (N, 50, 50) uint8; locs: (N, K, 2) (x, y) px. max_shift_px: the largest pixel shift
+    (per axis) any copy may carry relative to its original. representative: "cleanest" (the
+    least noisy un-shifted copy, an exact original up to rotation / flip when the set holds
+    noise-free copies) or "median" (per-pixel median of the un-shifted copies). A candidate joins
+    a group when its alignment MSE (grey levels^2 after a 1 px blur) is at most
+    residual_factor * (the MSE the two frames' estimated pixel noise explains) + residual_floor.
+    candidates: how many descriptor-nearest frames are verified per seed (doubled while they
+    keep fitting). outlier_px: labels further than this from a group's median (after mapping)
+    are left out of its average. Deterministic; no randomness.
+    """
+    t0 = time.perf_counter()
+    images = np.asarray(images)
+    locs = np.asarray(locs, dtype=np.float64)
+    n = len(images)
+    if images.ndim != 3 or images.shape[1:] != (FRAME_SIZE, FRAME_SIZE):
+        raise ValueError(f"images must be (N, {FRAME_SIZE}, {FRAME_SIZE}), got {images.shape}")
+    if locs.ndim != 3 or len(locs) != n or locs.shape[-1] != 2:
+        raise ValueError(f"locs must be (N, keypoints, 2) matching images, got {locs.shape}")
+    if representative not in ("cleanest", "median"):
+        raise ValueError(f"representative must be 'cleanest' or 'median', got {representative!r}")
+    aligner = _Aligner(int(max_shift_px))
+    timings = {}
+
+    noise = estimate_noise_sigma(images)
+    desc = _descriptors(images)
+    desc_sq = (desc * desc).sum(axis=1)
+    sharp = _blur(images, _ALIGN_SIGMA)
+    # Variance of blurred white noise = sigma^2 * sum(kernel^2); measured, not assumed.
+    delta = np.zeros((1, 21, 21), dtype=np.float32)
+    delta[0, 10, 10] = 1.0
+    kappa = float((ndimage.gaussian_filter(delta, (0, _ALIGN_SIGMA, _ALIGN_SIGMA)) ** 2).sum())
+    expected = kappa * noise**2 + kappa / 12.0  # + uint8 rounding
+    timings["describe_s"] = time.perf_counter() - t0
+
+    group = np.full(n, -1, dtype=np.int64)
+    rel_g = np.zeros(n, dtype=np.int64)  # member = shift(D_g(seed), t)
+    rel_t = np.zeros((n, 2), dtype=np.int64)
+    resid = np.zeros(n, dtype=np.float64)
+    seeds: list[int] = []
+    pool = np.arange(n)
+
+    def verify(seed: int, cand: np.ndarray):
+        tmpl = aligner.templates(sharp[seed])
+        g, dx, dy, mse = aligner.align(tmpl, (tmpl * tmpl).sum(axis=1), sharp[cand])
+        ok = mse <= residual_factor * (expected[seed] + expected[cand]) + residual_floor
+        return g, dx, dy, mse, ok
+
+    def full_size() -> int:
+        """The group size that holds the most frames so far (64 for the published set)."""
+        sizes = np.bincount(group[group >= 0], minlength=len(seeds))
+        weight = np.bincount(sizes) * np.arange(sizes.max() + 1) if len(sizes) else [0]
+        return int(np.argmax(weight))
+
+    t1 = time.perf_counter()
+    k_seed = int(candidates)
+    for seed in np.argsort(noise, kind="stable"):
+        if group[seed] >= 0:
+            continue
+        if len(pool) > 64 and (group[pool] >= 0).mean() > 0.2:
+            pool = pool[group[pool] < 0]
+        live = pool[group[pool] < 0]
+        var = _descriptor_variants(desc[seed])
+        d2 = desc_sq[live][:, None] + (var * var).sum(axis=1)[None, :] - 2.0 * _matmul_t(desc[live], var)
+        dmin = d2.min(axis=1)
+        if len(seeds) == 32:
+            # Enough groups to know their size: verify about twice that many candidates.
+            k_seed = max(16, 2 * full_size())
+        k = min(k_seed, len(live))
+        while True:
+            near = np.argpartition(dmin, k - 1)[:k] if k < len(live) else np.arange(len(live))
+            cand = live[near]
+            g, dx, dy, mse, ok = verify(seed, cand)
+            if ok.sum() < 0.75 * k or k >= len(live):
+                break
+            k = min(2 * k, len(live))  # nearly all fit: the group may be larger; look further
+        # The seed always joins its own group with the identity transform.
+        is_seed = cand == seed
+        g[is_seed], dx[is_seed], dy[is_seed], mse[is_seed], ok[is_seed] = 0, 0, 0, 0.0, True
+        members = cand[ok]
+        gid = len(seeds)
+        seeds.append(int(seed))
+        group[members] = gid
+        rel_g[members] = g[ok]
+        rel_t[members, 0], rel_t[members, 1] = dx[ok], dy[ok]
+        resid[members] = mse[ok]
+        if progress and gid % 200 == 0:
+            print(f"recover: group {gid}, {int((group >= 0).sum())}/{n} frames grouped", flush=True)
+    timings["group_s"] = time.perf_counter() - t1
+
+    # Second chance for frames left in undersized groups (their seed's nearest candidates missed
+    # the rest of their group): try the seeds of the nearest full groups, keep the best fit.
+    t2 = time.perf_counter()
+    sizes = np.bincount(group, minlength=len(seeds))
+    full = full_size()
+    small = np.flatnonzero(sizes < 0.5 * full)
+    moved = 0
+    if len(small) and full > 1:
+        big = np.flatnonzero(sizes >= 0.5 * full)
+        seed_arr = np.array(seeds)[big]
+        big_var = np.stack([_descriptor_variants(desc[s]) for s in seed_arr])  # (B, 4, D)
+        big_flat = big_var.reshape(-1, big_var.shape[-1])
+        big_sq = (big_flat * big_flat).sum(axis=1)
+        frames = np.flatnonzero(np.isin(group, small))
+        d2 = desc_sq[frames][:, None] + big_sq[None, :] - 2.0 * _matmul_t(desc[frames], big_flat)
+        d2 = d2.reshape(len(frames), len(big), len(big_var[0])).min(axis=2)
+        top = np.argsort(d2, axis=1)[:, :_SECOND_CHANCE]
+        best_mse = np.full(len(frames), np.inf)
+        best = np.zeros((len(frames), 4), dtype=np.int64)  # group, g, dx, dy
+        for b in np.unique(top):
+            rows = np.flatnonzero((top == b).any(axis=1))
+            g, dx, dy, mse, ok = verify(seed_arr[b], frames[rows])
+            better = ok & (mse < best_mse[rows])
+            best_mse[rows[better]] = mse[better]
+            best[rows[better]] = np.stack([np.full(better.sum(), big[b]), g[better], dx[better], dy[better]], 1)
+        hit = np.isfinite(best_mse)
+        f = frames[hit]
+        group[f], rel_g[f] = best[hit, 0], best[hit, 1]
+        rel_t[f] = best[hit, 2:]
+        resid[f] = best_mse[hit]
+        moved = int(hit.sum())
+    timings["regroup_s"] = time.perf_counter() - t2
+
+    # Renumber: groups in order of their first frame; drop emptied groups.
+    t3 = time.perf_counter()
+    order_first = np.full(len(seeds), n, dtype=np.int64)
+    np.minimum.at(order_first, group, np.arange(n))
+    keep = np.flatnonzero(order_first < n)
+    keep = keep[np.argsort(order_first[keep], kind="stable")]
+    renumber = np.full(len(seeds), -1, dtype=np.int64)
+    renumber[keep] = np.arange(len(keep))
+    group = renumber[group]
+    n_groups = len(keep)
+
+    # Each member's shift expressed in the seed's frame: D_g^-1 moves it back.
+    t_seed = _vec(np.transpose(_MATS[rel_g], (0, 2, 1)), rel_t)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
+    rep_frame = np.empty(n_groups, dtype=np.int64)
+    rep_images = np.empty((n_groups, FRAME_SIZE, FRAME_SIZE), dtype=np.uint8)
+    rep_locs = np.empty((n_groups,) + locs.shape[1:], dtype=np.float64)
+    frame_g = np.zeros(n, dtype=np.int64)
+    frame_t = np.zeros((n, 2), dtype=np.int64)
+    label_spread = np.zeros(n_groups)
+    dropped_labels = 0
+    modal_share = np.zeros(n_groups)
+    for gi in range(n_groups):
+        idx = order[bounds[gi]:bounds[gi + 1]]
+        keys = t_seed[idx, 0] * 1000 + t_seed[idx, 1]
+        vals, counts = np.unique(keys, return_counts=True)
+        unshifted = idx[keys == vals[counts.argmax()]]
+        modal_share[gi] = counts.max() / len(idx)
+        c = unshifted[np.argmin(noise[unshifted])]
+        rep_frame[gi] = c
+        gc, tc = rel_g[c], rel_t[c]
+        # Relative to the representative: m = shift(D_h(c), u), h = g_m o g_c^-1, u = t_m - A_h t_c.
+        h = _COMPOSE[rel_g[idx], _INVERSE[gc]]
+        frame_g[idx] = h
+        frame_t[idx] = rel_t[idx] - _vec(_MATS[h], np.broadcast_to(tc, (len(idx), 2)))
+        if representative == "median" and len(unshifted) > 2:
+            stack = []
+            for m, hm in zip(unshifted, _COMPOSE[rel_g[unshifted], _INVERSE[gc]]):
+                k, f = DIHEDRAL[_INVERSE[hm]]
+                stack.append(dihedral_images(images[m], k, f))
+            rep_images[gi] = np.median(np.stack(stack), axis=0).round().astype(np.uint8)
+        else:
+            rep_images[gi] = images[c]
+        # Labels of every member mapped into c's frame: p_c = A_h^T (p_m - u - ctr) + ctr.
+        a_inv = np.transpose(_MATS[h], (0, 2, 1))
+        p = locs[idx] - frame_t[idx][:, None, :] - CENTRE
+        p = np.einsum("nij,nkj->nki", a_inv, p) + CENTRE
+        med = np.median(p, axis=0)
+        dist = np.linalg.norm(p - med, axis=-1).max(axis=-1)
+        good = dist <= outlier_px
+        if not good.any():
+            good = dist <= np.median(dist)
+        dropped_labels += int((~good).sum())
+        rep_locs[gi] = p[good].mean(axis=0)
+        label_spread[gi] = float(np.sqrt(((p[good] - rep_locs[gi]) ** 2).sum(-1).mean()))
+    timings["finalise_s"] = time.perf_counter() - t3
+
+    frame_k = np.array([k for k, _ in DIHEDRAL])[frame_g]
+    frame_flip = np.array([f for _, f in DIHEDRAL])[frame_g]
+    sizes = np.bincount(group, minlength=n_groups)
+    size_values, size_counts = np.unique(sizes, return_counts=True)
+    modal = int(size_values[size_counts.argmax()]) if n_groups else 0
+    off = np.flatnonzero(sizes != modal)
+    med_resid = np.zeros(n_groups)
+    for gi in range(n_groups):
+        med_resid[gi] = np.median(resid[order[bounds[gi]:bounds[gi + 1]]])
+    high = np.flatnonzero(resid > 4.0 * med_resid[group] + residual_floor)
+    report = {
+        "n_frames": int(n),
+        "n_groups": int(n_groups),
+        "modal_group_size": modal,
+        "group_size_counts": {str(int(s)): int(c) for s, c in zip(size_values, size_counts)},
+        "n_groups_off_modal_size": int(len(off)),
+        "groups_off_modal_size": [
+            {"group": int(g), "size": int(sizes[g]), "representative_frame": int(rep_frame[g])}
+            for g in off[:200]
+        ],
+        "frames_moved_to_full_groups": int(moved),
+        "residual_mse": {
+            "median": float(np.median(resid)),
+            "p99": float(np.quantile(resid, 0.99)),
+            "max": float(resid.max()),
+        },
+        "n_frames_high_residual": int(len(high)),
+        "frames_high_residual": [int(i) for i in high[:200]],
+        "label_spread_px": {
+            "median": float(np.median(label_spread)) if n_groups else 0.0,
+            "max": float(label_spread.max()) if n_groups else 0.0,
+        },
+        "labels_left_out_of_average": dropped_labels,
+        "unshifted_share_median": float(np.median(modal_share)) if n_groups else 0.0,
+        "noise_sigma_estimate": {
+            "p10": float(np.quantile(noise, 0.1)),
+            "median": float(np.median(noise)),
+            "p90": float(np.quantile(noise, 0.9)),
+        },
+        "params": {
+            "max_shift_px": int(max_shift_px),
+            "representative": representative,
+            "residual_factor": float(residual_factor),
+            "residual_floor": float(residual_floor),
+            "candidates": int(candidates),
+            "outlier_px": float(outlier_px),
+        },
+        "seconds": {k: round(v, 3) for k, v in timings.items()}
+        | {"total": round(time.perf_counter() - t0, 3)},
+    }
+    return RecoveryResult(
+        images=rep_images,
+        locs=rep_locs.astype(np.float32),
+        group_of_frame=group,
+        report=report,
+        representative_frame=rep_frame,
+        frame_k=frame_k,
+        frame_flip=frame_flip,
+        frame_shift=frame_t,
+        frame_residual=resid,
+    )

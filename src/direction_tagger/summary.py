@@ -1,0 +1,72 @@
+"""A short human-readable summary of a run: model, training, accuracy, movies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path
+
+
+def _read_json(path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def accuracy_lines(name: str, m: dict) -> list[str]:
+    lines = [f"### {name} ({m['n_frames']} frames{', TTA' if m.get('tta') else ''})", "",
+             "| keypoint | median px | mean px | p95 px | PCK@2px | PCK@5px |",
+             "|---|---|---|---|---|---|"]
+    for key in KEYPOINTS:
+        k = m["keypoints"][key]
+        lines.append(f"| {KEYPOINT_NAMES[key]} | {k['median']:.2f} | {k['mean']:.2f} | "
+                     f"{k['p95']:.2f} | {k['pck@2px']:.1%} | {k['pck@5px']:.1%} |")
+    body, head = m["body_direction"], m["head_direction"]
+    lines += ["", f"Body direction error: median {body['median_deg']:.1f}°, p95 "
+              f"{body['p95_deg']:.1f}°, head/tail swapped (> 90°) in {body['share_over_90deg']:.2%}"
+              f" of frames. Head direction error: median {head['median_deg']:.1f}°, p95 "
+              f"{head['p95_deg']:.1f}°."]
+    if "mean_baseline" in m:
+        lines.append(f"Predicting the training mean instead would give a median error of "
+                     f"{m['mean_baseline']['median_px_all']:.1f} px.")
+    return lines + [""]
+
+
+def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str, str],
+                  movies: dict[str, str]) -> tuple[str, dict]:
+    log = pd.read_csv(train_log)
+    data = {"run": run, "architecture": model_meta["architecture"],
+            "device": model_meta.get("device"), "best_epoch": model_meta.get("best_epoch"),
+            "epochs_run": int(log.epoch.max()), "training_seconds": float(log.seconds.max()),
+            "train_images_per_s": float(log.images_per_s.iloc[-1]),
+            "evaluation": {n: _read_json(p) for n, p in metrics.items()},
+            "movies": {n: _read_json(p) for n, p in movies.items()}}
+    lines = [f"# direction-tagger run `{run}`", "",
+             f"Model `{data['architecture']}` trained on {model_meta.get('n_train')} frames "
+             f"(validation {model_meta.get('n_val')}) on {data['device']}: "
+             f"{data['epochs_run']} epochs in {data['training_seconds'] / 60:.1f} min "
+             f"({data['train_images_per_s']:.0f} images/s), best epoch {data['best_epoch']} "
+             f"(validation median {model_meta.get('val_median_px', float('nan')):.2f} px).", "",
+             "## Accuracy on labelled frames the model never trained on", ""]
+    for name, m in data["evaluation"].items():
+        lines += accuracy_lines(name, m)
+    if movies:
+        lines += ["## Movies", "", "| movie | frames flagged by QC | median jitter px |",
+                  "|---|---|---|"]
+        for name, qc in data["movies"].items():
+            share = qc.get("share_flagged", {}).get("any", qc.get("share_any"))
+            jitter = qc.get("median_jitter_px")
+            lines.append(f"| {name} | {share if share is None else f'{share:.1%}'} | "
+                         f"{jitter if jitter is None else f'{jitter:.2f}'} |")
+        lines.append("")
+    return "\n".join(lines), data
+
+
+def write_summary(markdown_path, json_path, **kwargs) -> str:
+    text, data = build_summary(**kwargs)
+    with atomic_path(markdown_path) as tmp:
+        Path(tmp).write_text(text)
+    with atomic_path(json_path) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
+    return text

@@ -1,0 +1,107 @@
+"""Models: decoding, test-time augmentation, training, saving and safe loading."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from direction_tagger.geometry import DIHEDRAL, dihedral_points
+from direction_tagger.io import DataError
+from direction_tagger.models import ARCHITECTURES, build_model, soft_argmax
+from direction_tagger.predict import Predictor, transform_frames, untransform_points
+from direction_tagger.train import TrainConfig, load_model, save_model, train
+
+
+def blob_set(n, seed=0):
+    """Three Gaussian blobs of different brightness: a task any working model learns fast."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:50, 0:50]
+    locs = rng.uniform(8, 42, (n, 3, 2)).astype(np.float32)
+    images = np.zeros((n, 50, 50), np.float32)
+    for k, amplitude in enumerate([80, 150, 230]):
+        d2 = (xx - locs[:, k, 0, None, None]) ** 2 + (yy - locs[:, k, 1, None, None]) ** 2
+        images += amplitude * np.exp(-d2 / 6)
+    return np.clip(images + rng.normal(0, 4, images.shape), 0, 255).astype(np.uint8), locs
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_soft_argmax_recovers_a_known_peak_to_sub_pixel(stride):
+    size = 50 // stride
+    true = torch.tensor([17.3, 30.6])
+    centres = torch.arange(size) * stride + (stride - 1) / 2
+    d2 = (centres.view(1, -1) - true[0]) ** 2 + (centres.view(-1, 1) - true[1]) ** 2
+    logits = (-d2 / (2 * 1.5**2)).view(1, 1, size, size)
+    coords, probs = soft_argmax(logits, stride)
+    assert torch.allclose(coords[0, 0], true, atol=0.05)
+    assert probs.sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("k, flip", DIHEDRAL)
+def test_tta_maps_a_known_point_back_exactly(k, flip):
+    frame = torch.zeros(1, 50, 50)
+    frame[0, 12, 40] = 1  # x = 40, y = 12
+    row, col = torch.nonzero(transform_frames(frame, k, flip)[0])[0].tolist()
+    back = untransform_points(torch.tensor([[float(col), float(row)]]), k, flip)
+    assert back.tolist() == [[40.0, 12.0]]
+    # and the torch transform agrees with the numpy one used for augmentation
+    assert dihedral_points(np.array([40.0, 12.0]), k, flip).tolist() == [col, row]
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_each_architecture_learns(architecture, tmp_path):
+    images, locs = blob_set(512)
+    cfg = TrainConfig(architecture=architecture, epochs=3, batch_size=64, lr=2e-3,
+                      online_augment=False, warmup_fraction=0.1)
+    train(images[:448], locs[:448], images[448:], locs[448:], cfg, tmp_path / "m.pt",
+          tmp_path / "log.csv")
+    log = np.genfromtxt(tmp_path / "log.csv", delimiter=",", names=True)
+    assert log["train_loss"][-1] < 0.7 * log["train_loss"][0]
+    assert log["val_median_px"][-1] < log["val_median_px"][0]
+
+
+def test_saved_model_reloads_and_predicts_identically(tmp_path):
+    model = build_model("heatmap_unet").eval()
+    with torch.no_grad():  # non-trivial batch-norm statistics, so folding them is tested
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2)
+    save_model(tmp_path / "m.pt", model.state_dict(), {"architecture": "heatmap_unet",
+                                                       "arch_kwargs": {}})
+    loaded, meta = load_model(tmp_path / "m.pt")
+    images, _ = blob_set(16)
+    a = Predictor(model).predict(images, tta=True)
+    b = Predictor(loaded).predict(images, tta=True)
+    np.testing.assert_array_equal(a.locs, b.locs)
+    np.testing.assert_array_equal(a.confidence, b.confidence)
+    with torch.no_grad():  # folding batch norm does not change the answer
+        from direction_tagger.models import normalise_frames
+
+        plain = build_model("heatmap_unet")
+        plain.load_state_dict(model.state_dict())
+        ref = plain.eval()(normalise_frames(torch.from_numpy(images)))["coords"].numpy()
+    np.testing.assert_allclose(Predictor(loaded).predict(images).locs, ref, atol=1e-3)
+    assert meta["architecture"] == "heatmap_unet"
+
+
+def test_loading_a_checkpoint_with_pickled_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"state_dict": {}, "metadata": Payload()}, tmp_path / "evil.pt")
+    assert not marker.exists()
+    with pytest.raises(DataError, match="evil.pt: .*unsafe"):
+        load_model(tmp_path / "evil.pt")
+    assert not marker.exists()
+
+
+def test_tta_spread_is_reported_and_plain_prediction_has_none():
+    images, _ = blob_set(8)
+    predictor = Predictor(build_model("heatmap_unet"))
+    assert np.isnan(predictor.predict(images).spread).all()
+    spread = predictor.predict(images, tta=True).spread
+    assert spread.shape == (8, 3) and np.isfinite(spread).all() and (spread >= 0).all()

@@ -1,0 +1,187 @@
+# Helpers shared by the rules: paths, input functions, params. No lambdas inside rules.
+import json
+import os
+import sys
+from pathlib import Path
+
+# Rules call the `direction-tagger` command of the environment running Snakemake (a conda
+# env activated by --use-conda still comes first on PATH).
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+
+RUN = config["run"]
+RESULTS = f"results/{RUN}"
+DATA = "results/data"
+SYNTH = "tagged_dataset/synthetic"
+
+
+wildcard_constraints:
+    run=r"[A-Za-z0-9_.-]+",
+    movie=r"[A-Za-z0-9_.-]+",
+    evalset=r"[A-Za-z0-9_.-]+",
+    dataset=r"[A-Za-z0-9_.-]+",
+    part=r"train|test",
+
+
+def as_json(value):
+    """A config section as one compact JSON string: a stable param for staleness checks."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# --- labelled data ---------------------------------------------------------------------
+
+
+def source_labelled():
+    """The labelled set as it arrives: synthetic, downloaded, or the user's own file."""
+    source = config["data"]["source"]
+    if source == "synthetic":
+        return f"{SYNTH}/train.npz"
+    if source == "file":
+        path = config["data"].get("file")
+        if not path:
+            raise ValueError("config data.file: set it to your labelled .npz when data.source is 'file'")
+        return path
+    return f"tagged_dataset/{config['data']['published']['labelled_file']}"
+
+
+def training_set():
+    """What training reads: the source set, or our re-augmentation of its recovered originals."""
+    if config["originals"]["augment"]["enabled"]:
+        return f"{DATA}/augmented.npz"
+    return source_labelled()
+
+
+def labelled_sets():
+    """Every labelled set the workflow verifies, name -> path."""
+    sets = {"training": source_labelled()}
+    if config["data"]["source"] == "synthetic":
+        sets["synthetic_test"] = f"{SYNTH}/test.npz"
+    sets.update(config["evaluate"]["sets"])
+    return sets
+
+
+def labelled_path(wildcards):
+    return labelled_sets()[wildcards.dataset]
+
+
+def verified(name):
+    return f"{DATA}/verify/{name}/summary.json"
+
+
+def synth_frames(wildcards):
+    key = "train_frames" if wildcards.part == "train" else "test_frames"
+    return config["data"]["synthetic"][key]
+
+
+def synth_seed(wildcards):
+    return config["data"]["synthetic"]["seed"] + (0 if wildcards.part == "train" else 1)
+
+
+def expected_frames(wildcards):
+    if wildcards.dataset == "training" and config["data"]["source"] == "published":
+        return config["data"]["published"]["expected_frames"] or 0
+    return 0
+
+
+# --- split -----------------------------------------------------------------------------
+
+
+def split_groups_input(wildcards):
+    if config["split"]["group_key"] is None and config["originals"]["recover"]:
+        return {"groups": f"{DATA}/originals_groups.npz"}
+    return {}
+
+
+def split_group_args(wildcards, input):
+    if "groups" in input.keys():
+        return f"--groups {input.groups}"
+    if config["split"]["group_key"]:
+        return f"--group-key {config['split']['group_key']}"
+    return ""
+
+
+def split_fractions():
+    s = config["split"]
+    return f"{s['train']},{s['val']},{s['test']}"
+
+
+# --- evaluation sets -------------------------------------------------------------------
+
+
+def evaluation_sets():
+    """name -> (labelled path, subset of the split or None)."""
+    sets = {}
+    if config["split"]["test"] > 0:
+        sets["heldout"] = (training_set(), "test")
+    for name, path in labelled_sets().items():
+        if name != "training":
+            sets[name] = (path, None)
+    return sets
+
+
+def eval_data(wildcards):
+    return evaluation_sets()[wildcards.evalset][0]
+
+
+def eval_split_args(wildcards, input):
+    subset = evaluation_sets()[wildcards.evalset][1]
+    return f"--split {input.split} --subset {subset}" if subset else ""
+
+
+# --- movies ----------------------------------------------------------------------------
+
+
+def movies():
+    """Every movie to tag, name -> .npz path (synthetic movies are rendered first)."""
+    found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}
+    found.update(config["movies"])
+    return found
+
+
+def movie_path(wildcards):
+    return movies()[wildcards.movie]
+
+
+def synthetic_movie_frames(wildcards):
+    return config["synthetic_movies"][wildcards.movie]["frames"]
+
+
+def synthetic_movie_seed(wildcards):
+    return config["synthetic_movies"][wildcards.movie]["seed"]
+
+
+def synthetic_movie_fps(wildcards):
+    return config["synthetic_movies"][wildcards.movie].get("fps", 30)
+
+
+def flag(value, name):
+    return f"--{name}" if value else ""
+
+
+# --- targets ---------------------------------------------------------------------------
+
+
+def all_targets():
+    targets = [f"{RESULTS}/summary.md", f"{RESULTS}/training_curves.png"]
+    targets += [verified(name) for name in labelled_sets()]
+    targets += [f"{RESULTS}/eval/{name}/metrics.json" for name in evaluation_sets()]
+    for name in movies():
+        targets += [f"{RESULTS}/movies/{name}/tagged.mp4", f"{RESULTS}/movies/{name}/figures.done"]
+    return targets
+
+
+def augment_options(wildcards):
+    a = config["originals"]["augment"]
+    options = [f"--seed {a['seed']}"]
+    options += [f"--no-{name.replace('_', '-')}" for name in ("rot90", "vflip") if not a[name]]
+    for name in ("pixel_noise_sigma", "pixel_shift_px", "label_noise_sigma"):
+        options.append(f"--{name.replace('_', '-')} {a[name]}")
+    return " ".join(options)
+
+
+def train_options():
+    """Training options as JSON; `threads` defaults to what Snakemake gives the rule."""
+    return as_json(config["train"])
+
+
+def summary_pairs(pattern, names):
+    return " ".join(f"{name}={RESULTS}/{pattern.format(name)}" for name in names)

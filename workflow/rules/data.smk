@@ -1,0 +1,62 @@
+# Labelled data and movies: synthesize or download, then verify before anything trains.
+
+
+rule synth_labelled:
+    output:
+        data=f"{SYNTH}/{{part}}.npz",
+        montage=report(
+            f"{DATA}/synthetic_{{part}}_montage.png",
+            caption="../report/synthetic_montage.rst",
+            category="Data",
+        ),
+    params:
+        frames=synth_frames,
+        seed=synth_seed,
+    log:
+        "logs/data/synth_{part}.log",
+    benchmark:
+        "logs/benchmarks/synth_{part}.tsv"
+    shell:
+        "direction-tagger synth labelled --n {params.frames} --seed {params.seed}"
+        " --out {output.data} --montage {output.montage} > {log} 2>&1"
+
+
+rule synth_movie:
+    output:
+        movie=f"{SYNTH}/movie_{{movie}}.npz",
+        montage=f"{DATA}/synthetic_movie_{{movie}}_montage.png",
+    params:
+        frames=synthetic_movie_frames,
+        seed=synthetic_movie_seed,
+        fps=synthetic_movie_fps,
+    log:
+        "logs/data/synth_movie_{movie}.log",
+    benchmark:
+        "logs/benchmarks/synth_movie_{movie}.tsv"
+    shell:
+        "direction-tagger synth movie --frames {params.frames} --seed {params.seed}"
+        " --fps {params.fps} --out {output.movie} --montage {output.montage} > {log} 2>&1"
+
+
+rule verify:
+    input:
+        labelled_path,
+    output:
+        summary=f"{DATA}/verify/{{dataset}}/summary.json",
+        montage=report(
+            f"{DATA}/verify/{{dataset}}/montage.png",
+            caption="../report/verify_montage.rst",
+            category="Data",
+            subcategory="{dataset}",
+        ),
+        plots=directory(f"{DATA}/verify/{{dataset}}/plots"),
+    params:
+        expected=expected_frames,
+    log:
+        "logs/data/verify_{dataset}.log",
+    benchmark:
+        "logs/benchmarks/verify_{dataset}.tsv"
+    shell:
+        "direction-tagger verify --data {input} --summary {output.summary}"
+        " --montage {output.montage} --plots-dir {output.plots}"
+        " --expected-n {params.expected} > {log} 2>&1"

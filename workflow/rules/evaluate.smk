@@ -1,0 +1,35 @@
+# Accuracy on labelled data the model never trained on.
+
+
+rule evaluate:
+    input:
+        model=f"{RESULTS}/model.pt",
+        data=eval_data,
+        split=f"{RESULTS}/split.json",
+    output:
+        metrics=f"{RESULTS}/eval/{{evalset}}/metrics.json",
+        frames=f"{RESULTS}/eval/{{evalset}}/frames.csv",
+        figure=report(
+            f"{RESULTS}/eval/{{evalset}}/errors.png",
+            caption="../report/eval_errors.rst",
+            category="Evaluation",
+            subcategory="{evalset}",
+        ),
+        worst=report(
+            f"{RESULTS}/eval/{{evalset}}/worst_frames.png",
+            caption="../report/eval_worst.rst",
+            category="Evaluation",
+            subcategory="{evalset}",
+        ),
+    params:
+        subset=eval_split_args,
+        tta=flag(config["evaluate"]["tta"], "tta"),
+    log:
+        f"logs/{RUN}/evaluate_{{evalset}}.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/evaluate_{{evalset}}.tsv"
+    threads: workflow.cores
+    shell:
+        "direction-tagger evaluate --model {input.model} --data {input.data} {params.subset}"
+        " --name {wildcards.evalset} --metrics {output.metrics} --frames {output.frames}"
+        " --figure {output.figure} --worst {output.worst} {params.tta} > {log} 2>&1"

@@ -1,0 +1,86 @@
+# Movies: each is its own chain predict -> smooth + QC -> render / figures, so many movies
+# fan out over cores or cluster nodes.
+
+
+rule label_reference:
+    input:
+        training_set(),
+    output:
+        f"{RESULTS}/label_reference.json",
+    log:
+        f"logs/{RUN}/label_reference.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/label_reference.tsv"
+    shell:
+        "direction-tagger reference --data {input} --out {output} > {log} 2>&1"
+
+
+rule predict_movie:
+    input:
+        model=f"{RESULTS}/model.pt",
+        movie=movie_path,
+    output:
+        raw=f"{RESULTS}/movies/{{movie}}/predictions_raw.csv",
+        truth=f"{RESULTS}/movies/{{movie}}/ground_truth_metrics.json",
+    params:
+        tta=flag(config["predict"]["tta"], "tta"),
+        batch_size=config["predict"]["batch_size"],
+    log:
+        f"logs/{RUN}/predict_{{movie}}.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/predict_{{movie}}.tsv"
+    threads: workflow.cores
+    shell:
+        "direction-tagger predict --model {input.model} --movie {input.movie}"
+        " --out {output.raw} --truth-metrics {output.truth} {params.tta}"
+        " --batch-size {params.batch_size} > {log} 2>&1"
+
+
+rule smooth_movie:
+    input:
+        raw=f"{RESULTS}/movies/{{movie}}/predictions_raw.csv",
+        reference=f"{RESULTS}/label_reference.json",
+    output:
+        smooth=f"{RESULTS}/movies/{{movie}}/predictions.csv",
+        dlc=f"{RESULTS}/movies/{{movie}}/predictions_dlc.csv",
+        qc=f"{RESULTS}/movies/{{movie}}/qc.json",
+    params:
+        method=config["smooth"]["method"],
+        window=config["smooth"]["window"],
+        min_confidence=config["smooth"]["min_confidence"],
+        max_gap=config["smooth"]["max_gap"],
+    log:
+        f"logs/{RUN}/smooth_{{movie}}.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/smooth_{{movie}}.tsv"
+    shell:
+        "direction-tagger smooth --predictions {input.raw} --out {output.smooth}"
+        " --method {params.method} --window {params.window}"
+        " --min-confidence {params.min_confidence} --max-gap {params.max_gap}"
+        " --reference {input.reference} --qc-json {output.qc} --dlc-csv {output.dlc}"
+        " > {log} 2>&1"
+
+
+rule render_movie:
+    input:
+        movie=movie_path,
+        predictions=f"{RESULTS}/movies/{{movie}}/predictions.csv",
+    output:
+        report(
+            f"{RESULTS}/movies/{{movie}}/tagged.mp4",
+            caption="../report/tagged_video.rst",
+            category="Movies",
+            subcategory="{movie}",
+        ),
+    params:
+        scale=config["render"]["scale"],
+        trail=config["render"]["trail"],
+        panel=flag(config["render"]["panel"], "panel"),
+    log:
+        f"logs/{RUN}/render_{{movie}}.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/render_{{movie}}.tsv"
+    shell:
+        "direction-tagger render --movie {input.movie} --predictions {input.predictions}"
+        " --out {output} --scale {params.scale} --trail {params.trail} {params.panel}"
+        " > {log} 2>&1"

@@ -1,0 +1,69 @@
+# Originals behind an augmented set: recover them, optionally re-augment, and split by group.
+
+
+rule recover_originals:
+    input:
+        data=source_labelled(),
+        verified=verified("training"),
+    output:
+        originals=f"{DATA}/originals.npz",
+        groups=f"{DATA}/originals_groups.npz",
+        report=f"{DATA}/originals_report.json",
+        montage=report(
+            f"{DATA}/originals_montage.png",
+            caption="../report/originals_montage.rst",
+            category="Data",
+        ),
+    log:
+        "logs/data/recover_originals.log",
+    benchmark:
+        "logs/benchmarks/recover_originals.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    shell:
+        "direction-tagger recover --data {input.data} --out {output.originals}"
+        " --groups {output.groups} --report {output.report} --montage {output.montage}"
+        " > {log} 2>&1"
+
+
+rule augment_originals:
+    input:
+        f"{DATA}/originals.npz",
+    output:
+        data=f"{DATA}/augmented.npz",
+        montage=report(
+            f"{DATA}/augmented_montage.png",
+            caption="../report/augmented_montage.rst",
+            category="Data",
+        ),
+    params:
+        options=augment_options,
+    log:
+        "logs/data/augment_originals.log",
+    benchmark:
+        "logs/benchmarks/augment_originals.tsv"
+    resources:
+        mem_mb=4000,
+    shell:
+        "direction-tagger augment --data {input} --out {output.data}"
+        " --montage {output.montage} {params.options} > {log} 2>&1"
+
+
+rule split:
+    input:
+        unpack(split_groups_input),
+        data=training_set(),
+    output:
+        f"{RESULTS}/split.json",
+    params:
+        fractions=split_fractions(),
+        seed=config["split"]["seed"],
+        groups=split_group_args,
+    log:
+        f"logs/{RUN}/split.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/split.tsv"
+    shell:
+        "direction-tagger split --data {input.data} {params.groups}"
+        " --fractions {params.fractions} --seed {params.seed} --out {output} > {log} 2>&1"

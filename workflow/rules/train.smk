@@ -1,0 +1,32 @@
+# Training: resumes from its per-epoch checkpoint when re-run after a kill or a time limit.
+
+
+rule train:
+    input:
+        data=training_set(),
+        split=f"{RESULTS}/split.json",
+        verified=verified("training"),
+    output:
+        model=f"{RESULTS}/model.pt",
+        log_csv=f"{RESULTS}/training_log.csv",
+        curves=report(
+            f"{RESULTS}/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+        ),
+    params:
+        options=train_options(),
+        checkpoint=f"{RESULTS}/checkpoint.pt",
+    log:
+        f"logs/{RUN}/train.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/train.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=16000,
+        runtime=720,
+    retries: 2
+    shell:
+        "direction-tagger train --data {input.data} --split {input.split}"
+        " --out {output.model} --log {output.log_csv} --curves {output.curves}"
+        " --checkpoint {params.checkpoint} --options {params.options:q} --threads {threads} > {log} 2>&1"
