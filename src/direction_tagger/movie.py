@@ -39,7 +39,8 @@ DLC_BODYPARTS = tuple(KEYPOINT_NAMES[k].replace(" ", "_") for k in KEYPOINTS)  #
 
 def _as_locs(locs, m: int | None, what: str) -> np.ndarray:
     locs = np.asarray(locs, dtype=np.float64)
-    if locs.ndim != 3 or locs.shape[1:] != (len(KEYPOINTS), 2) or (m is not None and len(locs) != m):
+    wrong_length = m is not None and len(locs) != m
+    if locs.ndim != 3 or locs.shape[1:] != (len(KEYPOINTS), 2) or wrong_length:
         expected = f"({m if m is not None else 'M'}, {len(KEYPOINTS)}, 2)"
         raise ValueError(f"{what} have shape {locs.shape}; expected {expected}")
     return locs

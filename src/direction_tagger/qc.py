@@ -11,8 +11,8 @@ them with ``qc_``):
 - ``low_confidence``: some keypoint's confidence is below `min_confidence`.
 - ``geometry``: tail base->neck length, neck->nose length, their sum (body length) or the head
   angle relative to the body lies outside the range seen in the training labels (`reference`
-  from `geometry_reference`, widened by `geometry_margin` of its width). Never set without a
-  reference.
+  from `geometry_reference`: its 0.5th-99.5th percentile range, widened on each side by
+  `geometry_margin` of its width, at least 1 px / 10 deg). Never set without a reference.
 - ``swap``: head/tail swap suspected: the body direction turns by 180 +- `swap_tolerance_deg`
   between consecutive frames, or tail base and nose trade places (the crossed assignment
   base->previous nose, nose->previous base is the closer one). Like ``jump``, a one-frame swap
@@ -33,6 +33,9 @@ from .io import KEYPOINT_NAMES, KEYPOINTS
 FLAG_NAMES = ("jump", "spread", "low_confidence", "geometry", "swap")
 REFERENCE_PERCENTILES = (0.5, 2.5, 50.0, 97.5, 99.5)
 GEOMETRY_MEASURES = ("base_neck_px", "neck_nose_px", "body_length_px", "head_relative_deg")
+# the reference range is widened at least this much (labels are noisy by about a pixel)
+GEOMETRY_MIN_PAD_PX = 1.0
+GEOMETRY_MIN_PAD_DEG = 10.0
 
 
 def geometry_measures(locs: np.ndarray) -> dict[str, np.ndarray]:
@@ -151,7 +154,8 @@ def qc_flags(locs, confidence, spread=None, fps: float = 30.0, reference: dict |
             lo_i, hi_i = pct.index(min(pct)), pct.index(max(pct))
             for name, values in geometry_measures(locs).items():
                 lo, hi = reference[name][lo_i], reference[name][hi_i]
-                pad = geometry_margin * (hi - lo)
+                floor = GEOMETRY_MIN_PAD_DEG if name.endswith("_deg") else GEOMETRY_MIN_PAD_PX
+                pad = max(geometry_margin * (hi - lo), floor)
                 geometry |= (values < lo - pad) | (values > hi + pad)
     return {"jump": jump, "spread": wide, "low_confidence": low, "geometry": geometry,
             "swap": swap}

@@ -5,29 +5,33 @@ pixel noise, pixel shift, label noise), in an unknown order and with unknown par
 `recover_originals` groups the frames by the original they came from and returns one clean
 representative per group with its labels, mapped back from every copy and averaged.
 
-How (all steps vectorised; one Python iteration per *group*, never per frame):
-1. Describe every frame by a shift- and noise-tolerant low-resolution descriptor: the frame
-   blurred (sigma 2 px) and sampled on a 12 x 12 grid (3 px apart) centred on its contrast
-   centroid. The descriptor of a rotated / flipped frame is the rotated / flipped descriptor,
-   so one frame can be compared with all 8 dihedral versions of another by 8 dot products.
-2. Greedy grouping, cleanest frames first (noise estimated per frame): an ungrouped frame
-   becomes the seed of a new group; the ungrouped frames whose descriptor is nearest to any
-   dihedral version of the seed's are candidates, and each candidate is *verified* by exact
-   alignment to the seed: the mean squared difference of lightly blurred pixels (borders
-   excluded) minimised over the 8 dihedral transforms and all whole-pixel shifts up to twice
-   `max_shift_px` (one matrix product per seed). Candidates whose residual is at the level
-   explained by pixel noise join the group, with their transform relative to the seed.
-3. Frames left in undersized groups are offered to the nearest full groups once more.
-4. Per group: the members whose shift, expressed in the seed's frame, is the modal one are the
-   un-shifted copies; the least noisy of them is the representative (or their per-pixel median).
-   Every member's labels are mapped into the representative's frame with the exact inverse
-   transform (`geometry.inverse_dihedral_points`, then `dihedral_points`) and averaged (after
-   dropping outliers), which also averages out the label noise.
+How (vectorised per frame; Python loops run once per *group*, never per frame):
+1. Describe every frame by a shift- and noise-tolerant descriptor: the square roots of its
+   low-frequency Fourier magnitudes under a Gaussian window. Magnitudes ignore where the content
+   sits, and rotating / flipping the frame rotates / flips the descriptor, so one frame is
+   compared with every dihedral version of another by 4 dot products.
+2. Greedy grouping, least noisy frames first (noise estimated per frame): an ungrouped frame
+   becomes the seed of a new group; the ungrouped frames whose descriptor is nearest to a
+   dihedral version of the seed's are candidates, and each candidate is *verified* by aligning
+   it to the seed: mean squared difference of lightly blurred pixels (borders excluded), the
+   minimum over the 8 dihedral transforms and all whole-pixel shifts up to 2 * `max_shift_px`
+   (one matrix product per seed), then one Lucas-Kanade step for any sub-pixel rest.
+   A candidate joins when that residual is no more than its pixel noise explains, the noise
+   being measured on the raw difference image itself (second differences cancel structure):
+   copies pass at any noise level, a different original does not.
+3. Second chance: frames of undersized groups are offered to the nearest larger groups.
+4. Per group: members sharing one shift (in the seed's frame) are the un-shifted copies; the
+   least noisy of them is the representative (or their per-pixel median). Every member's
+   labels are mapped into the representative's frame with the exact inverse transform and
+   averaged (outliers left out), which also averages out the label noise. Shifts are rounded
+   to whole pixels unless the copies were evidently shifted by fractions of a pixel.
 
 Transform convention for a member m of a group with representative c:
 `m = shift(dihedral_images(c, k, flip), (shift_x, shift_y))`, so its labels are
-`dihedral_points(locs_c, k, flip) + (shift_x, shift_y)`; shifts are whole px, content moves by
-+shift. Points are (x, y) px, pixel centres at integers (see geometry.py).
+`dihedral_points(locs_c, k, flip) + (shift_x, shift_y)`; the content moves by +shift px.
+Points are (x, y) px, pixel centres at integers (see geometry.py).
+
+Cost for 98,944 frames: about 40 s and 2 GB on 2 busy cores; no N x N matrix is ever built.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from .io import FRAME_SIZE
 
 DEFAULT_MAX_SHIFT_PX = 2
 _FREQ = 6  # descriptor: Fourier magnitudes up to this many cycles per frame on each axis
-_WINDOW_SIGMA = 16.0  # px, Gaussian window before the Fourier transform
+_WINDOW_SIGMA = 10.0  # px, Gaussian window before the Fourier transform (keeps borders quiet)
 _ALIGN_SIGMA = 1.0  # px blur before the exact alignment (tames noise and sub-pixel effects)
 _CHUNK = 4096
 _SECOND_CHANCE = 8  # full groups tried for each frame left in an undersized group
@@ -61,7 +65,7 @@ class RecoveryResult:
     # Transform of every frame relative to its group's representative (see module docstring).
     frame_k: np.ndarray = field(default=None)  # (N,) quarter turns
     frame_flip: np.ndarray = field(default=None)  # (N,) bool
-    frame_shift: np.ndarray = field(default=None)  # (N, 2) int (shift_x, shift_y) px
+    frame_shift: np.ndarray = field(default=None)  # (N, 2) float (shift_x, shift_y) px
     frame_residual: np.ndarray = field(default=None)  # (N,) alignment MSE (blurred grey levels^2)
 
 
@@ -98,19 +102,16 @@ def _blur(images: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def estimate_noise_sigma(images: np.ndarray) -> np.ndarray:
-    """Per-frame Gaussian noise sigma in grey levels (Immerkaer 1996: a Laplacian-difference
-    filter that cancels smooth image content). Texture inflates it a little; fine for ranking
-    and thresholds."""
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+    """Per-frame Gaussian noise sigma in grey levels (Immerkaer 1996: the 3x3 filter
+    [[1,-2,1],[-2,4,-2],[1,-2,1]], a product of two second differences, cancels smooth image
+    content). Texture and the original's own sensor noise count too; fine for ranking."""
     out = np.empty(len(images), dtype=np.float64)
     h, w = images.shape[1:]
     for s in range(0, len(images), _CHUNK):
-        block = images[s:s + _CHUNK].astype(np.float32)
-        resp = np.zeros((len(block), h - 2, w - 2), dtype=np.float32)
-        for i in range(3):
-            for j in range(3):
-                resp += kernel[i, j] * block[:, i:i + h - 2, j:j + w - 2]
-        out[s:s + _CHUNK] = np.abs(resp).sum(axis=(1, 2))
+        x = images[s:s + _CHUNK].astype(np.float32)
+        d = x[:, :-2] - 2.0 * x[:, 1:-1] + x[:, 2:]
+        d = d[:, :, :-2] - 2.0 * d[:, :, 1:-1] + d[:, :, 2:]
+        out[s:s + _CHUNK] = np.abs(d).sum(axis=(1, 2))
     return out * np.sqrt(np.pi / 2) / (6.0 * (h - 2) * (w - 2))
 
 
@@ -120,20 +121,31 @@ def _descriptors(images: np.ndarray) -> np.ndarray:
     window. Magnitudes ignore where the content sits, so whole-pixel shifts barely change them;
     the square root keeps the strongest frequencies from drowning the rest. Rotating or
     flipping a frame rotates or flips this (2F+1, 2F+1) block about its centre (see
-    `_descriptor_variants`)."""
+    `_descriptor_variants`). Only these frequencies are computed (a DFT as two small matrix
+    products), not the whole FFT."""
     n, h, w = images.shape
     yy, xx = np.mgrid[0:h, 0:w]
     window = np.exp(-((xx - CENTRE) ** 2 + (yy - CENTRE) ** 2) / (2 * _WINDOW_SIGMA**2))
-    window = window.astype(np.float32)
-    f = _FREQ
-    rows = np.r_[h - f:h, 0:f + 1]  # frequencies -f..f in FFT order
-    cols = np.r_[w - f:w, 0:f + 1]
-    out = np.empty((n, (2 * f + 1) ** 2), dtype=np.float32)
+    window = torch.from_numpy(window.astype(np.float32))
+    freq = np.arange(-_FREQ, _FREQ + 1)
+    ang_r = 2 * np.pi * np.outer(freq, np.arange(h)) / h  # (F, H)
+    ang_c = 2 * np.pi * np.outer(freq, np.arange(w)) / w  # (F, W)
+    cos_r, sin_r = (torch.from_numpy(f(ang_r).astype(np.float32)) for f in (np.cos, np.sin))
+    cos_c, sin_c = (torch.from_numpy(f(ang_c).astype(np.float32)) for f in (np.cos, np.sin))
+    out = np.empty((n, len(freq) ** 2), dtype=np.float32)
     for s in range(0, n, _CHUNK):
-        x = images[s:s + _CHUNK].astype(np.float32)
-        x -= x.mean(axis=(1, 2), keepdims=True)
-        spec = np.abs(np.fft.fft2(x * window))[:, rows][:, :, cols]
-        out[s:s + _CHUNK] = np.sqrt(spec).reshape(len(x), -1)
+        x = torch.from_numpy(images[s:s + _CHUNK]).float()
+        b = len(x)
+        x = (x - x.mean(dim=(1, 2), keepdim=True)) * window
+        # Cosine / sine sums along each row, then along each column: (B, F, F) with
+        # rows = vertical frequency. Flattened to 2-D products (much faster than batched ones).
+        pq = (x.reshape(b * h, w) @ torch.cat([cos_c, sin_c]).T).reshape(b, h, 2 * len(freq))
+        pq = pq.transpose(1, 2).reshape(b * 2 * len(freq), h) @ torch.cat([cos_r, sin_r]).T
+        pq = pq.reshape(b, 2, len(freq), 2, len(freq))  # (b, cos/sin col, v, cos/sin row, u)
+        re = pq[:, 0, :, 0] - pq[:, 1, :, 1]
+        im = pq[:, 0, :, 1] + pq[:, 1, :, 0]
+        mag = torch.sqrt(torch.sqrt(re * re + im * im)).transpose(1, 2)  # (b, u, v)
+        out[s:s + _CHUNK] = mag.reshape(b, -1).numpy()
     return out
 
 
@@ -164,6 +176,10 @@ class _Aligner:
         self.dx = np.tile(self.reach - np.arange(len(span)), len(span))
         self.per_g = len(span) ** 2
 
+    @staticmethod
+    def versions(ref: np.ndarray) -> np.ndarray:
+        return np.stack([dihedral_images(ref, k, f) for k, f in DIHEDRAL])
+
     def templates(self, ref: np.ndarray) -> np.ndarray:
         lo, hi = self.margin - self.reach, self.margin + self.reach + 1
         mats = []
@@ -173,18 +189,27 @@ class _Aligner:
             mats.append(win.reshape(self.per_g, -1))
         return np.concatenate(mats) - np.float32(128.0)
 
+    def windows(self, versions: np.ndarray, g: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """(B, crop*crop): rows of `templates` for given transforms, cut from the 8 dihedral
+        `versions` (8, H, W) of the reference (or of its gradients) without building them all."""
+        r = np.arange(self.crop)
+        rows = (self.margin - dy)[:, None] + r[None, :]
+        cols = (self.margin - dx)[:, None] + r[None, :]
+        return versions[g[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(len(g), -1)
+
     def interior(self, frames: np.ndarray) -> np.ndarray:
         m, c = self.margin, self.crop
         return frames[:, m:m + c, m:m + c].reshape(len(frames), -1) - np.float32(128.0)
 
     def align(self, tmpl: np.ndarray, tmpl_sq: np.ndarray, frames: np.ndarray):
-        """Best (dihedral index, dx, dy, mse) of each frame relative to the template's frame."""
+        """Best (dihedral index, dx, dy, mse, template row) of each frame relative to the
+        template's frame."""
         x = self.interior(frames)
         ssd = (x * x).sum(axis=1)[:, None] + tmpl_sq[None, :] - 2.0 * _matmul_t(x, tmpl)
         best = np.argmin(ssd, axis=1)
         mse = np.maximum(ssd[np.arange(len(x)), best], 0.0) / x.shape[1]
         g, w = np.divmod(best, self.per_g)
-        return g, self.dx[w], self.dy[w], mse
+        return g, self.dx[w], self.dy[w], mse, best
 
 
 def _matmul_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -202,10 +227,11 @@ def recover_originals(
     locs: np.ndarray,
     max_shift_px: int = DEFAULT_MAX_SHIFT_PX,
     representative: str = "cleanest",
-    residual_factor: float = 6.0,
-    residual_floor: float = 2.0,
+    residual_factor: float = 3.0,
+    residual_floor: float = 1.0,
     candidates: int = 192,
     outlier_px: float = 1.5,
+    subpixel: str | bool = "auto",
     progress: bool = False,
 ) -> RecoveryResult:
     """Group augmented frames by original and return one representative per group.
@@ -215,10 +241,14 @@ def recover_originals(
     least noisy un-shifted copy, an exact original up to rotation / flip when the set holds
     noise-free copies) or "median" (per-pixel median of the un-shifted copies). A candidate joins
     a group when its alignment MSE (grey levels^2 after a 1 px blur) is at most
-    residual_factor * (the MSE the two frames' estimated pixel noise explains) + residual_floor.
-    candidates: how many descriptor-nearest frames are verified per seed (doubled while they
-    keep fitting). outlier_px: labels further than this from a group's median (after mapping)
-    are left out of its average. Deterministic; no randomness.
+    residual_factor * (the MSE that the pixel noise measured on its aligned difference image
+    explains) + residual_floor.
+    candidates: how many descriptor-nearest frames are verified per seed for the first 32 seeds
+    (then twice the usual group size; doubled while nearly all fit). outlier_px: a member whose
+    mapped labels lie further than max(outlier_px, 4 x the group's median distance) from the
+    group's median is left out of the average. subpixel: "auto" keeps sub-pixel shift estimates
+    only when more than 5% of frames show one (> 0.2 px); True / False force it.
+    Deterministic; no randomness. Matrix products use torch's thread setting.
     """
     t0 = time.perf_counter()
     images = np.asarray(images)
@@ -241,21 +271,36 @@ def recover_originals(
     delta = np.zeros((1, 21, 21), dtype=np.float32)
     delta[0, 10, 10] = 1.0
     kappa = float((ndimage.gaussian_filter(delta, (0, _ALIGN_SIGMA, _ALIGN_SIGMA)) ** 2).sum())
-    expected = kappa * noise**2 + kappa / 12.0  # + uint8 rounding
     timings["describe_s"] = time.perf_counter() - t0
 
     group = np.full(n, -1, dtype=np.int64)
     rel_g = np.zeros(n, dtype=np.int64)  # member = shift(D_g(seed), t)
-    rel_t = np.zeros((n, 2), dtype=np.int64)
+    rel_t = np.zeros((n, 2), dtype=np.float64)
     resid = np.zeros(n, dtype=np.float64)
     seeds: list[int] = []
     pool = np.arange(n)
 
     def verify(seed: int, cand: np.ndarray):
+        """Align candidates to the seed; accept those whose (blurred) residual is no more than
+        the pixel noise of their raw difference image explains. The noise is measured on the
+        difference itself (second differences cancel smooth structure), so copies that differ
+        only by noise pass at any noise level, and a different original does not: its smooth
+        mismatch raises the blurred residual but not the noise estimate."""
         tmpl = aligner.templates(sharp[seed])
-        g, dx, dy, mse = aligner.align(tmpl, (tmpl * tmpl).sum(axis=1), sharp[cand])
-        ok = mse <= residual_factor * (expected[seed] + expected[cand]) + residual_floor
-        return g, dx, dy, mse, ok
+        g, dx, dy, _, best = aligner.align(tmpl, (tmpl * tmpl).sum(axis=1), sharp[cand])
+        # One Lucas-Kanade step for the sub-pixel rest of the shift: member ~ T - grad(T) . d.
+        versions = aligner.versions(sharp[seed])
+        jac = np.stack([aligner.windows(np.gradient(versions, axis=a), g, dx, dy) for a in (2, 1)], -1)
+        r = aligner.interior(sharp[cand]) - tmpl[best]
+        jtj = np.einsum("kpi,kpj->kij", jac, jac) + 1e-3 * np.eye(2, dtype=np.float32)
+        d = -np.linalg.solve(jtj, np.einsum("kpi,kp->ki", jac, r)[..., None])[..., 0]
+        d = np.clip(d, -0.75, 0.75)
+        mse = ((r + np.einsum("kpi,ki->kp", jac, d)) ** 2).mean(axis=1)
+        raw = aligner.windows(aligner.versions(images[seed].astype(np.float32)), g, dx, dy)
+        diff = aligner.interior(images[cand].astype(np.float32)) - (raw - np.float32(128.0))
+        noise_var = estimate_noise_sigma(diff.reshape(len(cand), aligner.crop, aligner.crop)) ** 2
+        ok = mse <= residual_factor * kappa * noise_var + residual_floor
+        return g, dx + d[:, 0], dy + d[:, 1], mse, ok
 
     def full_size() -> int:
         """The group size that holds the most frames so far (64 for the published set)."""
@@ -265,26 +310,32 @@ def recover_originals(
 
     t1 = time.perf_counter()
     k_seed = int(candidates)
+    pool_desc, pool_sq = desc, desc_sq
     for seed in np.argsort(noise, kind="stable"):
         if group[seed] >= 0:
             continue
-        if len(pool) > 64 and (group[pool] >= 0).mean() > 0.2:
-            pool = pool[group[pool] < 0]
-        live = pool[group[pool] < 0]
+        taken = group[pool] >= 0
+        if len(pool) > 256 and taken.mean() > 0.25:  # compact now and then, not every seed
+            pool, pool_desc, pool_sq = pool[~taken], pool_desc[~taken], pool_sq[~taken]
+            taken = taken[~taken]
         var = _descriptor_variants(desc[seed])
-        d2 = desc_sq[live][:, None] + (var * var).sum(axis=1)[None, :] - 2.0 * _matmul_t(desc[live], var)
+        d2 = pool_sq[:, None] + (var * var).sum(axis=1)[None, :] - 2.0 * _matmul_t(pool_desc, var)
         dmin = d2.min(axis=1)
+        dmin[taken] = np.inf
+        live = pool
+        n_live = len(pool) - int(taken.sum())
         if len(seeds) == 32:
             # Enough groups to know their size: verify about twice that many candidates.
             k_seed = max(16, 2 * full_size())
-        k = min(k_seed, len(live))
+        k = min(k_seed, n_live)
         while True:
             near = np.argpartition(dmin, k - 1)[:k] if k < len(live) else np.arange(len(live))
+            near = near[np.isfinite(dmin[near])]
             cand = live[near]
             g, dx, dy, mse, ok = verify(seed, cand)
-            if ok.sum() < 0.75 * k or k >= len(live):
+            if ok.sum() < 0.75 * k or k >= n_live:
                 break
-            k = min(2 * k, len(live))  # nearly all fit: the group may be larger; look further
+            k = min(2 * k, n_live)  # nearly all fit: the group may be larger; look further
         # The seed always joins its own group with the identity transform.
         is_seed = cand == seed
         g[is_seed], dx[is_seed], dy[is_seed], mse[is_seed], ok[is_seed] = 0, 0, 0, 0.0, True
@@ -299,37 +350,41 @@ def recover_originals(
             print(f"recover: group {gid}, {int((group >= 0).sum())}/{n} frames grouped", flush=True)
     timings["group_s"] = time.perf_counter() - t1
 
-    # Second chance for frames left in undersized groups (their seed's nearest candidates missed
-    # the rest of their group): try the seeds of the nearest full groups, keep the best fit.
+    # Second chance for undersized groups (a seed's nearest candidates missed part of its
+    # group, which then formed groups of its own): smallest first, offer their frames to the
+    # seeds of the nearest groups at least as large; frames move where they fit best.
     t2 = time.perf_counter()
     sizes = np.bincount(group, minlength=len(seeds))
     full = full_size()
-    small = np.flatnonzero(sizes < 0.5 * full)
     moved = 0
-    if len(small) and full > 1:
-        big = np.flatnonzero(sizes >= 0.5 * full)
-        seed_arr = np.array(seeds)[big]
-        big_var = np.stack([_descriptor_variants(desc[s]) for s in seed_arr])  # (B, 4, D)
-        big_flat = big_var.reshape(-1, big_var.shape[-1])
-        big_sq = (big_flat * big_flat).sum(axis=1)
-        frames = np.flatnonzero(np.isin(group, small))
-        d2 = desc_sq[frames][:, None] + big_sq[None, :] - 2.0 * _matmul_t(desc[frames], big_flat)
-        d2 = d2.reshape(len(frames), len(big), len(big_var[0])).min(axis=2)
-        top = np.argsort(d2, axis=1)[:, :_SECOND_CHANCE]
-        best_mse = np.full(len(frames), np.inf)
-        best = np.zeros((len(frames), 4), dtype=np.int64)  # group, g, dx, dy
-        for b in np.unique(top):
-            rows = np.flatnonzero((top == b).any(axis=1))
-            g, dx, dy, mse, ok = verify(seed_arr[b], frames[rows])
-            better = ok & (mse < best_mse[rows])
-            best_mse[rows[better]] = mse[better]
-            best[rows[better]] = np.stack([np.full(better.sum(), big[b]), g[better], dx[better], dy[better]], 1)
-        hit = np.isfinite(best_mse)
-        f = frames[hit]
-        group[f], rel_g[f] = best[hit, 0], best[hit, 1]
-        rel_t[f] = best[hit, 2:]
-        resid[f] = best_mse[hit]
-        moved = int(hit.sum())
+    if full > 1 and (sizes < full).any():
+        seed_arr = np.array(seeds)
+        seed_var = np.stack([_descriptor_variants(desc[s]) for s in seed_arr])  # (G, 4, D)
+        flat = seed_var.reshape(-1, seed_var.shape[-1])
+        flat_sq = (flat * flat).sum(axis=1)
+        for a in np.argsort(sizes, kind="stable"):
+            if sizes[a] == 0 or sizes[a] >= full:
+                continue
+            frames = np.flatnonzero(group == a)
+            d2 = desc_sq[frames][:, None] + flat_sq[None, :] - 2.0 * _matmul_t(desc[frames], flat)
+            d2 = d2.reshape(len(frames), len(seeds), -1).min(axis=(0, 2))
+            d2[(sizes < sizes[a]) | (np.arange(len(seeds)) == a)] = np.inf
+            targets = np.argsort(d2)[:_SECOND_CHANCE]
+            targets = targets[np.isfinite(d2[targets])]
+            best_mse = np.full(len(frames), np.inf)
+            best_g = np.zeros(len(frames), dtype=np.int64)
+            best_t = np.zeros((len(frames), 2))
+            best_b = np.zeros(len(frames), dtype=np.int64)
+            for b in targets:
+                g, dx, dy, mse, ok = verify(seed_arr[b], frames)
+                better = ok & (mse < best_mse)
+                best_mse[better], best_g[better], best_b[better] = mse[better], g[better], b
+                best_t[better] = np.stack([dx, dy], axis=1)[better]
+            hit = np.isfinite(best_mse)
+            f = frames[hit]
+            group[f], rel_g[f], rel_t[f], resid[f] = best_b[hit], best_g[hit], best_t[hit], best_mse[hit]
+            sizes = np.bincount(group, minlength=len(seeds))
+            moved += int(hit.sum())
     timings["regroup_s"] = time.perf_counter() - t2
 
     # Renumber: groups in order of their first frame; drop emptied groups.
@@ -343,24 +398,31 @@ def recover_originals(
     group = renumber[group]
     n_groups = len(keep)
 
+    # Whole-pixel shifts unless the copies were shifted by fractions of a pixel: the sub-pixel
+    # estimates of whole-pixel copies are noise, and rounding them keeps labels exact.
+    frac = np.abs(rel_t - np.rint(rel_t)).max(axis=1)
+    fractional_share = float((frac > 0.2).mean())
+    use_subpixel = fractional_share > 0.05 if subpixel == "auto" else bool(subpixel)
+    if not use_subpixel:
+        rel_t = np.rint(rel_t)
     # Each member's shift expressed in the seed's frame: D_g^-1 moves it back.
-    t_seed = _vec(np.transpose(_MATS[rel_g], (0, 2, 1)), rel_t)
+    t_seed = _vec(np.transpose(_MATS[rel_g], (0, 2, 1)).astype(np.float64), rel_t)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
     rep_frame = np.empty(n_groups, dtype=np.int64)
     rep_images = np.empty((n_groups, FRAME_SIZE, FRAME_SIZE), dtype=np.uint8)
     rep_locs = np.empty((n_groups,) + locs.shape[1:], dtype=np.float64)
     frame_g = np.zeros(n, dtype=np.int64)
-    frame_t = np.zeros((n, 2), dtype=np.int64)
+    frame_t = np.zeros((n, 2), dtype=np.float64)
     label_spread = np.zeros(n_groups)
     dropped_labels = 0
     modal_share = np.zeros(n_groups)
     for gi in range(n_groups):
         idx = order[bounds[gi]:bounds[gi + 1]]
-        keys = t_seed[idx, 0] * 1000 + t_seed[idx, 1]
-        vals, counts = np.unique(keys, return_counts=True)
-        unshifted = idx[keys == vals[counts.argmax()]]
-        modal_share[gi] = counts.max() / len(idx)
+        # The un-shifted copies share one shift relative to the seed: the densest cluster.
+        close = np.abs(t_seed[idx][:, None, :] - t_seed[idx][None, :, :]).max(axis=-1) <= 0.25
+        unshifted = idx[close[np.argmax(close.sum(axis=1))]]
+        modal_share[gi] = len(unshifted) / len(idx)
         c = unshifted[np.argmin(noise[unshifted])]
         rep_frame[gi] = c
         gc, tc = rel_g[c], rel_t[c]
@@ -382,9 +444,7 @@ def recover_originals(
         p = np.einsum("nij,nkj->nki", a_inv, p) + CENTRE
         med = np.median(p, axis=0)
         dist = np.linalg.norm(p - med, axis=-1).max(axis=-1)
-        good = dist <= outlier_px
-        if not good.any():
-            good = dist <= np.median(dist)
+        good = dist <= max(outlier_px, 4.0 * float(np.median(dist)))
         dropped_labels += int((~good).sum())
         rep_locs[gi] = p[good].mean(axis=0)
         label_spread[gi] = float(np.sqrt(((p[good] - rep_locs[gi]) ** 2).sum(-1).mean()))
@@ -410,7 +470,8 @@ def recover_originals(
             {"group": int(g), "size": int(sizes[g]), "representative_frame": int(rep_frame[g])}
             for g in off[:200]
         ],
-        "frames_moved_to_full_groups": int(moved),
+        "frames_moved_by_second_chance": int(moved),
+        "subpixel_shifts": {"used": bool(use_subpixel), "share_fractional": fractional_share},
         "residual_mse": {
             "median": float(np.median(resid)),
             "p99": float(np.quantile(resid, 0.99)),
@@ -436,6 +497,7 @@ def recover_originals(
             "residual_floor": float(residual_floor),
             "candidates": int(candidates),
             "outlier_px": float(outlier_px),
+            "subpixel": subpixel,
         },
         "seconds": {k: round(v, 3) for k, v in timings.items()}
         | {"total": round(time.perf_counter() - t0, 3)},

@@ -18,6 +18,8 @@ an angle with atan2, so a trace crossing 0/360 does not jump.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import savgol_filter
@@ -87,12 +89,9 @@ def drop_outliers(track: np.ndarray, window: int, outlier_px: float) -> np.ndarr
     half = w // 2
     padded = np.pad(track, ((half, half), (0, 0)), mode="constant", constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, w, axis=0)  # (T, 2, w)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
-            centre = np.nanmedian(windows, axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN: fine
+        centre = np.nanmedian(windows, axis=-1)
     dist = np.hypot(*(track - centre).T)
     track[dist > outlier_px] = np.nan
     return track

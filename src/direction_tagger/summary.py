@@ -52,13 +52,15 @@ def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str,
     for name, m in data["evaluation"].items():
         lines += accuracy_lines(name, m)
     if movies:
-        lines += ["## Movies", "", "| movie | frames flagged by QC | median jitter px |",
-                  "|---|---|---|"]
+        lines += ["## Movies", "",
+                  "| movie | frames | flagged by QC | longest flagged stretch | median nose jitter |",
+                  "|---|---|---|---|---|"]
         for name, qc in data["movies"].items():
-            share = qc.get("share_flagged", {}).get("any", qc.get("share_any"))
-            jitter = qc.get("median_jitter_px")
-            lines.append(f"| {name} | {share if share is None else f'{share:.1%}'} | "
-                         f"{jitter if jitter is None else f'{jitter:.2f}'} |")
+            share = qc["flagged_share"]["any"] or 0.0
+            run = qc["longest_flagged_run"]
+            jitter = qc["median_jitter_px"].get("nose")
+            lines.append(f"| {name} | {qc['n_frames']} | {share:.1%} | {run['frames']} frames | "
+                         f"{'n/a' if jitter is None else f'{jitter:.2f} px'} |")
         lines.append("")
     return "\n".join(lines), data
 

@@ -12,6 +12,7 @@ RUN = config["run"]
 RESULTS = f"results/{RUN}"
 DATA = "results/data"
 SYNTH = "tagged_dataset/synthetic"
+MOVIE_FIGURES = ["direction_traces.png", "trajectory.png", "heading_polar.png", "qc_timeline.png"]
 
 
 wildcard_constraints:
@@ -20,6 +21,7 @@ wildcard_constraints:
     evalset=r"[A-Za-z0-9_.-]+",
     dataset=r"[A-Za-z0-9_.-]+",
     part=r"train|test",
+    published=r"[^/]+",
 
 
 def as_json(value):
@@ -28,6 +30,38 @@ def as_json(value):
 
 
 # --- labelled data ---------------------------------------------------------------------
+# A published file is represented in the DAG by its checksum sidecar `<file>.sha256`, which
+# the download rule writes after checking the file: a file the user put into tagged_dataset/
+# is then checked too (never trusted, never deleted), and rules read the file beside it.
+
+
+def published_files():
+    if config["data"]["source"] != "published":
+        return {}
+    pub = config["data"]["published"]
+    return {f"tagged_dataset/{pub['labelled_file']}", f"tagged_dataset/{pub['movie_file']}"}
+
+
+def checked(path):
+    """The DAG node standing for a data file: its sidecar if it is downloaded."""
+    return f"{path}.sha256" if path in published_files() else path
+
+
+def data_file(wildcards, input):
+    """The data file itself, for the shell command (input.data may be its sidecar)."""
+    return str(input.data).removesuffix(".sha256")
+
+
+def movie_file(wildcards, input):
+    return str(input.movie).removesuffix(".sha256")
+
+
+def published_source():
+    return config["data"]["published"]["url"]
+
+
+def published_sha256():
+    return config["data"]["published"]["sha256"] or ""
 
 
 def source_labelled():
@@ -60,7 +94,7 @@ def labelled_sets():
 
 
 def labelled_path(wildcards):
-    return labelled_sets()[wildcards.dataset]
+    return checked(labelled_sets()[wildcards.dataset])
 
 
 def verified(name):
@@ -96,7 +130,7 @@ def split_group_args(wildcards, input):
         return f"--groups {input.groups}"
     if config["split"]["group_key"]:
         return f"--group-key {config['split']['group_key']}"
-    return ""
+    return "--group-key frame"  # independent frames (synthetic); leaky for augmented copies
 
 
 def split_fractions():
@@ -119,7 +153,7 @@ def evaluation_sets():
 
 
 def eval_data(wildcards):
-    return evaluation_sets()[wildcards.evalset][0]
+    return checked(evaluation_sets()[wildcards.evalset][0])
 
 
 def eval_split_args(wildcards, input):
@@ -138,7 +172,7 @@ def movies():
 
 
 def movie_path(wildcards):
-    return movies()[wildcards.movie]
+    return checked(movies()[wildcards.movie])
 
 
 def synthetic_movie_frames(wildcards):
@@ -165,7 +199,8 @@ def all_targets():
     targets += [verified(name) for name in labelled_sets()]
     targets += [f"{RESULTS}/eval/{name}/metrics.json" for name in evaluation_sets()]
     for name in movies():
-        targets += [f"{RESULTS}/movies/{name}/tagged.mp4", f"{RESULTS}/movies/{name}/figures.done"]
+        targets.append(f"{RESULTS}/movies/{name}/tagged.mp4")
+        targets += [f"{RESULTS}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
     return targets
 
 

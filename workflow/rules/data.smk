@@ -40,7 +40,7 @@ rule synth_movie:
 
 rule verify:
     input:
-        labelled_path,
+        data=labelled_path,
     output:
         summary=f"{DATA}/verify/{{dataset}}/summary.json",
         montage=report(
@@ -49,14 +49,44 @@ rule verify:
             category="Data",
             subcategory="{dataset}",
         ),
-        plots=directory(f"{DATA}/verify/{{dataset}}/plots"),
+        body_length=report(
+            f"{DATA}/verify/{{dataset}}/plots/body_length.png",
+            caption="../report/verify_plots.rst",
+            category="Data",
+            subcategory="{dataset}",
+        ),
+        heading=report(
+            f"{DATA}/verify/{{dataset}}/plots/heading.png",
+            caption="../report/verify_plots.rst",
+            category="Data",
+            subcategory="{dataset}",
+        ),
     params:
+        data=data_file,
+        plots=f"{DATA}/verify/{{dataset}}/plots",
         expected=expected_frames,
     log:
         "logs/data/verify_{dataset}.log",
     benchmark:
         "logs/benchmarks/verify_{dataset}.tsv"
     shell:
-        "direction-tagger verify --data {input} --summary {output.summary}"
-        " --montage {output.montage} --plots-dir {output.plots}"
+        "direction-tagger verify --data {params.data} --summary {output.summary}"
+        " --montage {output.montage} --plots-dir {params.plots}"
         " --expected-n {params.expected} > {log} 2>&1"
+
+
+rule download_published:
+    output:
+        "tagged_dataset/{published}.sha256",
+    params:
+        source=published_source(),
+        sha256=published_sha256(),
+        file="tagged_dataset/{published}",
+    log:
+        "logs/data/download_{published}.log",
+    benchmark:
+        "logs/benchmarks/download_{published}.tsv"
+    retries: 1
+    shell:
+        "direction-tagger download --source {params.source:q} --out {params.file}"
+        " --member {wildcards.published} --sha256 {params.sha256:q} > {log} 2>&1"

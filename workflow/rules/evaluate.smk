@@ -22,6 +22,7 @@ rule evaluate:
             subcategory="{evalset}",
         ),
     params:
+        data=data_file,
         subset=eval_split_args,
         tta=flag(config["evaluate"]["tta"], "tta"),
     log:
@@ -30,6 +31,6 @@ rule evaluate:
         f"logs/{RUN}/benchmarks/evaluate_{{evalset}}.tsv"
     threads: workflow.cores
     shell:
-        "direction-tagger evaluate --model {input.model} --data {input.data} {params.subset}"
+        "direction-tagger evaluate --model {input.model} --data {params.data} {params.subset}"
         " --name {wildcards.evalset} --metrics {output.metrics} --frames {output.frames}"
         " --figure {output.figure} --worst {output.worst} {params.tta} > {log} 2>&1"

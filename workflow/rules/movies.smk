@@ -4,15 +4,17 @@
 
 rule label_reference:
     input:
-        training_set(),
+        data=checked(training_set()),
     output:
         f"{RESULTS}/label_reference.json",
+    params:
+        data=data_file,
     log:
         f"logs/{RUN}/label_reference.log",
     benchmark:
         f"logs/{RUN}/benchmarks/label_reference.tsv"
     shell:
-        "direction-tagger reference --data {input} --out {output} > {log} 2>&1"
+        "direction-tagger qc-reference --labelled {params.data} --out {output} > {log} 2>&1"
 
 
 rule predict_movie:
@@ -23,6 +25,7 @@ rule predict_movie:
         raw=f"{RESULTS}/movies/{{movie}}/predictions_raw.csv",
         truth=f"{RESULTS}/movies/{{movie}}/ground_truth_metrics.json",
     params:
+        movie=movie_file,
         tta=flag(config["predict"]["tta"], "tta"),
         batch_size=config["predict"]["batch_size"],
     log:
@@ -31,7 +34,7 @@ rule predict_movie:
         f"logs/{RUN}/benchmarks/predict_{{movie}}.tsv"
     threads: workflow.cores
     shell:
-        "direction-tagger predict --model {input.model} --movie {input.movie}"
+        "direction-tagger predict --model {input.model} --movie {params.movie}"
         " --out {output.raw} --truth-metrics {output.truth} {params.tta}"
         " --batch-size {params.batch_size} > {log} 2>&1"
 
@@ -73,6 +76,7 @@ rule render_movie:
             subcategory="{movie}",
         ),
     params:
+        movie=movie_file,
         scale=config["render"]["scale"],
         trail=config["render"]["trail"],
         panel=flag(config["render"]["panel"], "panel"),
@@ -81,6 +85,29 @@ rule render_movie:
     benchmark:
         f"logs/{RUN}/benchmarks/render_{{movie}}.tsv"
     shell:
-        "direction-tagger render --movie {input.movie} --predictions {input.predictions}"
+        "direction-tagger render --movie {params.movie} --predictions {input.predictions}"
         " --out {output} --scale {params.scale} --trail {params.trail} {params.panel}"
+        " > {log} 2>&1"
+
+
+rule movie_figures:
+    input:
+        f"{RESULTS}/movies/{{movie}}/predictions.csv",
+    output:
+        report(
+            expand(
+                f"{RESULTS}/movies/{{{{movie}}}}/figures/{{name}}", name=MOVIE_FIGURES
+            ),
+            caption="../report/movie_figures.rst",
+            category="Movies",
+            subcategory="{movie}",
+        ),
+    params:
+        outdir=f"{RESULTS}/movies/{{movie}}/figures",
+    log:
+        f"logs/{RUN}/movie_figures_{{movie}}.log",
+    benchmark:
+        f"logs/{RUN}/benchmarks/movie_figures_{{movie}}.tsv"
+    shell:
+        "direction-tagger movie-figures --predictions {input} --outdir {params.outdir}"
         " > {log} 2>&1"

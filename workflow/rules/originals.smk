@@ -3,7 +3,7 @@
 
 rule recover_originals:
     input:
-        data=source_labelled(),
+        data=checked(source_labelled()),
         verified=verified("training"),
     output:
         originals=f"{DATA}/originals.npz",
@@ -14,6 +14,8 @@ rule recover_originals:
             caption="../report/originals_montage.rst",
             category="Data",
         ),
+    params:
+        data=data_file,
     log:
         "logs/data/recover_originals.log",
     benchmark:
@@ -22,7 +24,7 @@ rule recover_originals:
     resources:
         mem_mb=4000,
     shell:
-        "direction-tagger recover --data {input.data} --out {output.originals}"
+        "direction-tagger recover --data {params.data} --out {output.originals}"
         " --groups {output.groups} --report {output.report} --montage {output.montage}"
         " > {log} 2>&1"
 
@@ -53,10 +55,11 @@ rule augment_originals:
 rule split:
     input:
         unpack(split_groups_input),
-        data=training_set(),
+        data=checked(training_set()),
     output:
         f"{RESULTS}/split.json",
     params:
+        data=data_file,
         fractions=split_fractions(),
         seed=config["split"]["seed"],
         groups=split_group_args,
@@ -65,5 +68,5 @@ rule split:
     benchmark:
         f"logs/{RUN}/benchmarks/split.tsv"
     shell:
-        "direction-tagger split --data {input.data} {params.groups}"
+        "direction-tagger split --data {params.data} {params.groups}"
         " --fractions {params.fractions} --seed {params.seed} --out {output} > {log} 2>&1"

@@ -3,7 +3,7 @@
 
 rule train:
     input:
-        data=training_set(),
+        data=checked(training_set()),
         split=f"{RESULTS}/split.json",
         verified=verified("training"),
     output:
@@ -15,6 +15,7 @@ rule train:
             category="Training",
         ),
     params:
+        data=data_file,
         options=train_options(),
         checkpoint=f"{RESULTS}/checkpoint.pt",
     log:
@@ -27,6 +28,6 @@ rule train:
         runtime=720,
     retries: 2
     shell:
-        "direction-tagger train --data {input.data} --split {input.split}"
+        "direction-tagger train --data {params.data} --split {input.split}"
         " --out {output.model} --log {output.log_csv} --curves {output.curves}"
         " --checkpoint {params.checkpoint} --options {params.options:q} --threads {threads} > {log} 2>&1"

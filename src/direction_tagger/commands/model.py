@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..io import load_labelled, load_movie, sha256_file
 
@@ -75,6 +74,8 @@ def run_train(args) -> int:
 
     cfg = TrainConfig.from_dict(json.loads(args.options))
     if args.threads and not cfg.threads:
+        import torch
+
         torch.set_num_threads(args.threads)
     data = load_labelled(args.data)
     if args.split:
@@ -129,15 +130,14 @@ def run_evaluate(args) -> int:
 
 
 def run_predict(args) -> int:
-    from ..io import atomic_path
-    from ..movie import movie_table
+    from ..movie import movie_table, write_table
 
     predictor, meta = _load(args.model, args.device)
     movie = load_movie(args.movie)
     pred = predictor.predict(movie.images, tta=args.tta, batch_size=args.batch_size, progress=True)
-    table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps, None)
-    with atomic_path(args.out) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
+    table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps,
+                        truth_locs=movie.locs)
+    write_table(args.out, table)
     if args.truth_metrics:
         from ..evaluation import write_json
         from ..metrics import evaluate

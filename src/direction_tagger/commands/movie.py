@@ -107,7 +107,7 @@ def run_render(args) -> int:
     flags = table_flags(table) or None
     render_video(args.out, movie.images, table_locs(table), table_confidence(table), movie.fps,
                  flags=flags, scale=args.scale, trail=args.trail, panel=args.panel,
-                 crf=args.crf, progress=not args.quiet)
+                 crf=args.crf, preset=args.preset, progress=not args.quiet)
     print(f"{args.out}: {len(movie)} frames at {movie.fps:g} fps")
     return 0
 
@@ -183,6 +183,9 @@ def register(subparsers) -> None:
     p.add_argument("--panel", action="store_true",
                    help="add a side panel with scrolling direction traces")
     p.add_argument("--crf", type=int, default=20, help="H.264 quality, lower = better (20)")
+    p.add_argument("--preset", default="superfast",
+                   choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"),
+                   help="libx264 speed preset: faster = bigger file (superfast)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_render)
 

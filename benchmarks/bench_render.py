@@ -1,0 +1,101 @@
+"""Speed of the movie steps: tagged-video rendering (target 300 frames/s at 400x400 on 2 cores)
+and smoothing + QC of a long movie.
+
+    python benchmarks/bench_render.py [--frames 2000] [--panel] [--smooth-frames 10000]
+
+Synthetic data only (a bright ellipse turning around the frame centre); prints one line per
+measurement. Not a test: numbers depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from direction_tagger.qc import qc_flags, qc_summary
+from direction_tagger.render import render_video
+from direction_tagger.smooth import smooth_locs
+
+TARGET_FPS = 300.0
+
+
+def synthetic_movie(m: int, fps: float = 30.0, seed: int = 0):
+    """(images, locs, confidence): a rat-like blob and its tail base / neck / nose."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(m) / fps
+    heading = np.radians(40 * t + 20 * np.sin(1.3 * t))
+    centre = np.stack([24.5 + 4 * np.cos(0.7 * t), 24.5 + 3 * np.sin(0.9 * t)], axis=1)
+    u = np.stack([np.cos(heading), -np.sin(heading)], axis=1)
+    look = heading + np.radians(35 * np.sin(2.1 * t))
+    neck = centre + 7 * u
+    nose = neck + 6 * np.stack([np.cos(look), -np.sin(look)], axis=1)
+    locs = np.stack([centre - 7 * u, neck, nose], axis=1)
+    yy, xx = np.mgrid[0:50, 0:50].astype(np.float32)
+    images = np.empty((m, 50, 50), np.uint8)
+    for i in range(m):  # elliptic body along the base -> neck axis, plus noise
+        dx, dy = xx - centre[i, 0], yy - centre[i, 1]
+        along = dx * u[i, 0] + dy * u[i, 1]
+        across = -dx * u[i, 1] + dy * u[i, 0]
+        body = (along / 10) ** 2 + (across / 5) ** 2 < 1
+        images[i] = np.clip(40 + 130 * body + rng.normal(0, 5, (50, 50)), 0, 255)
+    confidence = np.clip(0.9 + 0.1 * rng.normal(size=(m, 3)), 0, 1)
+    return images, locs, confidence
+
+
+def bench_render(frames: int, panel: bool) -> None:
+    images, locs, confidence = synthetic_movie(frames)
+    flags = np.zeros(frames, bool)
+    flags[::97] = True
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.mp4"
+        wall, cpu = time.perf_counter(), time.process_time()
+        render_video(path, images, locs, confidence, 30.0, flags=flags, panel=panel,
+                     progress=False)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        size = path.stat().st_size
+    fps = frames / wall
+    width = 800 if panel else 400
+    print(f"render {frames} frames {width}x400{' +panel' if panel else ''}: {wall:.2f} s, "
+          f"{fps:.0f} frames/s = {fps / TARGET_FPS:.2f} x the {TARGET_FPS:.0f} fps target; "
+          f"drawing (python) {1000 * cpu / frames:.2f} ms CPU/frame; {size / 1e6:.1f} MB")
+
+
+def bench_smooth_qc(frames: int) -> None:
+    _, locs, confidence = synthetic_movie(min(frames, 50), seed=1)  # images unused
+    t = np.arange(frames) / 30.0
+    rng = np.random.default_rng(2)
+    locs = np.tile(locs, (frames // len(locs) + 1, 1, 1))[:frames]
+    locs = locs + rng.normal(0, 0.3, locs.shape) + np.sin(t)[:, None, None]
+    confidence = rng.uniform(0.3, 1.0, (frames, 3))
+    spread = rng.uniform(0, 1.5, (frames, 3))
+    wall = time.perf_counter()
+    smoothed = smooth_locs(locs, confidence)
+    t_smooth = time.perf_counter() - wall
+    flags = qc_flags(locs, confidence, spread, 30.0)
+    qc_summary(flags, locs, 30.0, smoothed=smoothed)
+    wall = time.perf_counter() - wall
+    print(f"smooth + QC {frames} frames: {wall:.3f} s (smooth {t_smooth:.3f} s), "
+          f"{frames / wall:.0f} frames/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--panel", action="store_true", help="also time the side panel")
+    parser.add_argument("--smooth-frames", type=int, default=10_000)
+    args = parser.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} CPUs visible, load average {load:.2f}")
+    bench_render(args.frames, panel=False)
+    if args.panel:
+        bench_render(args.frames, panel=True)
+    bench_smooth_qc(args.smooth_frames)
+
+
+if __name__ == "__main__":
+    main()

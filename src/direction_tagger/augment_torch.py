@@ -1,0 +1,126 @@
+"""Online augmentation of a training batch on its own device: random dihedral transform,
+whole-pixel shift with mirrored borders, Gaussian pixel noise; labels mapped exactly.
+
+One gather per batch does all the pixel work, with no per-sample Python loop: the 8 dihedral
+transforms are flat index maps built once with `geometry.dihedral_images` (so they cannot
+disagree with the offline augmentation or with `geometry.dihedral_points`), and the shift just
+re-indexes into them with reflected coordinates. Labels: p -> A_g (p - c) + c + shift, with
+A_g the integer matrix of `geometry.dihedral_points` about c = (24.5, 24.5); exact in float.
+
+Conventions as everywhere: (x, y) px, x = column, y = row, pixel centres at integers; the
+content moves by +shift px.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .geometry import DIHEDRAL, dihedral_images, dihedral_points
+
+DEFAULT_SHIFT_PX = 2
+DEFAULT_NOISE_SIGMA = 4.0  # grey levels
+
+_CACHE: dict = {}
+
+
+def _tables(size: int, device: torch.device):
+    """(8, size*size) source-pixel maps and (8, 2, 2) / (8, 2) affine label maps, DIHEDRAL order."""
+    key = (size, str(device))
+    if key not in _CACHE:
+        idx = np.arange(size * size).reshape(size, size)
+        maps = np.stack([dihedral_images(idx, k, f).reshape(-1) for k, f in DIHEDRAL])
+        c = (size - 1) / 2.0
+        probe = np.array([[c, c], [c + 1.0, c], [c, c + 1.0]])
+        mats, offs = [], []
+        for k, f in DIHEDRAL:
+            q = dihedral_points(probe, k, f, size=size)
+            a = np.stack([q[1] - q[0], q[2] - q[0]], axis=1)  # columns: images of e_x, e_y
+            mats.append(np.rint(a))
+            offs.append(q[0] - a @ probe[0])  # so that p -> a @ p + off
+        _CACHE[key] = (
+            torch.from_numpy(maps).to(device),
+            torch.tensor(np.stack(mats), dtype=torch.float32, device=device),
+            torch.tensor(np.stack(offs), dtype=torch.float32, device=device),
+        )
+    return _CACHE[key]
+
+
+def _reflect(i: torch.Tensor, size: int) -> torch.Tensor:
+    """Mirror indices into [0, size) without repeating the edge (numpy's 'reflect' mode)."""
+    period = 2 * (size - 1)
+    i = torch.remainder(i.abs(), period)
+    return torch.where(i >= size, period - i, i)
+
+
+def random_augment_batch(
+    images: torch.Tensor,
+    locs: torch.Tensor,
+    generator: torch.Generator | None = None,
+    dihedral: bool = True,
+    shift_px: int = DEFAULT_SHIFT_PX,
+    noise_sigma: float = DEFAULT_NOISE_SIGMA,
+    clamp: tuple[float, float] | None = (0.0, 255.0),
+    return_params: bool = False,
+):
+    """Randomly rotate / flip, shift and add noise to a batch; map its labels exactly.
+
+    images: (B, H, W) or (B, C, H, W) square frames, uint8 or float grey levels (0-255), on any
+    device. locs: (B, K, 2) (x, y) px. generator: a torch.Generator (CPU or the images' device)
+    for every random draw; None uses torch's global one. Per sample: one of the 8 dihedral
+    transforms (uniform; identity only if `dihedral` is False), a whole-pixel shift uniform in
+    -shift_px..shift_px on each axis (borders mirrored), and Gaussian noise of `noise_sigma` in
+    the images' own units (grey levels for 0-255 frames), then clamped to `clamp` (None: not).
+
+    Returns (images float32, same shape and device; locs float32 (B, K, 2)), plus, when
+    `return_params`, a dict of the per-sample `k`, `flip`, `shift_x`, `shift_y` (CPU tensors
+    from the draw; the same transforms as `geometry.dihedral_points` + shift).
+    """
+    if images.ndim not in (3, 4) or images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"images must be (B, H, W) or (B, C, H, W) square, got {tuple(images.shape)}")
+    if locs.ndim != 3 or locs.shape[0] != images.shape[0] or locs.shape[-1] != 2:
+        raise ValueError(f"locs must be (B, K, 2) matching images, got {tuple(locs.shape)}")
+    if shift_px < 0 or noise_sigma < 0:
+        raise ValueError("shift_px and noise_sigma must be >= 0")
+    device = images.device
+    b, size = images.shape[0], images.shape[-1]
+    draw_device = generator.device if generator is not None else torch.device("cpu")
+
+    def draw_int(low, high):
+        return torch.randint(low, high, (b,), generator=generator, device=draw_device).to(device)
+
+    g = draw_int(0, 8) if dihedral else torch.zeros(b, dtype=torch.long, device=device)
+    if shift_px > 0:
+        sx, sy = draw_int(-shift_px, shift_px + 1), draw_int(-shift_px, shift_px + 1)
+    else:
+        sx = sy = torch.zeros(b, dtype=torch.long, device=device)
+
+    maps, mats, offs = _tables(size, device)
+    r = torch.arange(size, device=device)
+    rows = _reflect(r[None, :] - sy[:, None], size)  # output row i reads shifted row rows[:, i]
+    cols = _reflect(r[None, :] - sx[:, None], size)
+    within = (rows[:, :, None] * size + cols[:, None, :]).reshape(b, -1)
+    src = torch.gather(maps[g], 1, within)  # (B, size*size) flat source pixels
+    shape = images.shape
+    flat = images.reshape(b, -1, size * size).float()
+    out = torch.gather(flat, 2, src[:, None, :].expand(-1, flat.shape[1], -1)).reshape(shape)
+
+    if noise_sigma > 0:
+        noise_gen = generator
+        if generator is not None and draw_device != device:
+            # Draw the noise where the images are: a device generator seeded from `generator`.
+            seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
+            noise_gen = torch.Generator(device=device).manual_seed(seed)
+        out = out + noise_sigma * torch.randn(shape, generator=noise_gen, device=device)
+    if clamp is not None:
+        out = out.clamp_(clamp[0], clamp[1])
+
+    p = locs.float()
+    new_locs = torch.einsum("bij,bkj->bki", mats[g], p) + offs[g][:, None, :]
+    new_locs = new_locs + torch.stack([sx, sy], dim=-1).float()[:, None, :]
+    if not return_params:
+        return out, new_locs
+    k_table = torch.tensor([k for k, _ in DIHEDRAL], device=device)
+    flip_table = torch.tensor([f for _, f in DIHEDRAL], device=device)
+    params = {"k": k_table[g].cpu(), "flip": flip_table[g].cpu(), "shift_x": sx.cpu(), "shift_y": sy.cpu()}
+    return out, new_locs, params

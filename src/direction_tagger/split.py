@@ -1,0 +1,158 @@
+"""Leak-free train / validation / test splits: whole groups go to one side.
+
+A group is everything that must not be seen on two sides: the 64 augmented copies of one
+original (from `recover_originals`, or the `original_index` our `augment` writes), or, for
+users' own data, a video or an animal. Splitting augmented frames at random instead puts copies
+of one original on both sides and makes validation error look better than it is.
+
+The split file is JSON: the frame indices of each part, the rule in words, counts, and
+whatever provenance the caller adds (data checksum, group source). Evaluation reads it with
+`load_split`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .io import DataError, atomic_path
+
+SPLIT_FORMAT = "direction-tagger split v1"
+
+
+def parse_fractions(text: str, names=("train", "val", "test")) -> dict[str, float]:
+    """'0.8,0.1,0.1' -> {'train': 0.8, 'val': 0.1, 'test': 0.1}; 'train=0.9,test=0.1' also works."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if parts and all("=" in p for p in parts):
+        out = {k.strip(): float(v) for k, v in (p.split("=", 1) for p in parts)}
+    else:
+        if len(parts) != len(names):
+            raise ValueError(f"fractions '{text}': expected {len(names)} numbers for {', '.join(names)}")
+        out = dict(zip(names, (float(p) for p in parts)))
+    return out
+
+
+def _normalise(fractions: dict[str, float]) -> dict[str, float]:
+    if not fractions:
+        raise ValueError("fractions: need at least one part")
+    values = np.array([float(v) for v in fractions.values()])
+    if not np.isfinite(values).all() or (values < 0).any() or values.sum() <= 0:
+        raise ValueError(f"fractions must be >= 0 with a positive sum, got {fractions}")
+    if abs(values.sum() - 1.0) > 1e-6:
+        raise ValueError(f"fractions must sum to 1, got {fractions} (sum {values.sum():.6g})")
+    return {k: float(v) for k, v in zip(fractions, values)}
+
+
+def split_by_group(groups, fractions: dict[str, float], seed: int) -> dict[str, np.ndarray]:
+    """Assign whole groups to parts so that each part's share of *frames* is close to its
+    fraction: no group is on two sides, and for three parts every part's frame count is within
+    one (largest) group's size of fraction x N.
+
+    groups: (N,) group label of every frame (ints or strings). fractions: {part: fraction},
+    summing to 1, in the order parts are named. The groups are shuffled with `seed`; each in
+    turn goes to the part furthest below its target. Returns {part: sorted frame indices}.
+    """
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be one label per frame, got shape {groups.shape}")
+    fractions = _normalise(fractions)
+    names = list(fractions)
+    n = len(groups)
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    order = np.random.default_rng(seed).permutation(len(counts))
+    target = np.array([fractions[k] for k in names]) * n
+    filled = np.zeros(len(names))
+    part_of_group = np.empty(len(counts), dtype=np.int64)
+    for gi in order:
+        p = int(np.argmax(target - filled))  # ties: the earlier-named part
+        part_of_group[gi] = p
+        filled[p] += counts[gi]
+    part = part_of_group[inverse]
+    return {name: np.flatnonzero(part == i) for i, name in enumerate(names)}
+
+
+def groups_on_several_parts(split: dict[str, np.ndarray], groups) -> list:
+    """Group labels that appear in more than one part (empty for a leak-free split)."""
+    groups = np.asarray(groups)
+    seen: dict = {}
+    leaks = set()
+    for name, idx in split.items():
+        for g in np.unique(groups[np.asarray(idx, dtype=np.int64)]).tolist():
+            if seen.setdefault(g, name) != name:
+                leaks.add(g)
+    return sorted(leaks)
+
+
+def describe_split(split: dict[str, np.ndarray], groups=None) -> dict:
+    """Frame (and group) counts and frame shares of each part."""
+    n = sum(len(v) for v in split.values())
+    out = {}
+    for name, idx in split.items():
+        entry = {"n_frames": int(len(idx)), "fraction": float(len(idx) / n) if n else 0.0}
+        if groups is not None:
+            entry["n_groups"] = int(len(np.unique(np.asarray(groups)[np.asarray(idx, dtype=np.int64)])))
+        out[name] = entry
+    return out
+
+
+def save_split(path: str | os.PathLike, split: dict[str, np.ndarray], rule_text: str,
+               groups=None, **meta) -> dict:
+    """Write the split as JSON, atomically: `rule` (in words), `parts` (counts), `indices`
+    ({part: [frame index, ...]}), `n_frames`, plus `meta` (JSON-able provenance). With
+    `groups`, also checks that no group is on two sides and counts groups per part.
+    Returns what was written, without the indices."""
+    if groups is not None:
+        leaks = groups_on_several_parts(split, groups)
+        if leaks:
+            raise ValueError(f"split puts {len(leaks)} groups on two sides, e.g. {leaks[:5]}")
+    indices = {k: sorted(int(i) for i in np.asarray(v).reshape(-1)) for k, v in split.items()}
+    info = {
+        "format": SPLIT_FORMAT,
+        "rule": str(rule_text),
+        "n_frames": int(sum(len(v) for v in indices.values())),
+        "parts": describe_split(split, groups),
+        **meta,
+    }
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(info | {"indices": indices}, indent=1) + "\n")
+    return info
+
+
+def _read(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a split JSON ({err})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("indices"), dict):
+        raise DataError(f"{path}: no 'indices' mapping; expected a file from `direction-tagger split`")
+    return data
+
+
+def load_split(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """{part: int64 frame indices} from a split JSON; a frame in two parts is a DataError."""
+    data = _read(path)
+    out, seen = {}, set()
+    for name, idx in data["indices"].items():
+        arr = np.asarray(idx)
+        if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)) or (arr < 0).any():
+            raise DataError(f"{path}: part '{name}' must be a list of frame indices >= 0")
+        arr = arr.astype(np.int64)
+        both = seen.intersection(arr.tolist())
+        if both:
+            raise DataError(f"{path}: {len(both)} frames are in '{name}' and another part")
+        seen.update(arr.tolist())
+        out[name] = arr
+    return out
+
+
+def load_split_info(path: str | os.PathLike) -> dict:
+    """Everything in a split JSON but the indices: rule, counts, provenance."""
+    data = _read(path)
+    data.pop("indices")
+    return data

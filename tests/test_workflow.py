@@ -1,0 +1,61 @@
+"""End to end: the real workflow on a shrunk demo, in a temporary directory."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SHRUNK_DEMO, run_snakemake
+from direction_tagger.io import load_labelled, load_movie
+from direction_tagger.predict import Predictor
+from direction_tagger.render import read_video_frames
+from direction_tagger.train import load_model
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_trains_a_model_that_loads_and_predicts(demo_run):
+    model, meta = load_model(demo_run / "results/demo/model.pt")
+    assert meta["architecture"] == "heatmap_unet" and meta["keypoints"] == ["base", "neck", "head"]
+    test = load_labelled(demo_run / "tagged_dataset/synthetic/test.npz")
+    pred = Predictor(model).predict(test.images[:50])
+    assert pred.locs.shape == (50, 3, 2) and np.isfinite(pred.locs).all()
+    assert ((pred.confidence >= 0) & (pred.confidence <= 1)).all()
+
+
+def test_demo_metrics_are_finite_and_beat_the_training_mean(demo_run):
+    metrics = json.loads((demo_run / "results/demo/eval/synthetic_test/metrics.json").read_text())
+    assert metrics["n_frames"] == SHRUNK_DEMO["data"]["synthetic"]["test_frames"]
+    for name in ("base", "neck", "head"):
+        m = metrics["keypoints"][name]
+        assert all(np.isfinite(v) for v in m.values())
+        assert m["median"] < 0.7 * metrics["mean_baseline"]["median_px"][name]
+    frames = pd.read_csv(demo_run / "results/demo/eval/synthetic_test/frames.csv")
+    assert len(frames) == metrics["n_frames"]
+
+
+def test_demo_video_has_every_frame_at_the_expected_size(demo_run):
+    movie = load_movie(demo_run / "tagged_dataset/synthetic/movie_demo_walk.npz")
+    frames, fps = read_video_frames(demo_run / "results/demo/movies/demo_walk/tagged.mp4")
+    assert len(frames) == len(movie) == SHRUNK_DEMO["synthetic_movies"]["demo_walk"]["frames"]
+    assert fps == pytest.approx(movie.fps)
+    assert frames.shape[1] == 400 and frames.shape[2] >= 400 and frames.shape[3] == 3
+
+
+def test_demo_movie_tables_and_summary(demo_run):
+    movie_dir = demo_run / "results/demo/movies/demo_walk"
+    tidy = pd.read_csv(movie_dir / "predictions.csv")
+    assert len(tidy) == SHRUNK_DEMO["synthetic_movies"]["demo_walk"]["frames"]
+    assert {"body_direction_deg", "head_direction_deg", "qc_any"} <= set(tidy.columns)
+    dlc = pd.read_csv(movie_dir / "predictions_dlc.csv", header=[0, 1, 2], index_col=0)
+    assert dlc.shape == (len(tidy), 9)
+    truth = json.loads((movie_dir / "ground_truth_metrics.json").read_text())
+    assert truth["ground_truth"] is True and np.isfinite(truth["all_keypoints"]["median"])
+    summary = (demo_run / "results/demo/summary.md").read_text()
+    assert "synthetic_test" in summary and "demo_walk" in summary
+
+
+def test_second_run_has_nothing_to_do(demo_run):
+    result = run_snakemake(demo_run, "--dry-run", configs=[SHRUNK_DEMO])
+    assert "Nothing to be done" in result.stdout + result.stderr
