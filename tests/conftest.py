@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 # A demo shrunk to seconds of training: same chain, fewer frames and epochs.
 SHRUNK_DEMO = {
-    "data": {"synthetic": {"train_frames": 1200, "test_frames": 200}},
-    "train": {"epochs": 4, "batch_size": 64, "max_minutes": 2.0, "patience": 10},
+    "data": {"synthetic": {"train_frames": 2400, "test_frames": 200}},
+    "train": {"epochs": 6, "batch_size": 64, "max_minutes": 1.0, "patience": 10},
     "synthetic_movies": {"demo_walk": {"frames": 90, "seed": 7, "fps": 30}},
 }
 

@@ -41,6 +41,7 @@ PYPI_NAMES = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
 STRUCTURAL = {
     "python": "the interpreter",
     "pip": "installs direction-tagger itself (the pip section)",
+    "ffmpeg": "the encoder imageio-ffmpeg runs (conda-forge's GPL build has libx264)",
 }
 PIP_SECTION = "-e ${DIRECTION_TAGGER_ROOT}"
 
@@ -251,7 +252,7 @@ def conda_pins(path: Path) -> dict[str, str]:
     pins = {}
     for dep in env_file(path)["dependencies"]:
         if isinstance(dep, str):
-            name, _, spec = re.match(r"([A-Za-z0-9_.-]+)\s*((?:[=<>!~].*)?)$", dep).groups()
+            name, spec = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(\S*)", dep.split("#")[0].strip()).groups()
             pins[name] = spec
     return pins
 
@@ -344,3 +345,14 @@ def test_pins_lie_in_the_ranges_pyproject_declares():
                 version = spec.lstrip("=").split("=")[0]
                 assert declared[pypi].contains(version, prereleases=True), (
                     f"{path.name}: {name} {version} outside pyproject's {pypi}{declared[pypi]}")
+
+
+def test_snakemake_tells_pip_where_this_checkout_is():
+    """pip expands ${DIRECTION_TAGGER_ROOT} in the envs' pip section when conda creates them.
+    A relative path would not do: Snakemake copies each env file to .snakemake/conda/ (or
+    --conda-prefix) before `conda env create`, and pip resolves it from there. PIP_NO_DEPS
+    keeps pip from fetching direction-tagger's dependencies from PyPI (torch into the data env,
+    snakemake into all): conda provides what the steps import."""
+    common = (RULES_DIR / "common.smk").read_text()
+    assert re.search(r'os\.environ\.setdefault\(\s*"DIRECTION_TAGGER_ROOT",\s*workflow\.basedir', common)
+    assert re.search(r'os\.environ\.setdefault\(\s*"PIP_NO_DEPS",\s*"1"', common)

@@ -22,7 +22,7 @@ EPOCHS = 4
 # Small enough for seconds per epoch on 2 CPU cores, large enough that the kill lands mid-run.
 # One thread: the comparison is about resuming, not about torch's multi-thread reductions.
 OPTIONS = {"epochs": EPOCHS, "batch_size": 32, "device": "cpu", "threads": 1, "seed": 3,
-           "arch_kwargs": {"width": 8}, "patience": 100, "max_minutes": None, "online_augment": False}
+           "arch_kwargs": {"width": 8}, "patience": 100, "max_minutes": None}
 TRAIN_FRAMES, VAL_FRAMES = 480, 64
 
 

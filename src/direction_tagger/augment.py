@@ -127,8 +127,9 @@ def _reflect(i: np.ndarray, size: int) -> np.ndarray:
     return np.where(i >= size, period - i, i)
 
 
-def source_index(k: np.ndarray, flip: np.ndarray, sx: np.ndarray, sy: np.ndarray,
-                 size: int = FRAME_SIZE) -> np.ndarray:
+def source_index(
+    k: np.ndarray, flip: np.ndarray, sx: np.ndarray, sy: np.ndarray, size: int = FRAME_SIZE
+) -> np.ndarray:
     """(B, size*size) flat indices into each original such that
     `original.reshape(-1)[index]` is the flipped, rotated, shifted (reflect-filled) frame."""
     maps = _dihedral_index_maps(size)
@@ -186,8 +187,14 @@ def augment_originals(
         raise ValueError("noise sigmas must be >= 0")
     images = images.astype(np.uint8, copy=False)
     plan = augmentation_plan(
-        len(images), seed, rot90=rot90, vflip=vflip, noise=noise, shift=shift,
-        label_noise=label_noise, pixel_shift_px=pixel_shift_px,
+        len(images),
+        seed,
+        rot90=rot90,
+        vflip=vflip,
+        noise=noise,
+        shift=shift,
+        label_noise=label_noise,
+        pixel_shift_px=pixel_shift_px,
     )
     n_out = len(plan["original_index"])
     size = FRAME_SIZE * FRAME_SIZE
@@ -196,7 +203,9 @@ def augment_originals(
     noise_rng = np.random.default_rng([seed, 1])
     for start in range(0, n_out, _BLOCK):
         sl = slice(start, min(start + _BLOCK, n_out))
-        src = source_index(plan["k"][sl], plan["flip"][sl], plan["shift_x"][sl], plan["shift_y"][sl])
+        src = source_index(
+            plan["k"][sl], plan["flip"][sl], plan["shift_x"][sl], plan["shift_y"][sl]
+        )
         block = np.take_along_axis(flat[plan["original_index"][sl]], src, axis=1)
         noisy = np.flatnonzero(plan["pixel_noise"][sl])
         if len(noisy) and pixel_noise_sigma > 0:

@@ -77,7 +77,9 @@ def random_augment_batch(
     from the draw; the same transforms as `geometry.dihedral_points` + shift).
     """
     if images.ndim not in (3, 4) or images.shape[-1] != images.shape[-2]:
-        raise ValueError(f"images must be (B, H, W) or (B, C, H, W) square, got {tuple(images.shape)}")
+        raise ValueError(
+            f"images must be (B, H, W) or (B, C, H, W) square, got {tuple(images.shape)}"
+        )
     if locs.ndim != 3 or locs.shape[0] != images.shape[0] or locs.shape[-1] != 2:
         raise ValueError(f"locs must be (B, K, 2) matching images, got {tuple(locs.shape)}")
     if shift_px < 0 or noise_sigma < 0:
@@ -122,5 +124,10 @@ def random_augment_batch(
         return out, new_locs
     k_table = torch.tensor([k for k, _ in DIHEDRAL], device=device)
     flip_table = torch.tensor([f for _, f in DIHEDRAL], device=device)
-    params = {"k": k_table[g].cpu(), "flip": flip_table[g].cpu(), "shift_x": sx.cpu(), "shift_y": sy.cpu()}
+    params = {
+        "k": k_table[g].cpu(),
+        "flip": flip_table[g].cpu(),
+        "shift_x": sx.cpu(),
+        "shift_y": sy.cpu(),
+    }
     return out, new_locs, params

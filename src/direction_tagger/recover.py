@@ -31,7 +31,8 @@ Transform convention for a member m of a group with representative c:
 `dihedral_points(locs_c, k, flip) + (shift_x, shift_y)`; the content moves by +shift px.
 Points are (x, y) px, pixel centres at integers (see geometry.py).
 
-Cost for 98,944 frames: about 40 s and 2 GB on 2 busy cores; no N x N matrix is ever built.
+Cost for 98,944 frames (benchmarks/bench_augment_recover.py): about 30 s with one torch thread,
+1.6 GB peak; no N x N matrix is ever built.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class RecoveryResult:
     locs: np.ndarray  # (G, 3, 2) float32, labels in the representative's frame
     group_of_frame: np.ndarray  # (N,) int64 group id of every input frame
     report: dict
-    representative_frame: np.ndarray = field(default=None)  # (G,) input index of each representative
+    representative_frame: np.ndarray = field(
+        default=None
+    )  # (G,) input index of each representative
     # Transform of every frame relative to its group's representative (see module docstring).
     frame_k: np.ndarray = field(default=None)  # (N,) quarter turns
     frame_flip: np.ndarray = field(default=None)  # (N,) bool
@@ -85,8 +88,9 @@ def _dihedral_matrices() -> np.ndarray:
 
 _MATS = _dihedral_matrices()
 _MAT_INDEX = {tuple(m.reshape(-1)): i for i, m in enumerate(_MATS)}
-_COMPOSE = np.array([[_MAT_INDEX[tuple((_MATS[a] @ _MATS[b]).reshape(-1))] for b in range(8)]
-                     for a in range(8)])  # _COMPOSE[a, b]: apply b first, then a
+_COMPOSE = np.array(
+    [[_MAT_INDEX[tuple((_MATS[a] @ _MATS[b]).reshape(-1))] for b in range(8)] for a in range(8)]
+)  # _COMPOSE[a, b]: apply b first, then a
 _INVERSE = np.array([_MAT_INDEX[tuple(_MATS[a].T.reshape(-1))] for a in range(8)])
 
 
@@ -96,8 +100,8 @@ _INVERSE = np.array([_MAT_INDEX[tuple(_MATS[a].T.reshape(-1))] for a in range(8)
 def _blur(images: np.ndarray, sigma: float) -> np.ndarray:
     out = np.empty(images.shape, dtype=np.float32)
     for s in range(0, len(images), _CHUNK):
-        block = images[s:s + _CHUNK].astype(np.float32)
-        out[s:s + _CHUNK] = ndimage.gaussian_filter(block, (0, sigma, sigma), mode="reflect")
+        block = images[s : s + _CHUNK].astype(np.float32)
+        out[s : s + _CHUNK] = ndimage.gaussian_filter(block, (0, sigma, sigma), mode="reflect")
     return out
 
 
@@ -108,10 +112,10 @@ def estimate_noise_sigma(images: np.ndarray) -> np.ndarray:
     out = np.empty(len(images), dtype=np.float64)
     h, w = images.shape[1:]
     for s in range(0, len(images), _CHUNK):
-        x = images[s:s + _CHUNK].astype(np.float32)
+        x = images[s : s + _CHUNK].astype(np.float32)
         d = x[:, :-2] - 2.0 * x[:, 1:-1] + x[:, 2:]
         d = d[:, :, :-2] - 2.0 * d[:, :, 1:-1] + d[:, :, 2:]
-        out[s:s + _CHUNK] = np.abs(d).sum(axis=(1, 2))
+        out[s : s + _CHUNK] = np.abs(d).sum(axis=(1, 2))
     return out * np.sqrt(np.pi / 2) / (6.0 * (h - 2) * (w - 2))
 
 
@@ -122,7 +126,8 @@ def _descriptors(images: np.ndarray) -> np.ndarray:
     the square root keeps the strongest frequencies from drowning the rest. Rotating or
     flipping a frame rotates or flips this (2F+1, 2F+1) block about its centre (see
     `_descriptor_variants`). Only these frequencies are computed (a DFT as two small matrix
-    products), not the whole FFT."""
+    products), not the whole FFT; of the block (symmetric about its centre) the first half is
+    kept, in row-major order."""
     n, h, w = images.shape
     yy, xx = np.mgrid[0:h, 0:w]
     window = np.exp(-((xx - CENTRE) ** 2 + (yy - CENTRE) ** 2) / (2 * _WINDOW_SIGMA**2))
@@ -132,9 +137,10 @@ def _descriptors(images: np.ndarray) -> np.ndarray:
     ang_c = 2 * np.pi * np.outer(freq, np.arange(w)) / w  # (F, W)
     cos_r, sin_r = (torch.from_numpy(f(ang_r).astype(np.float32)) for f in (np.cos, np.sin))
     cos_c, sin_c = (torch.from_numpy(f(ang_c).astype(np.float32)) for f in (np.cos, np.sin))
-    out = np.empty((n, len(freq) ** 2), dtype=np.float32)
+    half = (len(freq) ** 2 + 1) // 2  # |F(-u, -v)| = |F(u, v)|: the first half says it all
+    out = np.empty((n, half), dtype=np.float32)
     for s in range(0, n, _CHUNK):
-        x = torch.from_numpy(images[s:s + _CHUNK]).float()
+        x = torch.from_numpy(images[s : s + _CHUNK]).float()
         b = len(x)
         x = (x - x.mean(dim=(1, 2), keepdim=True)) * window
         # Cosine / sine sums along each row, then along each column: (B, F, F) with
@@ -145,7 +151,7 @@ def _descriptors(images: np.ndarray) -> np.ndarray:
         re = pq[:, 0, :, 0] - pq[:, 1, :, 1]
         im = pq[:, 0, :, 1] + pq[:, 1, :, 0]
         mag = torch.sqrt(torch.sqrt(re * re + im * im)).transpose(1, 2)  # (b, u, v)
-        out[s:s + _CHUNK] = mag.reshape(b, -1).numpy()
+        out[s : s + _CHUNK] = mag.reshape(b, -1)[:, :half].numpy()
     return out
 
 
@@ -154,8 +160,11 @@ def _descriptor_variants(desc: np.ndarray) -> np.ndarray:
     does not change under a half turn, so quarter turns 0 and 1, with and without a flip,
     give all that differ (the block of rot90 is the block turned by -90, i.e. +90 then 180)."""
     side = 2 * _FREQ + 1
-    block = desc.reshape(side, side)
-    return np.stack([dihedral_images(block, k, f).reshape(-1) for f in (False, True) for k in (0, 1)])
+    half = len(desc)
+    block = np.concatenate([desc, desc[: half - 1][::-1]]).reshape(side, side)
+    return np.stack(
+        [dihedral_images(block, k, f).reshape(-1)[:half] for f in (False, True) for k in (0, 1)]
+    )
 
 
 class _Aligner:
@@ -189,7 +198,9 @@ class _Aligner:
             mats.append(win.reshape(self.per_g, -1))
         return np.concatenate(mats) - np.float32(128.0)
 
-    def windows(self, versions: np.ndarray, g: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    def windows(
+        self, versions: np.ndarray, g: np.ndarray, dx: np.ndarray, dy: np.ndarray
+    ) -> np.ndarray:
         """(B, crop*crop): rows of `templates` for given transforms, cut from the 8 dihedral
         `versions` (8, H, W) of the reference (or of its gradients) without building them all."""
         r = np.arange(self.crop)
@@ -199,7 +210,7 @@ class _Aligner:
 
     def interior(self, frames: np.ndarray) -> np.ndarray:
         m, c = self.margin, self.crop
-        return frames[:, m:m + c, m:m + c].reshape(len(frames), -1) - np.float32(128.0)
+        return frames[:, m : m + c, m : m + c].reshape(len(frames), -1) - np.float32(128.0)
 
     def align(self, tmpl: np.ndarray, tmpl_sq: np.ndarray, frames: np.ndarray):
         """Best (dihedral index, dx, dy, mse, template row) of each frame relative to the
@@ -215,7 +226,30 @@ class _Aligner:
 def _matmul_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b.T through torch, whose thread count the caller controls (OpenBLAS threads in
     numpy cannot be set after import, and oversubscribed cores make it many times slower)."""
-    return (torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b)).T).numpy()
+    return (
+        torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b)).T
+    ).numpy()
+
+
+def _cleanest(
+    unshifted: np.ndarray, images: np.ndarray, rel_g: np.ndarray, noise: np.ndarray
+) -> int:
+    """The noise-free copy among a group's un-shifted copies: noise-free copies are pixel-for-pixel
+    the same image once turned back into one frame, noisy ones are all different. Without
+    repeats (every copy noisy), the least noisy by the noise estimate."""
+    pool = unshifted
+    if len(unshifted) > 1:
+        ref = rel_g[unshifted[0]]
+        classes: dict[bytes, list[int]] = {}
+        for m in unshifted:
+            k, f = DIHEDRAL[_INVERSE[_COMPOSE[rel_g[m], _INVERSE[ref]]]]
+            classes.setdefault(
+                np.ascontiguousarray(dihedral_images(images[m], k, f)).tobytes(), []
+            ).append(m)
+        largest = max(classes.values(), key=len)
+        if len(largest) > 1:
+            pool = np.array(largest)
+    return int(pool[np.argmin(noise[pool])])
 
 
 def _vec(mats: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -229,7 +263,7 @@ def recover_originals(
     representative: str = "cleanest",
     residual_factor: float = 3.0,
     residual_floor: float = 1.0,
-    candidates: int = 192,
+    candidates: int = 128,
     outlier_px: float = 1.5,
     subpixel: str | bool = "auto",
     progress: bool = False,
@@ -290,12 +324,16 @@ def recover_originals(
         g, dx, dy, _, best = aligner.align(tmpl, (tmpl * tmpl).sum(axis=1), sharp[cand])
         # One Lucas-Kanade step for the sub-pixel rest of the shift: member ~ T - grad(T) . d.
         versions = aligner.versions(sharp[seed])
-        jac = np.stack([aligner.windows(np.gradient(versions, axis=a), g, dx, dy) for a in (2, 1)], -1)
+        gx = aligner.windows(np.gradient(versions, axis=2), g, dx, dy)
+        gy = aligner.windows(np.gradient(versions, axis=1), g, dx, dy)
         r = aligner.interior(sharp[cand]) - tmpl[best]
-        jtj = np.einsum("kpi,kpj->kij", jac, jac) + 1e-3 * np.eye(2, dtype=np.float32)
-        d = -np.linalg.solve(jtj, np.einsum("kpi,kp->ki", jac, r)[..., None])[..., 0]
-        d = np.clip(d, -0.75, 0.75)
-        mse = ((r + np.einsum("kpi,ki->kp", jac, d)) ** 2).mean(axis=1)
+        a, b, c = (gx * gx).sum(1) + 1e-3, (gx * gy).sum(1), (gy * gy).sum(1) + 1e-3
+        e, f = (gx * r).sum(1), (gy * r).sum(1)
+        det = a * c - b * b
+        ddx = np.clip(-(c * e - b * f) / det, -0.75, 0.75)[:, None]
+        ddy = np.clip(-(a * f - b * e) / det, -0.75, 0.75)[:, None]
+        mse = ((r + gx * ddx + gy * ddy) ** 2).mean(axis=1)
+        d = np.concatenate([ddx, ddy], axis=1)
         raw = aligner.windows(aligner.versions(images[seed].astype(np.float32)), g, dx, dy)
         diff = aligner.interior(images[cand].astype(np.float32)) - (raw - np.float32(128.0))
         noise_var = estimate_noise_sigma(diff.reshape(len(cand), aligner.crop, aligner.crop)) ** 2
@@ -322,6 +360,7 @@ def recover_originals(
         d2 = pool_sq[:, None] + (var * var).sum(axis=1)[None, :] - 2.0 * _matmul_t(pool_desc, var)
         dmin = d2.min(axis=1)
         dmin[taken] = np.inf
+        dmin[np.searchsorted(pool, seed)] = -1.0  # the seed is always its own first candidate
         live = pool
         n_live = len(pool) - int(taken.sum())
         if len(seeds) == 32:
@@ -382,7 +421,12 @@ def recover_originals(
                 best_t[better] = np.stack([dx, dy], axis=1)[better]
             hit = np.isfinite(best_mse)
             f = frames[hit]
-            group[f], rel_g[f], rel_t[f], resid[f] = best_b[hit], best_g[hit], best_t[hit], best_mse[hit]
+            group[f], rel_g[f], rel_t[f], resid[f] = (
+                best_b[hit],
+                best_g[hit],
+                best_t[hit],
+                best_mse[hit],
+            )
             sizes = np.bincount(group, minlength=len(seeds))
             moved += int(hit.sum())
     timings["regroup_s"] = time.perf_counter() - t2
@@ -418,12 +462,12 @@ def recover_originals(
     dropped_labels = 0
     modal_share = np.zeros(n_groups)
     for gi in range(n_groups):
-        idx = order[bounds[gi]:bounds[gi + 1]]
+        idx = order[bounds[gi] : bounds[gi + 1]]
         # The un-shifted copies share one shift relative to the seed: the densest cluster.
         close = np.abs(t_seed[idx][:, None, :] - t_seed[idx][None, :, :]).max(axis=-1) <= 0.25
         unshifted = idx[close[np.argmax(close.sum(axis=1))]]
         modal_share[gi] = len(unshifted) / len(idx)
-        c = unshifted[np.argmin(noise[unshifted])]
+        c = _cleanest(unshifted, images, rel_g, noise)
         rep_frame[gi] = c
         gc, tc = rel_g[c], rel_t[c]
         # Relative to the representative: m = shift(D_h(c), u), h = g_m o g_c^-1, u = t_m - A_h t_c.
@@ -458,7 +502,7 @@ def recover_originals(
     off = np.flatnonzero(sizes != modal)
     med_resid = np.zeros(n_groups)
     for gi in range(n_groups):
-        med_resid[gi] = np.median(resid[order[bounds[gi]:bounds[gi + 1]]])
+        med_resid[gi] = np.median(resid[order[bounds[gi] : bounds[gi + 1]]])
     high = np.flatnonzero(resid > 4.0 * med_resid[group] + residual_floor)
     report = {
         "n_frames": int(n),

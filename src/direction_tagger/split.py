@@ -30,7 +30,9 @@ def parse_fractions(text: str, names=("train", "val", "test")) -> dict[str, floa
         out = {k.strip(): float(v) for k, v in (p.split("=", 1) for p in parts)}
     else:
         if len(parts) != len(names):
-            raise ValueError(f"fractions '{text}': expected {len(names)} numbers for {', '.join(names)}")
+            raise ValueError(
+                f"fractions '{text}': expected {len(names)} numbers for {', '.join(names)}"
+            )
         out = dict(zip(names, (float(p) for p in parts)))
     return out
 
@@ -93,13 +95,16 @@ def describe_split(split: dict[str, np.ndarray], groups=None) -> dict:
     for name, idx in split.items():
         entry = {"n_frames": int(len(idx)), "fraction": float(len(idx) / n) if n else 0.0}
         if groups is not None:
-            entry["n_groups"] = int(len(np.unique(np.asarray(groups)[np.asarray(idx, dtype=np.int64)])))
+            entry["n_groups"] = int(
+                len(np.unique(np.asarray(groups)[np.asarray(idx, dtype=np.int64)]))
+            )
         out[name] = entry
     return out
 
 
-def save_split(path: str | os.PathLike, split: dict[str, np.ndarray], rule_text: str,
-               groups=None, **meta) -> dict:
+def save_split(
+    path: str | os.PathLike, split: dict[str, np.ndarray], rule_text: str, groups=None, **meta
+) -> dict:
     """Write the split as JSON, atomically: `rule` (in words), `parts` (counts), `indices`
     ({part: [frame index, ...]}), `n_frames`, plus `meta` (JSON-able provenance). With
     `groups`, also checks that no group is on two sides and counts groups per part.
@@ -130,7 +135,9 @@ def _read(path) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: not a split JSON ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("indices"), dict):
-        raise DataError(f"{path}: no 'indices' mapping; expected a file from `direction-tagger split`")
+        raise DataError(
+            f"{path}: no 'indices' mapping; expected a file from `direction-tagger split`"
+        )
     return data
 
 
@@ -140,7 +147,11 @@ def load_split(path: str | os.PathLike) -> dict[str, np.ndarray]:
     out, seen = {}, set()
     for name, idx in data["indices"].items():
         arr = np.asarray(idx)
-        if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)) or (arr < 0).any():
+        if (
+            arr.ndim != 1
+            or (arr.size and not np.issubdtype(arr.dtype, np.integer))
+            or (arr < 0).any()
+        ):
             raise DataError(f"{path}: part '{name}' must be a list of frame indices >= 0")
         arr = arr.astype(np.int64)
         both = seen.intersection(arr.tolist())

@@ -79,12 +79,21 @@ def heatmap_regulariser(probs: torch.Tensor, target: torch.Tensor, stride: int, 
     return js.mean()
 
 
-def learning_rate(step: int, total: int, cfg: TrainConfig) -> float:
-    warmup = max(1, int(cfg.warmup_fraction * total))
-    if step < warmup:
-        return cfg.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+def learning_rate(progress: float, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 0; `progress` runs from 0 to 1 over training."""
+    if progress < cfg.warmup_fraction:
+        return cfg.lr * max(progress / cfg.warmup_fraction, 0.01)
+    rest = (progress - cfg.warmup_fraction) / max(1e-9, 1 - cfg.warmup_fraction)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, rest)))
+
+
+def training_progress(step: int, total_steps: int, seconds: float, cfg: TrainConfig) -> float:
+    """How far training is, 0 to 1: by steps, or by the time budget if that runs out first
+    (so a time-limited run still ends with a fully decayed learning rate)."""
+    progress = step / total_steps
+    if cfg.max_minutes:
+        progress = max(progress, seconds / (60 * cfg.max_minutes))
+    return min(progress, 1.0)
 
 
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
@@ -186,10 +195,11 @@ def train(
 
     model.train()
     clock = time.monotonic() - elapsed
+    session_images, session_start = 0, time.monotonic()  # throughput of this process
     for epoch in range(start_epoch, cfg.epochs):
         if stale >= cfg.patience:
             break
-        if cfg.max_minutes is not None and (time.monotonic() - clock) / 60 > cfg.max_minutes:
+        if training_progress(epoch * steps_per_epoch, total_steps, time.monotonic() - clock, cfg) >= 1:
             print(f"time budget of {cfg.max_minutes} min reached; stopping", flush=True)
             break
         order = torch.randperm(len(images), generator=generator).to(device)
@@ -198,7 +208,10 @@ def train(
                    mininterval=2.0)
         for step_in_epoch in bar:
             step = epoch * steps_per_epoch + step_in_epoch
-            lr = learning_rate(step, total_steps, cfg)
+            progress = training_progress(step, total_steps, time.monotonic() - clock, cfg)
+            if progress >= 1 and step_in_epoch > 0:
+                break  # time budget spent: validate what we have
+            lr = learning_rate(progress, cfg)
             for group in optimiser.param_groups:
                 group["lr"] = lr
             idx = order[step_in_epoch * cfg.batch_size : (step_in_epoch + 1) * cfg.batch_size]
@@ -218,13 +231,13 @@ def train(
             optimiser.step()
             running += loss.item() * len(idx)
             seen += len(idx)
+            session_images += len(idx)
             bar.set_postfix(loss=f"{running / seen:.4f}")
 
         row = {"epoch": epoch + 1, "train_loss": running / max(1, seen), "lr": lr}
         row |= validate(model, v_images, v_locs, cfg)
         row["seconds"] = time.monotonic() - clock
-        row["images_per_s"] = (epoch + 1 - start_epoch) * steps_per_epoch * cfg.batch_size / max(
-            1e-9, row["seconds"] - elapsed)
+        row["images_per_s"] = session_images / max(1e-9, time.monotonic() - session_start)
         history.append(row)
         improved = best is None or row["val_median_px"] < best["val_median_px"]
         if improved:

@@ -16,6 +16,8 @@ rule synth_labelled:
         "logs/data/synth_{part}.log",
     benchmark:
         "logs/benchmarks/synth_{part}.tsv"
+    conda:
+        "../../envs/data.yaml"
     shell:
         "direction-tagger synth labelled --n {params.frames} --seed {params.seed}"
         " --out {output.data} --montage {output.montage} > {log} 2>&1"
@@ -33,6 +35,8 @@ rule synth_movie:
         "logs/data/synth_movie_{movie}.log",
     benchmark:
         "logs/benchmarks/synth_movie_{movie}.tsv"
+    conda:
+        "../../envs/data.yaml"
     shell:
         "direction-tagger synth movie --frames {params.frames} --seed {params.seed}"
         " --fps {params.fps} --out {output.movie} --montage {output.montage} > {log} 2>&1"
@@ -69,6 +73,8 @@ rule verify:
         "logs/data/verify_{dataset}.log",
     benchmark:
         "logs/benchmarks/verify_{dataset}.tsv"
+    conda:
+        "../../envs/data.yaml"
     shell:
         "direction-tagger verify --data {params.data} --summary {output.summary}"
         " --montage {output.montage} --plots-dir {params.plots}"
@@ -87,6 +93,9 @@ rule download_published:
     benchmark:
         "logs/benchmarks/download_{published}.tsv"
     retries: 1
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
     shell:
         "direction-tagger download --source {params.source:q} --out {params.file}"
         " --member {wildcards.published} --sha256 {params.sha256:q} > {log} 2>&1"

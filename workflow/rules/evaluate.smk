@@ -30,6 +30,8 @@ rule evaluate:
     benchmark:
         f"logs/{RUN}/benchmarks/evaluate_{{evalset}}.tsv"
     threads: workflow.cores
+    conda:
+        "../../envs/train.yaml"
     shell:
         "direction-tagger evaluate --model {input.model} --data {params.data} {params.subset}"
         " --name {wildcards.evalset} --metrics {output.metrics} --frames {output.frames}"

@@ -13,6 +13,9 @@ rule label_reference:
         f"logs/{RUN}/label_reference.log",
     benchmark:
         f"logs/{RUN}/benchmarks/label_reference.tsv"
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
     shell:
         "direction-tagger qc-reference --labelled {params.data} --out {output} > {log} 2>&1"
 
@@ -33,6 +36,8 @@ rule predict_movie:
     benchmark:
         f"logs/{RUN}/benchmarks/predict_{{movie}}.tsv"
     threads: workflow.cores
+    conda:
+        "../../envs/train.yaml"
     shell:
         "direction-tagger predict --model {input.model} --movie {params.movie}"
         " --out {output.raw} --truth-metrics {output.truth} {params.tta}"
@@ -56,6 +61,8 @@ rule smooth_movie:
         f"logs/{RUN}/smooth_{{movie}}.log",
     benchmark:
         f"logs/{RUN}/benchmarks/smooth_{{movie}}.tsv"
+    conda:
+        "../../envs/render.yaml"
     shell:
         "direction-tagger smooth --predictions {input.raw} --out {output.smooth}"
         " --method {params.method} --window {params.window}"
@@ -84,6 +91,8 @@ rule render_movie:
         f"logs/{RUN}/render_{{movie}}.log",
     benchmark:
         f"logs/{RUN}/benchmarks/render_{{movie}}.tsv"
+    conda:
+        "../../envs/render.yaml"
     shell:
         "direction-tagger render --movie {params.movie} --predictions {input.predictions}"
         " --out {output} --scale {params.scale} --trail {params.trail} {params.panel}"
@@ -108,6 +117,8 @@ rule movie_figures:
         f"logs/{RUN}/movie_figures_{{movie}}.log",
     benchmark:
         f"logs/{RUN}/benchmarks/movie_figures_{{movie}}.tsv"
+    conda:
+        "../../envs/render.yaml"
     shell:
         "direction-tagger movie-figures --predictions {input} --outdir {params.outdir}"
         " > {log} 2>&1"

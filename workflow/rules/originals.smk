@@ -23,6 +23,8 @@ rule recover_originals:
     threads: 2
     resources:
         mem_mb=4000,
+    conda:
+        "../../envs/train.yaml"
     shell:
         "direction-tagger recover --data {params.data} --out {output.originals}"
         " --groups {output.groups} --report {output.report} --montage {output.montage}"
@@ -47,6 +49,8 @@ rule augment_originals:
         "logs/benchmarks/augment_originals.tsv"
     resources:
         mem_mb=4000,
+    conda:
+        "../../envs/data.yaml"
     shell:
         "direction-tagger augment --data {input} --out {output.data}"
         " --montage {output.montage} {params.options} > {log} 2>&1"
@@ -67,6 +71,9 @@ rule split:
         f"logs/{RUN}/split.log",
     benchmark:
         f"logs/{RUN}/benchmarks/split.tsv"
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
     shell:
         "direction-tagger split --data {params.data} {params.groups}"
         " --fractions {params.fractions} --seed {params.seed} --out {output} > {log} 2>&1"

@@ -21,6 +21,8 @@ rule summary:
     benchmark:
         f"logs/{RUN}/benchmarks/summary.tsv"
     localrule: True
+    conda:
+        "../../envs/train.yaml"
     shell:
         "direction-tagger summary --run {params.run} --model {input.model}"
         " --train-log {input.train_log} --metrics {params.metrics} --movie-qc {params.qc}"

@@ -27,6 +27,8 @@ rule train:
         mem_mb=16000,
         runtime=720,
     retries: 2
+    conda:
+        "../../envs/train.yaml"
     shell:
         "direction-tagger train --data {params.data} --split {input.split}"
         " --out {output.model} --log {output.log_csv} --curves {output.curves}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -44,60 +45,102 @@ augmented copies leaks.
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "recover", help="group an augmented set by original (from the pixels) and recover the originals",
+        "recover",
+        help="group an augmented set by original (from the pixels) and recover the originals",
         description="Group the frames of an augmented labelled set by the original they came from "
         "(through rotation, flip, pixel shift and noise; order unknown), and write one clean "
         "representative per group with its labels averaged over the copies.",
-        epilog=RECOVER_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=RECOVER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--data", required=True, help="augmented labelled set .npz")
     p.add_argument("--out", required=True, help="originals .npz to write")
     p.add_argument("--groups", required=True, help="group of every frame .npz to write")
     p.add_argument("--report", required=True, help="report JSON to write")
     p.add_argument("--montage", help="PNG of group representatives with their labels")
-    p.add_argument("--max-shift-px", type=int, default=2,
-                   help="largest shift (px per axis) of a copy from its original (default 2)")
-    p.add_argument("--representative", choices=("cleanest", "median"), default="cleanest",
-                   help="least noisy un-shifted copy, or per-pixel median of the un-shifted copies")
-    p.add_argument("--residual-factor", type=float, default=3.0,
-                   help="accept a copy when its residual <= factor x noise-explained + floor (default 3)")
-    p.add_argument("--residual-floor", type=float, default=1.0,
-                   help="grey levels^2 added to the acceptance threshold (default 1)")
-    p.add_argument("--subpixel", choices=("auto", "on", "off"), default="auto",
-                   help="keep sub-pixel shift estimates (auto: when the copies show them)")
+    p.add_argument(
+        "--max-shift-px",
+        type=int,
+        default=2,
+        help="largest shift (px per axis) of a copy from its original (default 2)",
+    )
+    p.add_argument(
+        "--representative",
+        choices=("cleanest", "median"),
+        default="cleanest",
+        help="least noisy un-shifted copy, or per-pixel median of the un-shifted copies",
+    )
+    p.add_argument(
+        "--residual-factor",
+        type=float,
+        default=3.0,
+        help="accept a copy when its residual <= factor x noise-explained + floor (default 3)",
+    )
+    p.add_argument(
+        "--residual-floor",
+        type=float,
+        default=1.0,
+        help="grey levels^2 added to the acceptance threshold (default 1)",
+    )
+    p.add_argument(
+        "--subpixel",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="keep sub-pixel shift estimates (auto: when the copies show them)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     p.set_defaults(func=run_recover)
 
     p = subparsers.add_parser(
-        "augment", help="make rotated / flipped / shifted / noisy copies of labelled originals",
+        "augment",
+        help="make rotated / flipped / shifted / noisy copies of labelled originals",
         description="Re-create the published x64 augmentation from originals, each factor "
         "switchable and sized; labels transformed exactly.",
-        epilog=AUGMENT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=AUGMENT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--data", required=True, help="originals .npz")
     p.add_argument("--out", required=True, help="augmented .npz to write")
     p.add_argument("--seed", type=int, required=True, help="random seed (same seed, same output)")
-    for flag, what in (("rot90", "rotations by 90 degrees"), ("vflip", "vertical flips"),
-                       ("pixel-noise", "pixel-noise copies"), ("pixel-shift", "shifted copies"),
-                       ("label-noise", "label-noise copies")):
+    for flag, what in (
+        ("rot90", "rotations by 90 degrees"),
+        ("vflip", "vertical flips"),
+        ("pixel-noise", "pixel-noise copies"),
+        ("pixel-shift", "shifted copies"),
+        ("label-noise", "label-noise copies"),
+    ):
         p.add_argument(f"--no-{flag}", action="store_true", help=f"no {what}")
     p.add_argument("--pixel-noise-sigma", type=float, default=4.0, help="grey levels (default 4)")
-    p.add_argument("--pixel-shift-px", type=int, default=2,
-                   help="shifted copies move by -s..s px per axis, never (0, 0) (default 2)")
-    p.add_argument("--label-noise-sigma", type=float, default=0.5, help="px per coordinate (default 0.5)")
+    p.add_argument(
+        "--pixel-shift-px",
+        type=int,
+        default=2,
+        help="shifted copies move by -s..s px per axis, never (0, 0) (default 2)",
+    )
+    p.add_argument(
+        "--label-noise-sigma", type=float, default=0.5, help="px per coordinate (default 0.5)"
+    )
     p.add_argument("--montage", help="PNG of all variants of one original")
     p.add_argument("--montage-index", type=int, default=0, help="which original (default 0)")
     p.set_defaults(func=run_augment)
 
     p = subparsers.add_parser(
-        "split", help="train / validation / test split by group (no group on two sides)",
+        "split",
+        help="train / validation / test split by group (no group on two sides)",
         description="Split the frames of a labelled set into parts, whole groups at a time, "
         "with each part's share of frames close to its fraction.",
-        epilog=SPLIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=SPLIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--data", required=True, help="labelled set .npz to split")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--groups", help="groups .npz (key `groups`, one per frame)")
     src.add_argument("--group-key", help="key of --data holding the group of each frame")
-    p.add_argument("--fractions", default="0.8,0.1,0.1",
-                   help="train,val,test shares of frames, or name=share,... (default 0.8,0.1,0.1)")
+    p.add_argument(
+        "--fractions",
+        default="0.8,0.1,0.1",
+        help="train,val,test shares of frames, or name=share,... (default 0.8,0.1,0.1)",
+    )
     p.add_argument("--seed", type=int, default=0, help="shuffles the groups (default 0)")
     p.add_argument("--out", required=True, help="split JSON to write")
     p.set_defaults(func=run_split)
@@ -120,21 +163,44 @@ def run_recover(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    if not 0 <= args.max_shift_px <= 6:
+        print("direction-tagger recover: error: --max-shift-px must be 0..6", file=sys.stderr)
+        return 2
     data = load_labelled(args.data)
     subpixel = {"auto": "auto", "on": True, "off": False}[args.subpixel]
     res = recover_originals(
-        data.images, data.locs, max_shift_px=args.max_shift_px, representative=args.representative,
-        residual_factor=args.residual_factor, residual_floor=args.residual_floor, subpixel=subpixel,
+        data.images,
+        data.locs,
+        max_shift_px=args.max_shift_px,
+        representative=args.representative,
+        residual_factor=args.residual_factor,
+        residual_floor=args.residual_floor,
+        subpixel=subpixel,
         progress=True,
     )
     sizes = np.bincount(res.group_of_frame, minlength=len(res.images))
-    save_labelled(args.out, res.images, res.locs, group_size=sizes,
-                  representative_frame=res.representative_frame)
-    _save_npz(args.groups, groups=res.group_of_frame, representative_frame=res.representative_frame,
-              frame_k=res.frame_k, frame_flip=res.frame_flip, frame_shift=res.frame_shift,
-              frame_residual=res.frame_residual)
-    report = {"data": str(args.data), "data_sha256": sha256_file(args.data), "out": str(args.out),
-              "groups_file": str(args.groups)} | res.report
+    save_labelled(
+        args.out,
+        res.images,
+        res.locs,
+        group_size=sizes,
+        representative_frame=res.representative_frame,
+    )
+    _save_npz(
+        args.groups,
+        groups=res.group_of_frame,
+        representative_frame=res.representative_frame,
+        frame_k=res.frame_k,
+        frame_flip=res.frame_flip,
+        frame_shift=res.frame_shift,
+        frame_residual=res.frame_residual,
+    )
+    report = {
+        "data": str(args.data),
+        "data_sha256": sha256_file(args.data),
+        "out": str(args.out),
+        "groups_file": str(args.groups),
+    } | res.report
     _write_json(args.report, report)
     if args.montage:
         from ..montage import save_montage
@@ -142,11 +208,23 @@ def run_recover(args) -> int:
         # Odd groups first (they are what to look at), then the others in order.
         modal = report["modal_group_size"]
         order = np.argsort(sizes == modal, kind="stable")[:32]
-        save_montage(args.montage, res.images[order], res.locs[order],
-                     titles=[f"group {g}: {sizes[g]} frames" for g in order])
-    short = {k: report[k] for k in ("n_frames", "n_groups", "modal_group_size",
-                                    "group_size_counts", "n_groups_off_modal_size",
-                                    "n_frames_high_residual")}
+        save_montage(
+            args.montage,
+            res.images[order],
+            res.locs[order],
+            titles=[f"group {g}: {sizes[g]} frames" for g in order],
+        )
+    short = {
+        k: report[k]
+        for k in (
+            "n_frames",
+            "n_groups",
+            "modal_group_size",
+            "group_size_counts",
+            "n_groups_off_modal_size",
+            "n_frames_high_residual",
+        )
+    }
     print(json.dumps(short))
     return 0
 
@@ -155,32 +233,65 @@ def run_augment(args) -> int:
     from ..augment import augment_originals, augmentation_plan
 
     data = load_labelled(args.data)
-    factors = dict(rot90=not args.no_rot90, vflip=not args.no_vflip, noise=not args.no_pixel_noise,
-                   shift=not args.no_pixel_shift, label_noise=not args.no_label_noise)
+    factors = dict(
+        rot90=not args.no_rot90,
+        vflip=not args.no_vflip,
+        noise=not args.no_pixel_noise,
+        shift=not args.no_pixel_shift,
+        label_noise=not args.no_label_noise,
+    )
     images, locs, original = augment_originals(
-        data.images, data.locs, args.seed, pixel_noise_sigma=args.pixel_noise_sigma,
-        pixel_shift_px=args.pixel_shift_px, label_noise_sigma=args.label_noise_sigma, **factors)
-    plan = augmentation_plan(len(data.images), args.seed, pixel_shift_px=args.pixel_shift_px, **factors)
+        data.images,
+        data.locs,
+        args.seed,
+        pixel_noise_sigma=args.pixel_noise_sigma,
+        pixel_shift_px=args.pixel_shift_px,
+        label_noise_sigma=args.label_noise_sigma,
+        **factors,
+    )
+    plan = augmentation_plan(
+        len(data.images), args.seed, pixel_shift_px=args.pixel_shift_px, **factors
+    )
     extra = {key: value[original] for key, value in data.extra.items()}
     extra.setdefault("groups", original)
-    save_labelled(args.out, images, locs, original_index=original,
-                  aug_k=plan["k"], aug_flip=plan["flip"], aug_shift_x=plan["shift_x"],
-                  aug_shift_y=plan["shift_y"], aug_pixel_noise=plan["pixel_noise"],
-                  aug_label_noise=plan["label_noise"], **extra)
+    save_labelled(
+        args.out,
+        images,
+        locs,
+        original_index=original,
+        aug_k=plan["k"],
+        aug_flip=plan["flip"],
+        aug_shift_x=plan["shift_x"],
+        aug_shift_y=plan["shift_y"],
+        aug_pixel_noise=plan["pixel_noise"],
+        aug_label_noise=plan["label_noise"],
+        **extra,
+    )
     if args.montage:
         from ..montage import save_montage
 
         if not 0 <= args.montage_index < len(data.images):
-            raise DataError(f"{args.data}: --montage-index {args.montage_index} is not one of its "
-                            f"{len(data.images)} originals")
+            raise DataError(
+                f"{args.data}: --montage-index {args.montage_index} is not one of its "
+                f"{len(data.images)} originals"
+            )
         sel = np.flatnonzero(original == args.montage_index)
-        titles = [f"r{plan['k'][i] * 90}{' f' if plan['flip'][i] else ''}"
-                  f" s{plan['shift_x'][i]:+d}{plan['shift_y'][i]:+d}"
-                  f"{' n' if plan['pixel_noise'][i] else ''}{' l' if plan['label_noise'][i] else ''}"
-                  for i in sel]
+        titles = [
+            f"r{plan['k'][i] * 90}{' f' if plan['flip'][i] else ''}"
+            f" s{plan['shift_x'][i]:+d}{plan['shift_y'][i]:+d}"
+            f"{' n' if plan['pixel_noise'][i] else ''}{' l' if plan['label_noise'][i] else ''}"
+            for i in sel
+        ]
         save_montage(args.montage, images[sel], locs[sel], titles=titles, ncols=8)
-    print(json.dumps({"originals": len(data.images), "frames": len(images),
-                      "variants_per_original": len(images) // max(1, len(data.images))}))
+    print(
+        json.dumps(
+            {
+                "originals": len(data.images),
+                "frames": len(images),
+                "variants_per_original": len(images) // max(1, len(data.images)),
+            }
+        )
+    )
     return 0
 
 
@@ -194,7 +305,9 @@ def _npz_key(path, key: str) -> np.ndarray:
                 raise DataError(f"{path}: no key '{key}' (it has {', '.join(npz.files)})")
             return npz[key]
     except ValueError as err:
-        raise DataError(f"{path}: key '{key}' could not be read without unpickling ({err})") from None
+        raise DataError(
+            f"{path}: key '{key}' could not be read without unpickling ({err})"
+        ) from None
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         raise DataError(f"{path}: not a readable .npz file ({err})") from None
 
@@ -209,26 +322,49 @@ def run_split(args) -> int:
     elif args.group_key == "frame":
         groups, source = np.arange(n), "every frame its own group (--group-key frame)"
     elif args.group_key:
-        groups, source = _npz_key(args.data, args.group_key), f"key '{args.group_key}' of {args.data}"
+        groups, source = (
+            _npz_key(args.data, args.group_key),
+            f"key '{args.group_key}' of {args.data}",
+        )
     elif "groups" in data.extra:
         groups, source = data.extra["groups"], f"key 'groups' of {args.data}"
     else:
-        raise DataError(f"{args.data}: no groups to split by; give --groups (from `direction-tagger "
-                        "recover`) or --group-key (e.g. video), or --group-key frame for data "
-                        "without copies")
+        raise DataError(
+            f"{args.data}: no groups to split by; give --groups (from `direction-tagger "
+            "recover`) or --group-key (e.g. video), or --group-key frame for data "
+            "without copies"
+        )
     groups = np.asarray(groups).reshape(-1) if np.ndim(groups) else groups
     if np.ndim(groups) != 1 or len(groups) != n:
-        raise DataError(f"groups from {source}: {np.shape(groups)} labels for {n} frames of {args.data}")
-    fractions = parse_fractions(args.fractions)
-    split = split_by_group(groups, fractions, args.seed)
+        raise DataError(
+            f"groups from {source}: {np.shape(groups)} labels for {n} frames of {args.data}"
+        )
+    try:
+        fractions = parse_fractions(args.fractions)
+        split = split_by_group(groups, fractions, args.seed)
+    except ValueError as err:
+        print(
+            f"direction-tagger split: error: --fractions {args.fractions}: {err}", file=sys.stderr
+        )
+        return 2
     n_groups = len(np.unique(groups))
     wanted = " / ".join(f"{k} {v:g}" for k, v in fractions.items())
-    rule = (f"by group: {n_groups} groups ({source}) shuffled with seed {args.seed}; each in turn "
-            f"goes whole to the part furthest below its share of frames ({wanted}); no group is "
-            "in two parts.")
-    info = save_split(args.out, split, rule, groups=groups, data=str(args.data),
-                      data_sha256=sha256_file(args.data), group_source=source,
-                      fractions_requested=fractions, seed=args.seed)
+    rule = (
+        f"by group: {n_groups} groups ({source}) shuffled with seed {args.seed}; each in turn "
+        f"goes whole to the part furthest below its share of frames ({wanted}); no group is "
+        "in two parts."
+    )
+    info = save_split(
+        args.out,
+        split,
+        rule,
+        groups=groups,
+        data=str(args.data),
+        data_sha256=sha256_file(args.data),
+        group_source=source,
+        fractions_requested=fractions,
+        seed=args.seed,
+    )
     print(info["rule"])
     print(json.dumps(info["parts"]))
     return 0
