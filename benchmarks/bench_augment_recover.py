@@ -5,7 +5,7 @@ frames in <= 2 min, peak memory <= 4 GB for either. Each stage runs in its own f
 its peak resident memory (ru_maxrss, which includes Python + numpy + torch, reported
 separately as the baseline) is its own.
 
-    python benchmarks/bench_augment_recover.py [--n 1546] [--threads 2] [--json out.json]
+    python benchmarks/bench_augment_recover.py [--n 1546] [--threads 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _stage(name: str, workdir: str, threads: int, queue) -> None:
         perm = np.load(work / "perm.npy")
         images, locs = images[perm], locs[perm]  # the published order is unknown: shuffle
         t = time.perf_counter()
-        res = recover_originals(images, locs)
+        res = recover_originals(images, locs, threads=threads)
         out["seconds"] = time.perf_counter() - t
         out["report"] = res.report
         np.savez(
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=1546, help="synthetic originals (default 1546)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)

@@ -214,6 +214,23 @@ def functions_run_by(module: str, entry: set[str]) -> list[ast.FunctionDef]:
     return [defs[name] for name in sorted(seen)]
 
 
+def command_uses(module: str, entry: set[str]) -> list[str]:
+    """Modules the functions `entry` of a command module import, with the module's own
+    top-level imports. A helper taken from another command module counts only with what
+    that helper imports (command modules are thin: their functions do not share imports)."""
+    used = top_level_imports(module)
+    for function in functions_run_by(module, entry):
+        for node in ast.walk(function):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            base = _imported_names(module, node)[0]
+            if isinstance(node, ast.ImportFrom) and base.startswith(f"{PACKAGE}.commands.") and base != module:
+                used += command_uses(base, {alias.name for alias in node.names})
+            else:
+                used += _imported_names(module, node)
+    return used
+
+
 @cache
 def command_imports(subcommand: str) -> dict[str, list[str]]:
     """Third-party modules `direction-tagger <subcommand>` can import, with an import chain.
@@ -227,9 +244,7 @@ def command_imports(subcommand: str) -> dict[str, list[str]]:
     why = f"direction-tagger {subcommand}"
     seeds = [(f"{PACKAGE}.cli", "loaded", [why, "cli"])]
     seeds += [(m, "loaded", [why, "cli (start-up)", m]) for m in sorted({m for m, _ in table.values()})]
-    used = top_level_imports(module)
-    for function in functions_run_by(module, entry):
-        used += imports_in(module, function)
+    used = command_uses(module, entry)
     seeds += [(name, "used", [why, f"{module}", name]) for name in used]
     found = third_party_imports([s for s in seeds if s[0].split(".")[0] == PACKAGE])
     for name in used:  # third-party imports of the command module itself

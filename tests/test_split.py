@@ -244,3 +244,49 @@ def test_split_command_refuses_without_groups(tmp_path, capsys):
         )
         == 2
     )
+
+
+def test_split_refuses_groups_recovered_from_another_file(tmp_path, capsys):
+    """A re-augmented set has as many frames as the published one, in another order: groups
+    recovered from the published file must not be applied to it (a silent leak)."""
+    n = 64 * 4
+    published, ours = tmp_path / "published.npz", tmp_path / "ours.npz"
+    _labelled(published, n)
+    _labelled(ours, n, groups=np.repeat(np.arange(4), 64))
+    from direction_tagger.io import sha256_file
+
+    np.savez(
+        tmp_path / "g.npz",
+        groups=np.repeat(np.arange(4), 64),
+        data_sha256=np.array(sha256_file(published)),
+    )
+    assert (
+        main(
+            [
+                "split",
+                "--data",
+                str(published),
+                "--groups",
+                str(tmp_path / "g.npz"),
+                "--out",
+                str(tmp_path / "ok.json"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "split",
+                "--data",
+                str(ours),
+                "--groups",
+                str(tmp_path / "g.npz"),
+                "--out",
+                str(tmp_path / "bad.json"),
+            ]
+        )
+        == 2
+    )
+    assert "another file" in capsys.readouterr().err
+    assert not (tmp_path / "bad.json").exists()

@@ -175,7 +175,8 @@ def augment_originals(
     (n*v,) index of each variant's original, v = `variants_per_original(...)` (64 with every
     factor on). Pixel noise sigma is in grey levels, shift in whole px (a shifted copy moves by
     -s..s on each axis, never by (0, 0)), label noise sigma in px per coordinate. Deterministic
-    per seed; `augmentation_plan` gives the transform of every output frame.
+    per seed; `augmentation_plan` gives the transform of every output frame. A sigma of 0 keeps
+    its factor's x2 (the copies are then equal); switch the factor off to drop it.
     """
     images = np.asarray(images)
     locs = np.asarray(locs, dtype=np.float64)

@@ -10,29 +10,34 @@ How (vectorised per frame; Python loops run once per *group*, never per frame):
    low-frequency Fourier magnitudes under a Gaussian window. Magnitudes ignore where the content
    sits, and rotating / flipping the frame rotates / flips the descriptor, so one frame is
    compared with every dihedral version of another by 4 dot products.
-2. Greedy grouping, least noisy frames first (noise estimated per frame): an ungrouped frame
-   becomes the seed of a new group; the ungrouped frames whose descriptor is nearest to a
-   dihedral version of the seed's are candidates, and each candidate is *verified* by aligning
-   it to the seed: mean squared difference of lightly blurred pixels (borders excluded), the
-   minimum over the 8 dihedral transforms and all whole-pixel shifts up to 2 * `max_shift_px`
-   (one matrix product per seed), then one Lucas-Kanade step for any sub-pixel rest.
-   A candidate joins when that residual is no more than its pixel noise explains, the noise
-   being measured on the raw difference image itself (second differences cancel structure):
-   copies pass at any noise level, a different original does not.
+2. Greedy grouping. Seeds in order: frames with exact copies first (noise-free, un-shifted
+   copies repeat pixel for pixel once rotated back), then the least noisy. An ungrouped seed
+   starts a group; the ungrouped frames whose descriptor is nearest to a dihedral version of
+   the seed's are candidates, each *verified* by aligning it to the seed: mean squared
+   difference of lightly blurred pixels (borders excluded), minimised over the 8 dihedral
+   transforms and all whole-pixel shifts up to 2 * `max_shift_px` (one matrix product per
+   seed), then one least-squares step for a sub-pixel shift and a little blur per axis (what
+   an interpolated shift does). A candidate joins when that residual is no more than its pixel
+   noise explains, the noise measured on the raw difference image itself (second differences
+   cancel structure): copies pass at any noise level, a different original does not.
 3. Second chance: frames of undersized groups are offered to the nearest larger groups.
 4. Per group: members sharing one shift (in the seed's frame) are the un-shifted copies; the
-   least noisy of them is the representative (or their per-pixel median). Every member's
-   labels are mapped into the representative's frame with the exact inverse transform and
-   averaged (outliers left out), which also averages out the label noise. Shifts are rounded
-   to whole pixels unless the copies were evidently shifted by fractions of a pixel.
+   noise-free one (it has exact repeats; else the least noisy) is the representative, or their
+   per-pixel median. Every member's labels are mapped into the representative's frame with the
+   exact inverse transform and averaged (outliers left out), which also averages out the label
+   noise. Shifts are rounded to whole pixels unless the copies evidently moved by fractions.
+
+Tested on synthetic rats against our own x64 (any noise / shift size) and against other
+plausible recipes: wrap-around (np.roll) or black-filled shifts, bilinear sub-pixel shifts,
+noise on every copy.
 
 Transform convention for a member m of a group with representative c:
 `m = shift(dihedral_images(c, k, flip), (shift_x, shift_y))`, so its labels are
 `dihedral_points(locs_c, k, flip) + (shift_x, shift_y)`; the content moves by +shift px.
 Points are (x, y) px, pixel centres at integers (see geometry.py).
 
-Cost for 98,944 frames (benchmarks/bench_augment_recover.py): about 30 s with one torch thread,
-1.6 GB peak; no N x N matrix is ever built.
+Cost for 98,944 frames (benchmarks/bench_augment_recover.py): about 35 s with one torch thread
+on 2 shared cores, 1.6 GB peak; no N x N matrix is ever built.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ _FREQ = 6  # descriptor: Fourier magnitudes up to this many cycles per frame on 
 _WINDOW_SIGMA = 10.0  # px, Gaussian window before the Fourier transform (keeps borders quiet)
 _ALIGN_SIGMA = 1.0  # px blur before the exact alignment (tames noise and sub-pixel effects)
 _CHUNK = 4096
-_SECOND_CHANCE = 8  # full groups tried for each frame left in an undersized group
+_SECOND_CHANCE_TRIES = 2048  # alignments shared by the undersized groups (8..64 targets each)
+_SECOND_CHANCE_MAX_SHARE = 0.25  # ... when at most this share of groups (or 64) is undersized
 
 
 @dataclass
@@ -153,6 +159,30 @@ def _descriptors(images: np.ndarray) -> np.ndarray:
         mag = torch.sqrt(torch.sqrt(re * re + im * im)).transpose(1, 2)  # (b, u, v)
         out[s : s + _CHUNK] = mag.reshape(b, -1)[:, :half].numpy()
     return out
+
+
+def _exact_copies(images: np.ndarray) -> np.ndarray:
+    """(N,) how many frames (itself included) equal each frame up to rotation / flip.
+    A frame's key: for each of its 8 dihedral versions, two dot products of the pixels with
+    fixed random integer weights (< 2^33, so every float64 sum is an exact integer whatever the
+    summation order), and the version whose first is smallest."""
+    n, h, w = images.shape
+    weights = np.random.default_rng(0).integers(0, 2**33, (2, h, w)).astype(np.float64)
+    # the pixel at p of D_g(x) is x at D_g^-1(p): x . D_g(weights) hashes one of x's versions,
+    # and over all 8 g, all of them
+    table = np.stack(
+        [dihedral_images(weights[j], k, f).reshape(-1) for j in (0, 1) for k, f in DIHEDRAL],
+        axis=1,
+    )
+    keys = np.empty((n, 2))
+    for s in range(0, n, _CHUNK):
+        hashed = images[s : s + _CHUNK].reshape(-1, h * w).astype(np.float64) @ table
+        first, second = hashed[:, :8], hashed[:, 8:]
+        pick = np.argmin(first, axis=1)[:, None]
+        keys[s : s + _CHUNK, 0] = np.take_along_axis(first, pick, axis=1)[:, 0]
+        keys[s : s + _CHUNK, 1] = np.take_along_axis(second, pick, axis=1)[:, 0]
+    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    return counts[inverse.reshape(-1)]
 
 
 def _descriptor_variants(desc: np.ndarray) -> np.ndarray:
@@ -266,14 +296,16 @@ def recover_originals(
     candidates: int = 128,
     outlier_px: float = 1.5,
     subpixel: str | bool = "auto",
+    threads: int | None = 1,
     progress: bool = False,
 ) -> RecoveryResult:
     """Group augmented frames by original and return one representative per group.
 
     images: (N, 50, 50) uint8; locs: (N, K, 2) (x, y) px. max_shift_px: the largest pixel shift
     (per axis) any copy may carry relative to its original. representative: "cleanest" (the
-    least noisy un-shifted copy, an exact original up to rotation / flip when the set holds
-    noise-free copies) or "median" (per-pixel median of the un-shifted copies). A candidate joins
+    noise-free un-shifted copy, recognised by its exact repeats: the original up to rotation /
+    flip; without repeats the least noisy) or "median" (per-pixel median of the un-shifted
+    copies, better when every copy is noisy). A candidate joins
     a group when its alignment MSE (grey levels^2 after a 1 px blur) is at most
     residual_factor * (the MSE that the pixel noise measured on its aligned difference image
     explains) + residual_floor.
@@ -282,8 +314,42 @@ def recover_originals(
     mapped labels lie further than max(outlier_px, 4 x the group's median distance) from the
     group's median is left out of the average. subpixel: "auto" keeps sub-pixel shift estimates
     only when more than 5% of frames show one (> 0.2 px); True / False force it.
-    Deterministic; no randomness. Matrix products use torch's thread setting.
+    threads: torch threads for the matrix products while this runs (restored after); they are
+    many and small, so 1 is fastest on shared cores; None leaves torch's setting.
+    Deterministic; no randomness.
     """
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        return _recover(
+            images,
+            locs,
+            max_shift_px,
+            representative,
+            residual_factor,
+            residual_floor,
+            candidates,
+            outlier_px,
+            subpixel,
+            progress,
+        )
+    finally:
+        torch.set_num_threads(before)
+
+
+def _recover(
+    images,
+    locs,
+    max_shift_px,
+    representative,
+    residual_factor,
+    residual_floor,
+    candidates,
+    outlier_px,
+    subpixel,
+    progress,
+) -> RecoveryResult:
     t0 = time.perf_counter()
     images = np.asarray(images)
     locs = np.asarray(locs, dtype=np.float64)
@@ -322,18 +388,19 @@ def recover_originals(
         mismatch raises the blurred residual but not the noise estimate."""
         tmpl = aligner.templates(sharp[seed])
         g, dx, dy, _, best = aligner.align(tmpl, (tmpl * tmpl).sum(axis=1), sharp[cand])
-        # One Lucas-Kanade step for the sub-pixel rest of the shift: member ~ T - grad(T) . d.
+        # One Lucas-Kanade step for the sub-pixel rest of the shift, plus a little blur or
+        # sharpening on each axis (interpolated shifts blur): member ~ T - grad(T) . d + b . T''
         versions = aligner.versions(sharp[seed])
-        gx = aligner.windows(np.gradient(versions, axis=2), g, dx, dy)
-        gy = aligner.windows(np.gradient(versions, axis=1), g, dx, dy)
+        basis = [np.gradient(versions, axis=2), np.gradient(versions, axis=1)]
+        basis += [np.gradient(basis[0], axis=2), np.gradient(basis[1], axis=1)]
+        jac = np.stack([aligner.windows(v, g, dx, dy) for v in basis], axis=-1)  # (K, P, 4)
         r = aligner.interior(sharp[cand]) - tmpl[best]
-        a, b, c = (gx * gx).sum(1) + 1e-3, (gx * gy).sum(1), (gy * gy).sum(1) + 1e-3
-        e, f = (gx * r).sum(1), (gy * r).sum(1)
-        det = a * c - b * b
-        ddx = np.clip(-(c * e - b * f) / det, -0.75, 0.75)[:, None]
-        ddy = np.clip(-(a * f - b * e) / det, -0.75, 0.75)[:, None]
-        mse = ((r + gx * ddx + gy * ddy) ** 2).mean(axis=1)
-        d = np.concatenate([ddx, ddy], axis=1)
+        jt = np.transpose(jac, (0, 2, 1))
+        lhs = jt @ jac + 1e-3 * np.eye(4, dtype=np.float32)
+        theta = -np.linalg.solve(lhs, (jt @ r[:, :, None]))[:, :, 0]
+        theta[:, :2] = np.clip(theta[:, :2], -0.75, 0.75)
+        mse = ((r + (jac @ theta[:, :, None])[:, :, 0]) ** 2).mean(axis=1)
+        d = theta[:, :2]  # r ~ -grad(T) . d: the sub-pixel shift itself
         raw = aligner.windows(aligner.versions(images[seed].astype(np.float32)), g, dx, dy)
         diff = aligner.interior(images[cand].astype(np.float32)) - (raw - np.float32(128.0))
         noise_var = estimate_noise_sigma(diff.reshape(len(cand), aligner.crop, aligner.crop)) ** 2
@@ -349,7 +416,9 @@ def recover_originals(
     t1 = time.perf_counter()
     k_seed = int(candidates)
     pool_desc, pool_sq = desc, desc_sq
-    for seed in np.argsort(noise, kind="stable"):
+    # Seeds: frames with exact copies first (noise-free, un-shifted, un-interpolated copies of
+    # an original repeat pixel for pixel once rotated back), then the least noisy.
+    for seed in np.lexsort((noise, -_exact_copies(images))):
         if group[seed] >= 0:
             continue
         taken = group[pool] >= 0
@@ -396,11 +465,16 @@ def recover_originals(
     sizes = np.bincount(group, minlength=len(seeds))
     full = full_size()
     moved = 0
-    if full > 1 and (sizes < full).any():
+    undersized = int(((sizes > 0) & (sizes < full)).sum())
+    # Beyond a few undersized groups the parameters are off (see the report's warnings) and a
+    # second chance for each would take long: skip it then.
+    second_chance = full > 1 and 0 < undersized <= max(64, _SECOND_CHANCE_MAX_SHARE * len(seeds))
+    if second_chance:
         seed_arr = np.array(seeds)
         seed_var = np.stack([_descriptor_variants(desc[s]) for s in seed_arr])  # (G, 4, D)
         flat = seed_var.reshape(-1, seed_var.shape[-1])
         flat_sq = (flat * flat).sum(axis=1)
+        n_targets = int(np.clip(_SECOND_CHANCE_TRIES // (sizes < full).sum(), 8, 64))
         for a in np.argsort(sizes, kind="stable"):
             if sizes[a] == 0 or sizes[a] >= full:
                 continue
@@ -408,7 +482,7 @@ def recover_originals(
             d2 = desc_sq[frames][:, None] + flat_sq[None, :] - 2.0 * _matmul_t(desc[frames], flat)
             d2 = d2.reshape(len(frames), len(seeds), -1).min(axis=(0, 2))
             d2[(sizes < sizes[a]) | (np.arange(len(seeds)) == a)] = np.inf
-            targets = np.argsort(d2)[:_SECOND_CHANCE]
+            targets = np.argsort(d2)[:n_targets]
             targets = targets[np.isfinite(d2[targets])]
             best_mse = np.full(len(frames), np.inf)
             best_g = np.zeros(len(frames), dtype=np.int64)
@@ -498,12 +572,28 @@ def recover_originals(
     frame_flip = np.array([f for _, f in DIHEDRAL])[frame_g]
     sizes = np.bincount(group, minlength=n_groups)
     size_values, size_counts = np.unique(sizes, return_counts=True)
-    modal = int(size_values[size_counts.argmax()]) if n_groups else 0
+    # the usual size: the one holding the most frames (64 for the published set)
+    modal = int(size_values[np.argmax(size_values * size_counts)]) if n_groups else 0
     off = np.flatnonzero(sizes != modal)
     med_resid = np.zeros(n_groups)
     for gi in range(n_groups):
         med_resid[gi] = np.median(resid[order[bounds[gi] : bounds[gi + 1]]])
     high = np.flatnonzero(resid > 4.0 * med_resid[group] + residual_floor)
+    warnings = []
+    if n_groups and len(off) > 0.05 * n_groups:
+        warnings.append(
+            f"{len(off)} of {n_groups} groups are not of the usual size {modal}: copies may be "
+            f"shifted further than max_shift_px={max_shift_px} (try a larger one), filled or "
+            "interpolated differently, or be near-duplicate originals; see groups_off_modal_size "
+            "and frames_high_residual"
+        )
+    if full > 1 and undersized and not second_chance:
+        warnings.append(
+            f"{undersized} groups were undersized after the first pass, too many for a second "
+            "chance: the parameters probably do not fit this set"
+        )
+    if len(high) > 0.01 * n:
+        warnings.append(f"{len(high)} frames align much worse than the rest of their group")
     report = {
         "n_frames": int(n),
         "n_groups": int(n_groups),
@@ -534,6 +624,7 @@ def recover_originals(
             "median": float(np.median(noise)),
             "p90": float(np.quantile(noise, 0.9)),
         },
+        "warnings": warnings,
         "params": {
             "max_shift_px": int(max_shift_px),
             "representative": representative,
@@ -542,6 +633,7 @@ def recover_originals(
             "candidates": int(candidates),
             "outlier_px": float(outlier_px),
             "subpixel": subpixel,
+            "torch_threads": torch.get_num_threads(),
         },
         "seconds": {k: round(v, 3) for k, v in timings.items()}
         | {"total": round(time.perf_counter() - t0, 3)},

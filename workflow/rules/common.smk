@@ -8,8 +8,8 @@ from pathlib import Path
 # env activated by --use-conda still comes first on PATH).
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
-RUN = config["run"]
-RESULTS = f"results/{RUN}"
+RESULTS = "results/{run}"  # one folder per run; `runs:` in the config makes a sweep
+LOGS = "logs/{run}"
 DATA = "results/data"
 SYNTH = "tagged_dataset/synthetic"
 MOVIE_FIGURES = ["direction_traces.png", "trajectory.png", "heading_polar.png", "qc_timeline.png"]
@@ -22,6 +22,49 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9_.-]+",
     part=r"train|test",
     published=r"[^/]+",
+
+
+# --- runs (a sweep is several runs, each the base config plus its overrides) ------------
+PER_RUN_SECTIONS = ("split", "train", "evaluate", "predict", "smooth", "render")
+
+
+def merged(base, overrides):
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def run_names():
+    return list(config["runs"]) or [config["run"]]
+
+
+RUN_CONFIGS = {}
+for _name in run_names():
+    RUN_CONFIGS[_name] = merged(config, config["runs"].get(_name, {}))
+    RUN_CONFIGS[_name]["runs"] = {}
+    if problem := first_config_error(RUN_CONFIGS[_name], f"{workflow.basedir}/config/schema.yaml"):
+        raise WorkflowError(f"runs.{_name}: {problem}")  # a typo in an override names itself
+
+
+def run_config(wildcards):
+    return RUN_CONFIGS[wildcards.run]
+
+
+def setting(section, key):
+    """A param function reading one value of this run's config (so only it triggers re-runs)."""
+
+    def value(wildcards):
+        return run_config(wildcards)[section][key]
+
+    return value
+
+
+def flag_setting(section, key, name):
+    def value(wildcards):
+        return f"--{name}" if run_config(wildcards)[section][key] else ""
+
+    return value
 
 
 def as_json(value):
@@ -120,7 +163,7 @@ def expected_frames(wildcards):
 
 
 def split_groups_input(wildcards):
-    if config["split"]["group_key"] is None and config["originals"]["recover"]:
+    if run_config(wildcards)["split"]["group_key"] is None and config["originals"]["recover"]:
         return {"groups": f"{DATA}/originals_groups.npz"}
     return {}
 
@@ -128,23 +171,24 @@ def split_groups_input(wildcards):
 def split_group_args(wildcards, input):
     if "groups" in input.keys():
         return f"--groups {input.groups}"
-    if config["split"]["group_key"]:
-        return f"--group-key {config['split']['group_key']}"
+    group_key = run_config(wildcards)["split"]["group_key"]
+    if group_key:
+        return f"--group-key {group_key}"
     return "--group-key frame"  # independent frames (synthetic); leaky for augmented copies
 
 
-def split_fractions():
-    s = config["split"]
+def split_fractions(wildcards):
+    s = run_config(wildcards)["split"]
     return f"{s['train']},{s['val']},{s['test']}"
 
 
 # --- evaluation sets -------------------------------------------------------------------
 
 
-def evaluation_sets():
-    """name -> (labelled path, subset of the split or None)."""
+def evaluation_sets(run):
+    """name -> (labelled path, subset of the split or None) for one run."""
     sets = {}
-    if config["split"]["test"] > 0:
+    if RUN_CONFIGS[run]["split"]["test"] > 0:
         sets["heldout"] = (training_set(), "test")
     for name, path in labelled_sets().items():
         if name != "training":
@@ -153,11 +197,11 @@ def evaluation_sets():
 
 
 def eval_data(wildcards):
-    return checked(evaluation_sets()[wildcards.evalset][0])
+    return checked(evaluation_sets(wildcards.run)[wildcards.evalset][0])
 
 
 def eval_split_args(wildcards, input):
-    subset = evaluation_sets()[wildcards.evalset][1]
+    subset = evaluation_sets(wildcards.run)[wildcards.evalset][1]
     return f"--split {input.split} --subset {subset}" if subset else ""
 
 
@@ -187,20 +231,27 @@ def synthetic_movie_fps(wildcards):
     return config["synthetic_movies"][wildcards.movie].get("fps", 30)
 
 
-def flag(value, name):
-    return f"--{name}" if value else ""
 
 
 # --- targets ---------------------------------------------------------------------------
 
 
-def all_targets():
-    targets = [f"{RESULTS}/summary.md", f"{RESULTS}/training_curves.png"]
-    targets += [verified(name) for name in labelled_sets()]
-    targets += [f"{RESULTS}/eval/{name}/metrics.json" for name in evaluation_sets()]
+def run_targets(run):
+    base = f"results/{run}"
+    targets = [f"{base}/summary.md", f"{base}/training_curves.png"]
+    targets += [f"{base}/eval/{name}/metrics.json" for name in evaluation_sets(run)]
     for name in movies():
-        targets.append(f"{RESULTS}/movies/{name}/tagged.mp4")
-        targets += [f"{RESULTS}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
+        targets.append(f"{base}/movies/{name}/tagged.mp4")
+        targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
+    return targets
+
+
+def all_targets():
+    targets = [verified(name) for name in labelled_sets()]
+    for run in run_names():
+        targets += run_targets(run)
+    if len(run_names()) > 1:
+        targets += SWEEP_OUTPUTS
     return targets
 
 
@@ -213,10 +264,45 @@ def augment_options(wildcards):
     return " ".join(options)
 
 
-def train_options():
-    """Training options as JSON; `threads` defaults to what Snakemake gives the rule."""
-    return as_json(config["train"])
+def train_options(wildcards):
+    """This run's training options as one JSON param."""
+    return as_json(run_config(wildcards)["train"])
 
 
-def summary_pairs(pattern, names):
-    return " ".join(f"{name}={RESULTS}/{pattern.format(name)}" for name in names)
+def summary_metrics(wildcards):
+    return {n: f"results/{wildcards.run}/eval/{n}/metrics.json" for n in evaluation_sets(wildcards.run)}
+
+
+def summary_qc(wildcards):
+    return {n: f"results/{wildcards.run}/movies/{n}/qc.json" for n in movies()}
+
+
+def pairs(mapping):
+    return " ".join(f"{name}={path}" for name, path in mapping.items())
+
+
+def summary_inputs(wildcards):
+    files = {f"metrics_{n}": p for n, p in summary_metrics(wildcards).items()}
+    return files | {f"qc_{n}": p for n, p in summary_qc(wildcards).items()}
+
+
+def summary_metrics_arg(wildcards):
+    return pairs(summary_metrics(wildcards))
+
+
+def summary_qc_arg(wildcards):
+    return pairs(summary_qc(wildcards))
+
+
+# --- sweeps ----------------------------------------------------------------------------
+SWEEP = "results/sweep"
+SWEEP_OUTPUTS = [f"{SWEEP}/runs.csv", f"{SWEEP}/variants.csv", f"{SWEEP}/comparison.png"]
+
+
+def sweep_summaries():
+    return {run: f"results/{run}/summary.json" for run in run_names()}
+
+
+def sweep_evalset():
+    """Runs are compared on the first evaluation set of the first run (none: no comparison)."""
+    return next(iter(evaluation_sets(run_names()[0])), "none")

@@ -24,11 +24,11 @@ rule evaluate:
     params:
         data=data_file,
         subset=eval_split_args,
-        tta=flag(config["evaluate"]["tta"], "tta"),
+        tta=flag_setting("evaluate", "tta", "tta"),
     log:
-        f"logs/{RUN}/evaluate_{{evalset}}.log",
+        f"{LOGS}/evaluate_{{evalset}}.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/evaluate_{{evalset}}.tsv"
+        f"{LOGS}/benchmarks/evaluate_{{evalset}}.tsv"
     threads: workflow.cores
     conda:
         "../../envs/train.yaml"

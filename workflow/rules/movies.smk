@@ -10,9 +10,9 @@ rule label_reference:
     params:
         data=data_file,
     log:
-        f"logs/{RUN}/label_reference.log",
+        f"{LOGS}/label_reference.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/label_reference.tsv"
+        f"{LOGS}/benchmarks/label_reference.tsv"
     localrule: True
     conda:
         "../../envs/data.yaml"
@@ -29,12 +29,12 @@ rule predict_movie:
         truth=f"{RESULTS}/movies/{{movie}}/ground_truth_metrics.json",
     params:
         movie=movie_file,
-        tta=flag(config["predict"]["tta"], "tta"),
-        batch_size=config["predict"]["batch_size"],
+        tta=flag_setting("predict", "tta", "tta"),
+        batch_size=setting("predict", "batch_size"),
     log:
-        f"logs/{RUN}/predict_{{movie}}.log",
+        f"{LOGS}/predict_{{movie}}.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/predict_{{movie}}.tsv"
+        f"{LOGS}/benchmarks/predict_{{movie}}.tsv"
     threads: workflow.cores
     conda:
         "../../envs/train.yaml"
@@ -53,14 +53,14 @@ rule smooth_movie:
         dlc=f"{RESULTS}/movies/{{movie}}/predictions_dlc.csv",
         qc=f"{RESULTS}/movies/{{movie}}/qc.json",
     params:
-        method=config["smooth"]["method"],
-        window=config["smooth"]["window"],
-        min_confidence=config["smooth"]["min_confidence"],
-        max_gap=config["smooth"]["max_gap"],
+        method=setting("smooth", "method"),
+        window=setting("smooth", "window"),
+        min_confidence=setting("smooth", "min_confidence"),
+        max_gap=setting("smooth", "max_gap"),
     log:
-        f"logs/{RUN}/smooth_{{movie}}.log",
+        f"{LOGS}/smooth_{{movie}}.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/smooth_{{movie}}.tsv"
+        f"{LOGS}/benchmarks/smooth_{{movie}}.tsv"
     conda:
         "../../envs/render.yaml"
     shell:
@@ -84,13 +84,13 @@ rule render_movie:
         ),
     params:
         movie=movie_file,
-        scale=config["render"]["scale"],
-        trail=config["render"]["trail"],
-        panel=flag(config["render"]["panel"], "panel"),
+        scale=setting("render", "scale"),
+        trail=setting("render", "trail"),
+        panel=flag_setting("render", "panel", "panel"),
     log:
-        f"logs/{RUN}/render_{{movie}}.log",
+        f"{LOGS}/render_{{movie}}.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/render_{{movie}}.tsv"
+        f"{LOGS}/benchmarks/render_{{movie}}.tsv"
     conda:
         "../../envs/render.yaml"
     shell:
@@ -105,7 +105,7 @@ rule movie_figures:
     output:
         report(
             expand(
-                f"{RESULTS}/movies/{{{{movie}}}}/figures/{{name}}", name=MOVIE_FIGURES
+                "results/{{run}}/movies/{{movie}}/figures/{name}", name=MOVIE_FIGURES
             ),
             caption="../report/movie_figures.rst",
             category="Movies",
@@ -114,9 +114,9 @@ rule movie_figures:
     params:
         outdir=f"{RESULTS}/movies/{{movie}}/figures",
     log:
-        f"logs/{RUN}/movie_figures_{{movie}}.log",
+        f"{LOGS}/movie_figures_{{movie}}.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/movie_figures_{{movie}}.tsv"
+        f"{LOGS}/benchmarks/movie_figures_{{movie}}.tsv"
     conda:
         "../../envs/render.yaml"
     shell:

@@ -64,13 +64,13 @@ rule split:
         f"{RESULTS}/split.json",
     params:
         data=data_file,
-        fractions=split_fractions(),
-        seed=config["split"]["seed"],
+        fractions=split_fractions,
+        seed=setting("split", "seed"),
         groups=split_group_args,
     log:
-        f"logs/{RUN}/split.log",
+        f"{LOGS}/split.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/split.tsv"
+        f"{LOGS}/benchmarks/split.tsv"
     localrule: True
     conda:
         "../../envs/data.yaml"

@@ -16,12 +16,12 @@ rule train:
         ),
     params:
         data=data_file,
-        options=train_options(),
+        options=train_options,
         checkpoint=f"{RESULTS}/checkpoint.pt",
     log:
-        f"logs/{RUN}/train.log",
+        f"{LOGS}/train.log",
     benchmark:
-        f"logs/{RUN}/benchmarks/train.tsv"
+        f"{LOGS}/benchmarks/train.tsv"
     threads: workflow.cores
     resources:
         mem_mb=16000,

@@ -88,7 +88,12 @@ def register(subparsers) -> None:
         default="auto",
         help="keep sub-pixel shift estimates (auto: when the copies show them)",
     )
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for its many small matrix products (default 1; 0 = torch's own)",
+    )
     p.set_defaults(func=run_recover)
 
     p = subparsers.add_parser(
@@ -159,10 +164,6 @@ def _write_json(path, obj) -> None:
 def run_recover(args) -> int:
     from ..recover import recover_originals
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     if not 0 <= args.max_shift_px <= 6:
         print("direction-tagger recover: error: --max-shift-px must be 0..6", file=sys.stderr)
         return 2
@@ -176,9 +177,11 @@ def run_recover(args) -> int:
         residual_factor=args.residual_factor,
         residual_floor=args.residual_floor,
         subpixel=subpixel,
+        threads=args.threads or None,
         progress=True,
     )
     sizes = np.bincount(res.group_of_frame, minlength=len(res.images))
+    data_sha256 = sha256_file(args.data)
     save_labelled(
         args.out,
         res.images,
@@ -194,10 +197,11 @@ def run_recover(args) -> int:
         frame_flip=res.frame_flip,
         frame_shift=res.frame_shift,
         frame_residual=res.frame_residual,
+        data_sha256=np.array(data_sha256),  # `split --groups` checks it is given the same data
     )
     report = {
         "data": str(args.data),
-        "data_sha256": sha256_file(args.data),
+        "data_sha256": data_sha256,
         "out": str(args.out),
         "groups_file": str(args.groups),
     } | res.report
@@ -226,6 +230,8 @@ def run_recover(args) -> int:
         )
     }
     print(json.dumps(short))
+    for warning in report["warnings"]:
+        print(f"warning: {warning}")
     return 0
 
 
@@ -295,12 +301,14 @@ def run_augment(args) -> int:
     return 0
 
 
-def _npz_key(path, key: str) -> np.ndarray:
+def _npz_key(path, key: str, required: bool = True) -> np.ndarray | None:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
     try:
         with np.load(path, allow_pickle=False) as npz:
+            if key not in npz.files and not required:
+                return None
             if key not in npz.files:
                 raise DataError(f"{path}: no key '{key}' (it has {', '.join(npz.files)})")
             return npz[key]
@@ -316,9 +324,19 @@ def run_split(args) -> int:
     from ..split import parse_fractions, save_split, split_by_group
 
     data = load_labelled(args.data)
+    data_sha256 = sha256_file(args.data)
     n = len(data)
     if args.groups:
         groups, source = _npz_key(args.groups, "groups"), f"key 'groups' of {args.groups}"
+        made_from = _npz_key(args.groups, "data_sha256", required=False)
+        if made_from is not None and str(made_from) != data_sha256:
+            # Same frame count is no proof: a re-augmented set has as many frames as the
+            # published one, in another order. Groups of another file would leak silently.
+            raise DataError(
+                f"{args.groups}: its groups were recovered from another file (sha256 "
+                f"{str(made_from)[:12]}...) than {args.data} ({data_sha256[:12]}...); a set made "
+                "by `direction-tagger augment` carries its own `groups`: give no --groups"
+            )
     elif args.group_key == "frame":
         groups, source = np.arange(n), "every frame its own group (--group-key frame)"
     elif args.group_key:
@@ -360,7 +378,7 @@ def run_split(args) -> int:
         rule,
         groups=groups,
         data=str(args.data),
-        data_sha256=sha256_file(args.data),
+        data_sha256=data_sha256,
         group_source=source,
         fractions_requested=fractions,
         seed=args.seed,

@@ -1,0 +1,39 @@
+"""A bad config or a missing file stops the workflow at once, with one line naming it."""
+
+import time
+
+import pytest
+
+from conftest import run_snakemake
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ({"train": {"epoch": 3}}, "config error at train: Additional properties are not allowed ('epoch'"),
+        ({"trian": {"epochs": 3}}, "config error at top level: Additional properties are not allowed ('trian'"),
+        ({"train": {"epochs": "three"}}, "config error at train.epochs: 'three' is not of type 'integer'"),
+        ({"runs": {"r1": {"train": {"lr": -1}}}}, "runs.r1: config error at train.lr: -1 is less than or equal"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_key(tmp_path, override, expected):
+    start = time.monotonic()
+    result = run_snakemake(tmp_path, "--dry-run", configs=[override], check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert expected in output, output[-2000:]
+    assert time.monotonic() - start < 30  # generous for a loaded CI machine; ~1 s here
+
+
+def test_missing_data_file_is_named(tmp_path):
+    override = {"data": {"source": "file", "file": "no/such/frames.npz"}}
+    result = run_snakemake(tmp_path, "--dry-run", configs=[override], check=False)
+    assert result.returncode != 0
+    assert "no/such/frames.npz" in result.stdout + result.stderr
+
+
+def test_demo_config_is_valid_and_plans_the_whole_chain(tmp_path):
+    result = run_snakemake(tmp_path, "--dry-run", check=True)
+    for rule in ("synth_labelled", "verify", "split", "train", "evaluate", "predict_movie",
+                 "smooth_movie", "render_movie", "summary"):
+        assert rule in result.stdout
