@@ -20,9 +20,12 @@ SHRUNK_DEMO = {
 }
 
 
-def run_snakemake(workdir: Path, *args: str, configs=(), timeout: int = 900, check: bool = True):
-    """Run the repository's workflow with `workdir` as working directory; return the result."""
-    configfiles = [str(REPO / "config" / "demo.yaml")]
+def run_snakemake(workdir: Path, *args: str, configs=(), timeout: int = 900, check: bool = True,
+                  replace: bool = False):
+    """Run the repository's workflow with `workdir` as working directory; return the result.
+
+    `configs` are merged over config/demo.yaml, or used alone with `replace`."""
+    configfiles = [] if replace else [str(REPO / "config" / "demo.yaml")]
     for k, extra in enumerate(configs):
         path = workdir / f"override_{k}.yaml"
         path.write_text(yaml.safe_dump(extra))

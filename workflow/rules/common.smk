@@ -163,8 +163,11 @@ def expected_frames(wildcards):
 
 
 def split_groups_input(wildcards):
+    """Groups for the split: recovered originals of the downloaded set (when training reads
+    it); our re-augmented set carries its own `groups` key; else group_key or one per frame."""
     if run_config(wildcards)["split"]["group_key"] is None and config["originals"]["recover"]:
-        return {"groups": f"{DATA}/originals_groups.npz"}
+        if not config["originals"]["augment"]["enabled"]:
+            return {"groups": f"{DATA}/originals_groups.npz"}
     return {}
 
 
@@ -174,6 +177,8 @@ def split_group_args(wildcards, input):
     group_key = run_config(wildcards)["split"]["group_key"]
     if group_key:
         return f"--group-key {group_key}"
+    if config["originals"]["augment"]["enabled"]:
+        return "--group-key groups"  # written by `direction-tagger augment`
     return "--group-key frame"  # independent frames (synthetic); leaky for augmented copies
 
 
@@ -256,11 +261,16 @@ def all_targets():
 
 
 def augment_options(wildcards):
+    """The augment command's flags; a size of 0 switches that factor off."""
     a = config["originals"]["augment"]
     options = [f"--seed {a['seed']}"]
-    options += [f"--no-{name.replace('_', '-')}" for name in ("rot90", "vflip") if not a[name]]
-    for name in ("pixel_noise_sigma", "pixel_shift_px", "label_noise_sigma"):
-        options.append(f"--{name.replace('_', '-')} {a[name]}")
+    options += [f"--no-{name}" for name in ("rot90", "vflip") if not a[name]]
+    for name, switch in (("pixel_noise_sigma", "pixel-noise"), ("pixel_shift_px", "pixel-shift"),
+                         ("label_noise_sigma", "label-noise")):
+        if a[name]:
+            options.append(f"--{name.replace('_', '-')} {a[name]}")
+        else:
+            options.append(f"--no-{switch}")
     return " ".join(options)
 
 
