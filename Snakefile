@@ -6,7 +6,6 @@
 # A --configfile given on the command line replaces config/config.yaml (it is not merged
 # into it); --config key=value edits either.
 
-from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
@@ -17,24 +16,25 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-def first_config_error(cfg, schema_file):
-    """One line naming the offending key, instead of the validator's whole schema dump."""
-    import jsonschema
-    import yaml
-
-    with open(schema_file) as f:
-        schema = yaml.safe_load(f)
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(cfg))
-    if not errors:
-        return None
-    error = jsonschema.exceptions.best_match(errors)
-    where = ".".join(str(p) for p in error.absolute_path) or "top level"
-    return f"config error at {where}: {error.message}"
+include: "workflow/rules/config_check.smk"
 
 
 if problem := first_config_error(config, f"{workflow.basedir}/config/schema.yaml"):
     raise WorkflowError(problem)
 validate(config, "config/schema.yaml")  # also fills in the schema's defaults
+
+
+envvars:
+    "PATH",  # rules call the direction-tagger command found on it
+
+
+wildcard_constraints:
+    run=r"[A-Za-z0-9_.-]+",
+    movie=r"[A-Za-z0-9_.-]+",
+    evalset=r"[A-Za-z0-9_.-]+",
+    dataset=r"[A-Za-z0-9_.-]+",
+    part=r"train|test",
+    published=r"[^/]+",
 
 
 include: "workflow/rules/common.smk"
@@ -47,6 +47,6 @@ include: "workflow/rules/summary.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import re
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -55,6 +54,7 @@ class Rule:
     file: Path
     shell: str | None = None
     conda: str | None = None
+    action: str | None = None  # shell, script, notebook or wrapper
     local: bool = False
     subcommands: set[str] = field(default_factory=set)
 
@@ -74,16 +74,17 @@ def _string_value(text: str) -> str:
 
 @cache
 def workflow_rules() -> dict[str, Rule]:
-    rules = {}
+    rules, local = {}, set()
     for smk in sorted(RULES_DIR.glob("*.smk")):
         text = smk.read_text()
-        for block in re.split(r"^(?=rule \w+:)", text, flags=re.M)[1:]:
-            name = re.match(r"rule (\w+):", block).group(1)
+        for block in re.split(r"^(?=(?:rule|checkpoint) \w+:)", text, flags=re.M)[1:]:
+            name = re.match(r"(?:rule|checkpoint) (\w+):", block).group(1)
             block = block if block.endswith("\n") else block + "\n"
             rule = Rule(name, smk)
-            shell = _directive(block, "shell")
-            if shell is not None:
-                rule.shell = _string_value(shell)
+            for action in ("shell", "script", "notebook", "wrapper"):
+                if (text_ := _directive(block, action)) is not None:
+                    rule.action, rule.shell = action, _string_value(text_)
+            if rule.action == "shell":
                 rule.subcommands = set(re.findall(r"direction-tagger\s+([a-z][a-z-]*)", rule.shell))
             conda = _directive(block, "conda")
             if conda is not None:
@@ -91,12 +92,14 @@ def workflow_rules() -> dict[str, Rule]:
             rule.local = bool(re.search(r"^    localrule:\s*True", block, re.M))
             rules[name] = rule
         for line in re.findall(r"^localrules:(.*)$", text, re.M):
-            for name in re.findall(r"\w+", line):
-                rules[name].local = True
+            local.update(re.findall(r"\w+", line))
+    for name in local & set(rules):
+        rules[name].local = True
     return rules
 
 
 def command_rules() -> list[Rule]:
+    """Rules that run a command (shell, script, notebook or wrapper): they need an env."""
     return [r for r in workflow_rules().values() if r.shell is not None]
 
 
@@ -331,6 +334,8 @@ def test_every_rule_that_runs_a_command_has_a_conda_env(rule):
 
 @pytest.mark.parametrize("rule", command_rules(), ids=lambda r: r.name)
 def test_env_provides_every_import_of_the_rules_commands(rule):
+    if rule.action != "shell":
+        pytest.skip(f"rule {rule.name} runs a {rule.action}, not a direction-tagger command")
     assert rule.subcommands, f"rule {rule.name}: no `direction-tagger <command>` in its shell"
     pins = conda_pins(env_path(rule))
     missing = {top: chain for sub in rule.subcommands for top, chain in command_imports(sub).items()
@@ -351,6 +356,7 @@ def test_env_holds_nothing_its_rules_do_not_import(path):
 
 
 def test_pins_lie_in_the_ranges_pyproject_declares():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     declared = {Requirement(r).name.lower(): Requirement(r).specifier for r in
                 tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
     for path in env_files():

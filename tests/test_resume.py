@@ -25,6 +25,8 @@ OPTIONS = {"epochs": EPOCHS, "batch_size": 32, "device": "cpu", "threads": 1, "s
            "arch_kwargs": {"width": 8}, "patience": 100, "max_minutes": None}
 TRAIN_FRAMES, VAL_FRAMES = 480, 64
 
+pytestmark = pytest.mark.slow  # three short trainings, ~30 s
+
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):

@@ -3,9 +3,11 @@
 munged, slurmctld and slurmd run on 127.0.0.1 with private ports, sockets and state in a
 temporary folder; the node has a GPU the scheduler believes in (gres `File=/dev/null`) and two
 partitions, `cpu` (the default) and `gpu`. The shrunk demo runs through
-`--workflow-profile profiles/slurm`; SLURM's own job records (kept for MinJobAge) then show
-that training went through sbatch with a GPU request on the GPU partition and every other
-step on the CPU partition without one. Facts behind the set-up: shared/notes/slurm-on-one-machine.md.
+`--workflow-profile profiles/slurm`, and the training job is requeued after its first epoch,
+as pre-emption does. SLURM's own job records (kept for MinJobAge) then show that training went
+through sbatch with a GPU request to the GPU partition, started twice and resumed from its
+checkpoint, and that every other step ran on the CPU partition without a GPU. Facts behind the
+set-up: shared/notes/slurm-on-one-machine.md.
 
 Debian's SLURM packages are installed when missing (root and apt-get needed, else the test is
 skipped). The executor plugin is installed into a side folder put on PYTHONPATH for this test
@@ -37,8 +39,9 @@ SNAKEMAKE_LIMIT_S = 420
 
 # Seconds of training, not minutes: this test is about where jobs run.
 SLURM_DEMO = SHRUNK_DEMO | {
-    "data": {"synthetic": {"train_frames": 300, "test_frames": 50}},
-    "train": SHRUNK_DEMO["train"] | {"epochs": 1},
+    "data": {"synthetic": {"train_frames": 400, "test_frames": 50}},
+    # a few short epochs: the test pre-empts training after the first one
+    "train": SHRUNK_DEMO["train"] | {"epochs": 3, "max_minutes": None, "patience": 10},
     "synthetic_movies": {"demo_walk": {"frames": 30, "seed": 7, "fps": 30}},
     "evaluate": {"tta": False},
     "predict": {"tta": False},
@@ -71,7 +74,8 @@ def test_profile_asks_a_gpu_for_training_only_and_leaves_site_values_to_the_site
         "a workflow profile's default-resources would replace the site's (account, partition)")
     # every step submitted to SLURM says what it needs; tiny steps stay local
     submitted = {r.name for r in command_rules() if not r.local}
-    assert submitted == set(resources), f"local: {sorted(r.name for r in command_rules() if r.local)}"
+    assert not submitted - set(resources), f"submitted to SLURM without set-resources: {submitted - set(resources)}"
+    assert not set(resources) - submitted, f"set-resources for rules that run locally or not at all: {set(resources) - submitted}"
     for name in submitted:
         assert {"mem_mb", "runtime", "cpus_per_task"} <= set(resources[name]), name
     assert {"summary", "split", "label_reference", "download_published"} <= {
@@ -113,7 +117,7 @@ def plugin_path(cache_dir: Path) -> str | None:
     target = cache_dir / "slurm-plugin"
     env = dict(os.environ, PYTHONPATH=str(target))
     if subprocess.run(probe, capture_output=True, env=env).returncode != 0:
-        # --no-deps: its dependencies are snakemake's own, already in the environment
+        # --no-deps: what it needs (snakemake's interfaces, pandas, numpy...) is installed
         result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--upgrade",
                                  "--target", str(target), *PLUGINS], capture_output=True, text=True)
         assert result.returncode == 0, f"pip could not install {PLUGINS}:\n{result.stderr[-3000:]}"
@@ -134,7 +138,7 @@ class Cluster:
         self.root = root
         self.host = socket.gethostname().split(".")[0]
         self.node = "dtnode"
-        self.cpus = max(2, os.cpu_count() or 2)
+        self.cpus = max(4, os.cpu_count() or 4)  # claimed (config_overrides): small jobs run side by side
         self.env = dict(os.environ, SLURM_CONF=str(root / "slurm.conf"))
         self.pidfiles = {name: root / f"{name}.pid" for name in ("munged", "slurmctld", "slurmd")}
 
@@ -142,11 +146,14 @@ class Cluster:
         r = self.root
         (r / "state").mkdir()
         (r / "spool").mkdir()
+        ctld_port, slurmd_port = free_port(), free_port()
+        while slurmd_port == ctld_port:
+            slurmd_port = free_port()
         conf = f"""\
 ClusterName=dtest
 SlurmctldHost={self.host}(127.0.0.1)
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -240,8 +247,11 @@ PartitionName=gpu Nodes={self.node} MaxTime=INFINITE State=UP
     def stop(self) -> None:
         """Cancel what is left, then stop the daemons by the pids they wrote, newest first."""
         if self.pidfiles["slurmctld"].exists():
-            self.run("scancel", "--full", "--partition=cpu,gpu", check=False)
             self.run("scancel", "--partition=cpu,gpu", check=False)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and self.run(
+                    "squeue", "-h", "-t", "PD,R,CG,S", check=False).stdout.strip():
+                time.sleep(0.5)
         for name in ("slurmd", "slurmctld", "munged"):
             pidfile = self.pidfiles[name]
             try:
@@ -275,7 +285,8 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def slurm_cluster(request):
     ensure_slurm_installed()
-    plugin = plugin_path(Path(request.config.cache.mkdir("direction-tagger")))
+    cache = getattr(request.config, "cache", None)  # none with -p no:cacheprovider
+    plugin = plugin_path(Path(cache.mkdir("direction-tagger")) if cache else Path(tempfile.mkdtemp()))
     # munged wants its socket's folders searchable by all: not pytest's private tmp folders
     root = Path(tempfile.mkdtemp(prefix="dt-slurm-", dir="/tmp"))
     root.chmod(0o755)
@@ -287,17 +298,16 @@ def slurm_cluster(request):
         cluster.start()
         yield cluster
     finally:
-        cluster.stop()
-        if not request.session.testsfailed:
-            shutil.rmtree(root, ignore_errors=True)
+        cluster.stop()  # failing assertions above carry the daemons' logs
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # --- the workflow on it -----------------------------------------------------------------
 
 
-def snakemake_on_slurm(cluster: Cluster, workdir: Path, *args: str, configs=()):
-    """conftest.run_snakemake, wrapped in `timeout -s INT`: SIGINT (not SIGTERM, not SIGKILL)
-    makes a waiting Snakemake cancel its SLURM jobs and exit."""
+def start_snakemake_on_slurm(cluster: Cluster, workdir: Path, *args: str, configs=()) -> subprocess.Popen:
+    """conftest.run_snakemake, in the background and wrapped in `timeout -s INT`: SIGINT (not
+    SIGTERM, not SIGKILL) makes a waiting Snakemake cancel its SLURM jobs and exit."""
     configfiles = [str(REPO / "config" / "demo.yaml")]
     for k, extra in enumerate(configs):
         path = workdir / f"override_{k}.yaml"
@@ -308,23 +318,65 @@ def snakemake_on_slurm(cluster: Cluster, workdir: Path, *args: str, configs=()):
            "--directory", str(workdir), "--cores", "2", "--configfile", *configfiles, *args]
     env = dict(cluster.env, PYTHONUNBUFFERED="1",
                SNAKEMAKE_SLURM_PARTITIONS=str(cluster.root / "partitions.yaml"))
-    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL, timeout=SNAKEMAKE_LIMIT_S + 60)
+    with open(workdir / "snakemake.out", "w") as out:
+        return subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                stdin=subprocess.DEVNULL)
+
+
+def preempt_training_after_its_first_epoch(cluster: Cluster, workdir: Path, proc: subprocess.Popen) -> str:
+    """Requeue the running training job as soon as its checkpoint holds an epoch, as SLURM
+    does on pre-emption; return its job id."""
+    import torch
+
+    checkpoint = workdir / "results/demo/checkpoint.pt"
+    deadline = time.monotonic() + SNAKEMAKE_LIMIT_S
+    while True:
+        assert proc.poll() is None, "snakemake ended before training was pre-empted"
+        assert time.monotonic() < deadline, "training never reached its first checkpoint"
+        running = [j["JobId"] for j in cluster.jobs()
+                   if re.fullmatch(r"rule_train(_wildcards_.*)?", j.get("Comment", ""))
+                   and j["JobState"] == "RUNNING"]
+        if running and checkpoint.exists():
+            if torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"] >= 0:
+                break
+        time.sleep(0.2)
+    job = running[0]
+    cluster.run("scontrol", "requeue", job)
+    # A requeued job waits ~2 min (BeginTime) before it may start again: not in a test.
+    deadline = time.monotonic() + 60
+    while True:
+        record = next(j for j in cluster.jobs() if j["JobId"] == job)
+        if record["JobState"] == "PENDING":
+            cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now")
+            return job
+        assert record["JobState"] in ("RUNNING", "COMPLETING", "REQUEUED"), record
+        assert time.monotonic() < deadline, record
+        time.sleep(0.2)
 
 
 @pytest.mark.slow
-def test_demo_runs_on_slurm_with_training_on_a_gpu(slurm_cluster, tmp_path):
+def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm_cluster, tmp_path):
+    import pandas as pd
+
     from direction_tagger.io import load_movie
     from direction_tagger.render import read_video_frames
     from direction_tagger.train import load_model
 
     started = time.monotonic()
-    result = snakemake_on_slurm(slurm_cluster, tmp_path, "--workflow-profile", str(PROFILE), *TEST_SPEED,
-                                configs=[SLURM_DEMO])
+    proc = start_snakemake_on_slurm(slurm_cluster, tmp_path, "--workflow-profile", str(PROFILE), *TEST_SPEED,
+                                    configs=[SLURM_DEMO])
+    try:
+        preempted = preempt_training_after_its_first_epoch(slurm_cluster, tmp_path, proc)
+        proc.wait(timeout=SNAKEMAKE_LIMIT_S + 60)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
     seconds = time.monotonic() - started
     logs = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in sorted(tmp_path.glob("logs/**/*.log")))
-    assert result.returncode == 0, (f"snakemake failed ({result.returncode}) after {seconds:.0f} s:\n"
-                                    f"{result.stderr[-6000:]}\n{logs}\n{slurm_cluster.logs()}")
+    assert proc.returncode == 0, (f"snakemake failed ({proc.returncode}) after {seconds:.0f} s:\n"
+                                  f"{(tmp_path / 'snakemake.out').read_text()[-6000:]}\n{logs}\n"
+                                  f"{slurm_cluster.logs()}")
 
     # SLURM's records: which rule ran where, asking for what
     jobs = {}
@@ -345,9 +397,13 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu(slurm_cluster, tmp_path):
                 assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == "16000M", job
             else:
                 assert job["Partition"] == "cpu" and gpu == [None, "(null)"], f"{rule}: {job}"
+    # one training job, started twice by SLURM; the second start resumed from the checkpoint
+    assert [(j["JobId"], j["Restarts"], j["Requeue"]) for j in jobs["train"]] == [(preempted, "1", "1")]
+    assert "resuming from results/demo/checkpoint.pt at epoch 2" in (tmp_path / "logs/demo/train.log").read_text()
+    run = tmp_path / "results/demo"
+    assert pd.read_csv(run / "training_log.csv")["epoch"].tolist() == [1, 2, 3]
 
     # the outputs
-    run = tmp_path / "results/demo"
     model, meta = load_model(run / "model.pt")
     assert meta["keypoints"] == ["base", "neck", "head"]
     frames, _ = read_video_frames(run / "movies/demo_walk/tagged.mp4")

@@ -132,7 +132,10 @@ def autocast(device: torch.device, cfg: TrainConfig):
 
 
 def _rng_state(generator: torch.Generator) -> dict:
-    return {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -187,6 +190,8 @@ def train(
             optimiser.load_state_dict(ckpt["optimiser"])
             generator.set_state(ckpt["rng"]["generator"])
             torch.set_rng_state(ckpt["rng"]["torch"])
+            if "cuda" in ckpt["rng"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
             history, best = ckpt["history"], ckpt["best"]
             start_epoch, stale, elapsed = ckpt["epoch"] + 1, ckpt["stale"], ckpt["elapsed"]
             print(f"resuming from {checkpoint_path} at epoch {start_epoch + 1}", flush=True)

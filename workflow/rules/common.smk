@@ -6,22 +6,24 @@ from pathlib import Path
 
 # Rules call the `direction-tagger` command of the environment running Snakemake (a conda
 # env activated by --use-conda still comes first on PATH).
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+os.environ["PATH"] = (
+    os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+)
+# envs/*.yaml install this checkout into each conda env (pip: -e ${DIRECTION_TAGGER_ROOT});
+# conda provides the dependencies, so pip must not fetch them from PyPI.
+os.environ.setdefault("DIRECTION_TAGGER_ROOT", workflow.basedir)
+os.environ.setdefault("PIP_NO_DEPS", "1")
 
 RESULTS = "results/{run}"  # one folder per run; `runs:` in the config makes a sweep
 LOGS = "logs/{run}"
 DATA = "results/data"
 SYNTH = "tagged_dataset/synthetic"
-MOVIE_FIGURES = ["direction_traces.png", "trajectory.png", "heading_polar.png", "qc_timeline.png"]
-
-
-wildcard_constraints:
-    run=r"[A-Za-z0-9_.-]+",
-    movie=r"[A-Za-z0-9_.-]+",
-    evalset=r"[A-Za-z0-9_.-]+",
-    dataset=r"[A-Za-z0-9_.-]+",
-    part=r"train|test",
-    published=r"[^/]+",
+MOVIE_FIGURES = [
+    "direction_traces.png",
+    "trajectory.png",
+    "heading_polar.png",
+    "qc_timeline.png",
+]
 
 
 # --- runs (a sweep is several runs, each the base config plus its overrides) ------------
@@ -31,7 +33,11 @@ PER_RUN_SECTIONS = ("split", "train", "evaluate", "predict", "smooth", "render")
 def merged(base, overrides):
     out = dict(base)
     for key, value in overrides.items():
-        out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        out[key] = (
+            merged(base[key], value)
+            if isinstance(value, dict) and isinstance(base.get(key), dict)
+            else value
+        )
     return out
 
 
@@ -43,8 +49,12 @@ RUN_CONFIGS = {}
 for _name in run_names():
     RUN_CONFIGS[_name] = merged(config, config["runs"].get(_name, {}))
     RUN_CONFIGS[_name]["runs"] = {}
-    if problem := first_config_error(RUN_CONFIGS[_name], f"{workflow.basedir}/config/schema.yaml"):
-        raise WorkflowError(f"runs.{_name}: {problem}")  # a typo in an override names itself
+    if problem := first_config_error(
+        RUN_CONFIGS[_name], f"{workflow.basedir}/config/schema.yaml"
+    ):
+        raise WorkflowError(
+            f"runs.{_name}: {problem}"
+        )  # a typo in an override names itself
 
 
 def run_config(wildcards):
@@ -74,7 +84,7 @@ def as_json(value):
 
 # --- labelled data ---------------------------------------------------------------------
 # A published file is represented in the DAG by its checksum sidecar `<file>.sha256`, which
-# the download rule writes after checking the file: a file the user put into tagged_dataset/
+# the download step writes after checking the file, so a file the user put into tagged_dataset/
 # is then checked too (never trusted, never deleted), and rules read the file beside it.
 
 
@@ -82,7 +92,10 @@ def published_files():
     if config["data"]["source"] != "published":
         return {}
     pub = config["data"]["published"]
-    return {f"tagged_dataset/{pub['labelled_file']}", f"tagged_dataset/{pub['movie_file']}"}
+    return {
+        f"tagged_dataset/{pub['labelled_file']}",
+        f"tagged_dataset/{pub['movie_file']}",
+    }
 
 
 def checked(path):
@@ -115,7 +128,9 @@ def source_labelled():
     if source == "file":
         path = config["data"].get("file")
         if not path:
-            raise ValueError("config data.file: set it to your labelled .npz when data.source is 'file'")
+            raise ValueError(
+                "config data.file: set it to your labelled .npz when data.source is 'file'"
+            )
         return path
     return f"tagged_dataset/{config['data']['published']['labelled_file']}"
 
@@ -164,8 +179,12 @@ def expected_frames(wildcards):
 
 def split_groups_input(wildcards):
     """Groups for the split: recovered originals of the downloaded set (when training reads
-    it); our re-augmented set carries its own `groups` key; else group_key or one per frame."""
-    if run_config(wildcards)["split"]["group_key"] is None and config["originals"]["recover"]:
+    it); our re-augmented set carries its own `groups` key; else group_key or one per frame.
+    """
+    if (
+        run_config(wildcards)["split"]["group_key"] is None
+        and config["originals"]["recover"]
+    ):
         if not config["originals"]["augment"]["enabled"]:
             return {"groups": f"{DATA}/originals_groups.npz"}
     return {}
@@ -236,8 +255,6 @@ def synthetic_movie_fps(wildcards):
     return config["synthetic_movies"][wildcards.movie].get("fps", 30)
 
 
-
-
 # --- targets ---------------------------------------------------------------------------
 
 
@@ -265,8 +282,11 @@ def augment_options(wildcards):
     a = config["originals"]["augment"]
     options = [f"--seed {a['seed']}"]
     options += [f"--no-{name}" for name in ("rot90", "vflip") if not a[name]]
-    for name, switch in (("pixel_noise_sigma", "pixel-noise"), ("pixel_shift_px", "pixel-shift"),
-                         ("label_noise_sigma", "label-noise")):
+    for name, switch in (
+        ("pixel_noise_sigma", "pixel-noise"),
+        ("pixel_shift_px", "pixel-shift"),
+        ("label_noise_sigma", "label-noise"),
+    ):
         if a[name]:
             options.append(f"--{name.replace('_', '-')} {a[name]}")
         else:
@@ -280,7 +300,10 @@ def train_options(wildcards):
 
 
 def summary_metrics(wildcards):
-    return {n: f"results/{wildcards.run}/eval/{n}/metrics.json" for n in evaluation_sets(wildcards.run)}
+    return {
+        n: f"results/{wildcards.run}/eval/{n}/metrics.json"
+        for n in evaluation_sets(wildcards.run)
+    }
 
 
 def summary_qc(wildcards):
@@ -306,7 +329,11 @@ def summary_qc_arg(wildcards):
 
 # --- sweeps ----------------------------------------------------------------------------
 SWEEP = "results/sweep"
-SWEEP_OUTPUTS = [f"{SWEEP}/runs.csv", f"{SWEEP}/variants.csv", f"{SWEEP}/comparison.png"]
+SWEEP_OUTPUTS = [
+    f"{SWEEP}/runs.csv",
+    f"{SWEEP}/variants.csv",
+    f"{SWEEP}/comparison.png",
+]
 
 
 def sweep_summaries():

@@ -9,15 +9,15 @@ rule synth_labelled:
             caption="../report/synthetic_montage.rst",
             category="Data",
         ),
-    params:
-        frames=synth_frames,
-        seed=synth_seed,
     log:
         "logs/data/synth_{part}.log",
     benchmark:
         "logs/benchmarks/synth_{part}.tsv"
     conda:
         "../../envs/data.yaml"
+    params:
+        frames=synth_frames,
+        seed=synth_seed,
     shell:
         "direction-tagger synth labelled --n {params.frames} --seed {params.seed}"
         " --out {output.data} --montage {output.montage} > {log} 2>&1"
@@ -27,16 +27,16 @@ rule synth_movie:
     output:
         movie=f"{SYNTH}/movie_{{movie}}.npz",
         montage=f"{DATA}/synthetic_movie_{{movie}}_montage.png",
-    params:
-        frames=synthetic_movie_frames,
-        seed=synthetic_movie_seed,
-        fps=synthetic_movie_fps,
     log:
         "logs/data/synth_movie_{movie}.log",
     benchmark:
         "logs/benchmarks/synth_movie_{movie}.tsv"
     conda:
         "../../envs/data.yaml"
+    params:
+        frames=synthetic_movie_frames,
+        seed=synthetic_movie_seed,
+        fps=synthetic_movie_fps,
     shell:
         "direction-tagger synth movie --frames {params.frames} --seed {params.seed}"
         " --fps {params.fps} --out {output.movie} --montage {output.montage} > {log} 2>&1"
@@ -65,16 +65,16 @@ rule verify:
             category="Data",
             subcategory="{dataset}",
         ),
-    params:
-        data=data_file,
-        plots=f"{DATA}/verify/{{dataset}}/plots",
-        expected=expected_frames,
     log:
         "logs/data/verify_{dataset}.log",
     benchmark:
         "logs/benchmarks/verify_{dataset}.tsv"
     conda:
         "../../envs/data.yaml"
+    params:
+        data=data_file,
+        plots=f"{DATA}/verify/{{dataset}}/plots",
+        expected=expected_frames,
     shell:
         "direction-tagger verify --data {params.data} --summary {output.summary}"
         " --montage {output.montage} --plots-dir {params.plots}"
@@ -84,10 +84,6 @@ rule verify:
 rule download_published:
     output:
         "tagged_dataset/{published}.sha256",
-    params:
-        source=published_source(),
-        sha256=published_sha256(),
-        file="tagged_dataset/{published}",
     log:
         "logs/data/download_{published}.log",
     benchmark:
@@ -96,6 +92,10 @@ rule download_published:
     localrule: True
     conda:
         "../../envs/data.yaml"
+    params:
+        source=published_source(),
+        sha256=published_sha256(),
+        file="tagged_dataset/{published}",
     shell:
         "direction-tagger download --source {params.source:q} --out {params.file}"
         " --member {wildcards.published} --sha256 {params.sha256:q} > {log} 2>&1"

@@ -21,17 +21,17 @@ rule evaluate:
             category="Evaluation",
             subcategory="{evalset}",
         ),
-    params:
-        data=data_file,
-        subset=eval_split_args,
-        tta=flag_setting("evaluate", "tta", "tta"),
     log:
         f"{LOGS}/evaluate_{{evalset}}.log",
     benchmark:
         f"{LOGS}/benchmarks/evaluate_{{evalset}}.tsv"
-    threads: workflow.cores
     conda:
         "../../envs/train.yaml"
+    threads: workflow.cores
+    params:
+        data=data_file,
+        subset=eval_split_args,
+        tta=flag_setting("evaluate", "tta", "tta"),
     shell:
         "direction-tagger evaluate --model {input.model} --data {params.data} {params.subset}"
         " --name {wildcards.evalset} --metrics {output.metrics} --frames {output.frames}"

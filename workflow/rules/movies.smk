@@ -7,8 +7,6 @@ rule label_reference:
         data=checked(training_set()),
     output:
         f"{RESULTS}/label_reference.json",
-    params:
-        data=data_file,
     log:
         f"{LOGS}/label_reference.log",
     benchmark:
@@ -16,6 +14,8 @@ rule label_reference:
     localrule: True
     conda:
         "../../envs/data.yaml"
+    params:
+        data=data_file,
     shell:
         "direction-tagger qc-reference --labelled {params.data} --out {output} > {log} 2>&1"
 
@@ -27,17 +27,17 @@ rule predict_movie:
     output:
         raw=f"{RESULTS}/movies/{{movie}}/predictions_raw.csv",
         truth=f"{RESULTS}/movies/{{movie}}/ground_truth_metrics.json",
-    params:
-        movie=movie_file,
-        tta=flag_setting("predict", "tta", "tta"),
-        batch_size=setting("predict", "batch_size"),
     log:
         f"{LOGS}/predict_{{movie}}.log",
     benchmark:
         f"{LOGS}/benchmarks/predict_{{movie}}.tsv"
-    threads: workflow.cores
     conda:
         "../../envs/train.yaml"
+    threads: workflow.cores
+    params:
+        movie=movie_file,
+        tta=flag_setting("predict", "tta", "tta"),
+        batch_size=setting("predict", "batch_size"),
     shell:
         "direction-tagger predict --model {input.model} --movie {params.movie}"
         " --out {output.raw} --truth-metrics {output.truth} {params.tta}"
@@ -52,17 +52,17 @@ rule smooth_movie:
         smooth=f"{RESULTS}/movies/{{movie}}/predictions.csv",
         dlc=f"{RESULTS}/movies/{{movie}}/predictions_dlc.csv",
         qc=f"{RESULTS}/movies/{{movie}}/qc.json",
-    params:
-        method=setting("smooth", "method"),
-        window=setting("smooth", "window"),
-        min_confidence=setting("smooth", "min_confidence"),
-        max_gap=setting("smooth", "max_gap"),
     log:
         f"{LOGS}/smooth_{{movie}}.log",
     benchmark:
         f"{LOGS}/benchmarks/smooth_{{movie}}.tsv"
     conda:
         "../../envs/render.yaml"
+    params:
+        method=setting("smooth", "method"),
+        window=setting("smooth", "window"),
+        min_confidence=setting("smooth", "min_confidence"),
+        max_gap=setting("smooth", "max_gap"),
     shell:
         "direction-tagger smooth --predictions {input.raw} --out {output.smooth}"
         " --method {params.method} --window {params.window}"
@@ -82,17 +82,17 @@ rule render_movie:
             category="Movies",
             subcategory="{movie}",
         ),
-    params:
-        movie=movie_file,
-        scale=setting("render", "scale"),
-        trail=setting("render", "trail"),
-        panel=flag_setting("render", "panel", "panel"),
     log:
         f"{LOGS}/render_{{movie}}.log",
     benchmark:
         f"{LOGS}/benchmarks/render_{{movie}}.tsv"
     conda:
         "../../envs/render.yaml"
+    params:
+        movie=movie_file,
+        scale=setting("render", "scale"),
+        trail=setting("render", "trail"),
+        panel=flag_setting("render", "panel", "panel"),
     shell:
         "direction-tagger render --movie {params.movie} --predictions {input.predictions}"
         " --out {output} --scale {params.scale} --trail {params.trail} {params.panel}"
@@ -111,14 +111,14 @@ rule movie_figures:
             category="Movies",
             subcategory="{movie}",
         ),
-    params:
-        outdir=f"{RESULTS}/movies/{{movie}}/figures",
     log:
         f"{LOGS}/movie_figures_{{movie}}.log",
     benchmark:
         f"{LOGS}/benchmarks/movie_figures_{{movie}}.tsv"
     conda:
         "../../envs/render.yaml"
+    params:
+        outdir=f"{RESULTS}/movies/{{movie}}/figures",
     shell:
         "direction-tagger movie-figures --predictions {input} --outdir {params.outdir}"
         " > {log} 2>&1"

@@ -14,17 +14,17 @@ rule recover_originals:
             caption="../report/originals_montage.rst",
             category="Data",
         ),
-    params:
-        data=data_file,
     log:
         "logs/data/recover_originals.log",
     benchmark:
         "logs/benchmarks/recover_originals.tsv"
+    conda:
+        "../../envs/train.yaml"
     threads: 2
     resources:
         mem_mb=4000,
-    conda:
-        "../../envs/train.yaml"
+    params:
+        data=data_file,
     shell:
         "direction-tagger recover --data {params.data} --out {output.originals}"
         " --groups {output.groups} --report {output.report} --montage {output.montage}"
@@ -41,16 +41,16 @@ rule augment_originals:
             caption="../report/augmented_montage.rst",
             category="Data",
         ),
-    params:
-        options=augment_options,
     log:
         "logs/data/augment_originals.log",
     benchmark:
         "logs/benchmarks/augment_originals.tsv"
-    resources:
-        mem_mb=4000,
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        options=augment_options,
     shell:
         "direction-tagger augment --data {input} --out {output.data}"
         " --montage {output.montage} {params.options} > {log} 2>&1"
@@ -62,11 +62,6 @@ rule split:
         data=checked(training_set()),
     output:
         f"{RESULTS}/split.json",
-    params:
-        data=data_file,
-        fractions=split_fractions,
-        seed=setting("split", "seed"),
-        groups=split_group_args,
     log:
         f"{LOGS}/split.log",
     benchmark:
@@ -74,6 +69,11 @@ rule split:
     localrule: True
     conda:
         "../../envs/data.yaml"
+    params:
+        data=data_file,
+        fractions=split_fractions,
+        seed=setting("split", "seed"),
+        groups=split_group_args,
     shell:
         "direction-tagger split --data {params.data} {params.groups}"
         " --fractions {params.fractions} --seed {params.seed} --out {output} > {log} 2>&1"

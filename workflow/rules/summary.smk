@@ -8,12 +8,11 @@ rule summary:
         train_log=f"{RESULTS}/training_log.csv",
     output:
         markdown=report(
-            f"{RESULTS}/summary.md", caption="../report/summary.rst", category="Summary"
+            f"{RESULTS}/summary.md",
+            caption="../report/summary.rst",
+            category="Summary",
         ),
         json=f"{RESULTS}/summary.json",
-    params:
-        metrics=summary_metrics_arg,
-        qc=summary_qc_arg,
     log:
         f"{LOGS}/summary.log",
     benchmark:
@@ -21,6 +20,9 @@ rule summary:
     localrule: True
     conda:
         "../../envs/train.yaml"
+    params:
+        metrics=summary_metrics_arg,
+        qc=summary_qc_arg,
     shell:
         "direction-tagger summary --run {wildcards.run} --model {input.model}"
         " --train-log {input.train_log} --metrics {params.metrics} --movie-qc {params.qc}"
@@ -36,10 +38,6 @@ rule compare_runs:
             SWEEP_OUTPUTS[1], caption="../report/sweep.rst", category="Sweep"
         ),
         figure=report(SWEEP_OUTPUTS[2], caption="../report/sweep.rst", category="Sweep"),
-    params:
-        summaries=pairs(sweep_summaries()),
-        overrides=as_json(config["runs"]),
-        evalset=sweep_evalset(),
     log:
         "logs/sweep/compare_runs.log",
     benchmark:
@@ -47,6 +45,10 @@ rule compare_runs:
     localrule: True
     conda:
         "../../envs/render.yaml"
+    params:
+        summaries=pairs(sweep_summaries()),
+        overrides=as_json(config["runs"]),
+        evalset=sweep_evalset(),
     shell:
         "direction-tagger compare --summaries {params.summaries}"
         " --overrides {params.overrides:q} --evalset {params.evalset}"

@@ -14,21 +14,21 @@ rule train:
             caption="../report/training_curves.rst",
             category="Training",
         ),
-    params:
-        data=data_file,
-        options=train_options,
-        checkpoint=f"{RESULTS}/checkpoint.pt",
     log:
         f"{LOGS}/train.log",
     benchmark:
         f"{LOGS}/benchmarks/train.tsv"
+    retries: 2
+    conda:
+        "../../envs/train.yaml"
     threads: workflow.cores
     resources:
         mem_mb=16000,
         runtime=720,
-    retries: 2
-    conda:
-        "../../envs/train.yaml"
+    params:
+        data=data_file,
+        options=train_options,
+        checkpoint=f"{RESULTS}/checkpoint.pt",
     shell:
         "direction-tagger train --data {params.data} --split {input.split}"
         " --out {output.model} --log {output.log_csv} --curves {output.curves}"

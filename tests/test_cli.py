@@ -1,0 +1,43 @@
+"""The command line: every workflow step is a subcommand with its own --help."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from direction_tagger.cli import build_parser, main
+
+STEPS = ["synth", "download", "verify", "recover", "augment", "split", "train", "evaluate",
+         "predict", "smooth", "render", "movie-figures", "qc-reference", "summary", "compare"]
+
+
+def test_every_step_is_a_subcommand():
+    choices = build_parser()._subparsers._group_actions[0].choices
+    assert set(STEPS) <= set(choices)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_each_subcommand_has_help(step, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([step, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: direction-tagger" in capsys.readouterr().out
+
+
+def test_console_scripts_are_installed():
+    bin_dir = Path(sys.executable).parent
+    for script in ("direction-tagger", "train_direction_tagger"):
+        assert (bin_dir / script).exists(), script
+    out = subprocess.run([str(bin_dir / "direction-tagger"), "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("direction-tagger ")
+
+
+def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys):
+    (tmp_path / "movie.npz").write_bytes(b"not a zip")
+    code = main(["predict", "--model", str(tmp_path / "m.pt"), "--movie",
+                 str(tmp_path / "movie.npz"), "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "m.pt" in err
+    assert not (tmp_path / "p.csv").exists()
