@@ -37,3 +37,17 @@ def test_demo_config_is_valid_and_plans_the_whole_chain(tmp_path):
     for rule in ("synth_labelled", "verify", "split", "train", "evaluate", "predict_movie",
                  "smooth_movie", "render_movie", "summary"):
         assert rule in result.stdout
+
+
+def test_a_movie_folder_fans_out_into_one_chain_per_movie(tmp_path):
+    import numpy as np
+
+    from direction_tagger.io import save_movie
+
+    (tmp_path / "sessions").mkdir()
+    for name in ("day1", "day 2"):
+        save_movie(tmp_path / "sessions" / f"{name}.npz", np.zeros((3, 50, 50), np.uint8))
+    override = {"movies": {"lab": "sessions"}, "synthetic_movies": {}}
+    result = run_snakemake(tmp_path, "--dry-run", configs=[override])
+    for movie in ("lab_day1", "lab_day_2"):
+        assert f"results/demo/movies/{movie}/tagged.mp4" in result.stdout

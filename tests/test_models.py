@@ -81,7 +81,7 @@ def test_saved_model_reloads_and_predicts_identically(tmp_path):
         plain = build_model("heatmap_unet")
         plain.load_state_dict(model.state_dict())
         ref = plain.eval()(normalise_frames(torch.from_numpy(images)))["coords"].numpy()
-    np.testing.assert_allclose(Predictor(loaded).predict(images).locs, ref, atol=1e-3)
+    np.testing.assert_allclose(Predictor(loaded, bf16=False).predict(images).locs, ref, atol=1e-3)
     assert meta["architecture"] == "heatmap_unet"
 
 
@@ -105,3 +105,14 @@ def test_tta_spread_is_reported_and_plain_prediction_has_none():
     assert np.isnan(predictor.predict(images).spread).all()
     spread = predictor.predict(images, tta=True).spread
     assert spread.shape == (8, 3) and np.isfinite(spread).all() and (spread >= 0).all()
+
+
+def test_bf16_inference_agrees_with_fp32_after_training(tmp_path):
+    images, locs = blob_set(320)
+    cfg = TrainConfig(epochs=2, batch_size=64, online_augment=False)
+    train(images[:256], locs[:256], images[256:], locs[256:], cfg, tmp_path / "m.pt",
+          tmp_path / "log.csv")
+    model, _ = load_model(tmp_path / "m.pt")
+    fp32 = Predictor(model, bf16=False).predict(images[256:]).locs
+    bf16 = Predictor(model, bf16=True).predict(images[256:]).locs
+    assert np.median(np.linalg.norm(fp32 - bf16, axis=-1)) < 0.1

@@ -27,3 +27,18 @@ def describe(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple MPS"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether bf16 autocast pays off here: CUDA with bf16 support, or a CPU whose oneDNN has
+    native bf16 kernels (AVX512-BF16 / AMX); about 2x faster convolutions on such CPUs.
+    Elsewhere (older CPUs, MPS) it would be emulated and slower, so we stay in fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.backends.mkldnn.is_available()
+                        and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False

@@ -42,7 +42,9 @@ class SeedCNN(nn.Module):
         )
 
     def forward(self, x):
-        out = self.head(self.features(x)).view(-1, N_KEYPOINTS, 2)
+        features = self.head[:-1](self.features(x))
+        with torch.autocast(x.device.type, enabled=False):  # coordinates in fp32 even under bf16
+            out = self.head[-1](features.float()).view(-1, N_KEYPOINTS, 2)
         coords = out * HALF + HALF
         return {"coords": coords, "confidence": torch.ones(coords.shape[:2], device=x.device)}
 
@@ -112,7 +114,9 @@ class HeatmapUNet(nn.Module):
         s4 = self.enc4(s3)
         d3 = self.dec3(torch.cat([F.interpolate(s4, size=s3.shape[-2:]), s3], 1))
         d2 = self.dec2(torch.cat([F.interpolate(d3, size=s2.shape[-2:]), s2], 1))
-        coords, probs = soft_argmax(self.out(d2), self.stride)
+        with torch.autocast(x.device.type, enabled=False):  # heatmaps in fp32 even under bf16
+            logits = self.out(d2.float())
+        coords, probs = soft_argmax(logits, self.stride)
         return {
             "coords": coords,
             "confidence": heatmap_confidence(probs, coords, self.stride),

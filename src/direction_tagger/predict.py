@@ -1,8 +1,9 @@
 """Apply a trained model to frames, optionally with test-time augmentation (TTA).
 
-TTA runs the model on all 8 dihedral transforms of each frame (4 rotations x vertical
+TTA runs the model on dihedral transforms of each frame (up to all 8: 4 rotations x vertical
 flip), maps each answer back exactly, and takes the coordinate-wise median. The spread of
-the 8 answers (RMS distance to the median, px) is a per-keypoint uncertainty.
+the answers (RMS distance to the median, px) is a per-keypoint uncertainty. Fewer transforms
+cost less: 2 (the frame and its 180° rotation) already expose head/tail hesitation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .geometry import DIHEDRAL
+from .device import bf16_is_fast
 from .io import FRAME_SIZE
 from .models import normalise_frames, prepare_for_inference
 
@@ -47,41 +48,60 @@ def untransform_points(points: torch.Tensor, k: int, flip: bool, size: int = FRA
     return torch.stack([x, y], dim=-1)
 
 
+# Most informative first: identity, 180°, then flipped and quarter turns.
+TTA_ORDER = [(0, False), (2, False), (1, True), (3, True), (1, False), (3, False), (0, True),
+             (2, True)]
+
+
+def tta_transforms(tta: bool | int) -> list[tuple[int, bool]]:
+    """True = all 8 transforms, False/0/1 = none, n = the first n of TTA_ORDER."""
+    n = 8 if tta is True else int(tta)
+    if n not in (0, 1, 2, 4, 8):
+        raise ValueError(f"tta must be 0, 1, 2, 4 or 8 transforms, got {tta}")
+    return TTA_ORDER[:n] if n > 1 else []
+
+
 class Predictor:
     """A model ready for inference: batch norm folded, channels-last, no autograd."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device | str = "cpu"):
+    def __init__(self, model: torch.nn.Module, device: torch.device | str = "cpu",
+                 bf16: bool | None = None):
         self.device = torch.device(device)
+        # bf16 autocast where it is fast (None = decide from the hardware); coordinates are
+        # still decoded in fp32 by the soft-argmax.
+        self.bf16 = bf16_is_fast(self.device) if bf16 is None else bf16
         # A copy: folding batch norm rewrites modules, and the caller may keep training.
         self.model = prepare_for_inference(copy.deepcopy(model), self.device)
 
     @torch.inference_mode()
     def _run(self, frames: torch.Tensor):
         x = normalise_frames(frames).contiguous(memory_format=torch.channels_last)
-        out = self.model(x)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            out = self.model(x)
         return out["coords"].float(), out["confidence"].float()
 
     @torch.inference_mode()
-    def predict(self, images: np.ndarray, tta: bool = False, batch_size: int = 1024,
+    def predict(self, images: np.ndarray, tta: bool | int = False, batch_size: int = 1024,
                 progress: bool = False) -> Predictions:
+        transforms = tta_transforms(tta)
         locs, conf, spread = [], [], []
         starts = range(0, len(images), batch_size)
         for start in tqdm(starts, desc="predicting", disable=not progress, mininterval=2.0):
             frames = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
             frames = frames.to(self.device)
-            if not tta:
+            if not transforms:
                 c, p = self._run(frames)
                 locs.append(c.cpu())
                 conf.append(p.cpu())
                 spread.append(torch.full(p.shape, float("nan")))
                 continue
             coords, confs = [], []
-            for k, flip in DIHEDRAL:
+            for k, flip in transforms:
                 c, p = self._run(transform_frames(frames, k, flip))
                 coords.append(untransform_points(c, k, flip))
                 confs.append(p)
             coords = torch.stack(coords)  # (8, B, 3, 2)
-            centre = coords.median(dim=0).values
+            centre = coords.quantile(0.5, dim=0)  # interpolated: unbiased for an even count
             locs.append(centre.cpu())
             conf.append(torch.stack(confs).mean(0).cpu())
             spread.append((coords - centre).norm(dim=-1).square().mean(0).sqrt().cpu())

@@ -34,7 +34,7 @@ def accuracy_lines(name: str, m: dict) -> list[str]:
 
 
 def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str, str],
-                  movies: dict[str, str]) -> tuple[str, dict]:
+                  movies: dict[str, str], split: str | None = None) -> tuple[str, dict]:
     log = pd.read_csv(train_log)
     data = {"run": run, "architecture": model_meta["architecture"],
             "device": model_meta.get("device"), "best_epoch": model_meta.get("best_epoch"),
@@ -49,6 +49,9 @@ def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str,
              f"({data['train_images_per_s']:.0f} images/s), best epoch {data['best_epoch']} "
              f"(validation median {model_meta.get('val_median_px', float('nan')):.2f} px).", "",
              "## Accuracy on labelled frames the model never trained on", ""]
+    if split:
+        data["split_rule"] = _read_json(split).get("rule")
+        lines += [f"Split: {data['split_rule']}", ""]
     for name, m in data["evaluation"].items():
         lines += accuracy_lines(name, m)
     if movies:

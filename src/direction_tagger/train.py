@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import __version__
-from .device import describe, pick_device
+from .device import bf16_is_fast, describe, pick_device
 from .io import KEYPOINTS, DataError, atomic_path
 from .models import HALF, NORMALISATION, build_model, normalise_frames
 
@@ -46,7 +46,7 @@ class TrainConfig:
     augment_noise_sigma: float = 4.0  # grey levels
     heatmap_sigma_px: float = 1.5  # width of the target for the heatmap regulariser
     heatmap_weight: float = 1.0
-    amp: bool = True  # bf16 autocast on CUDA
+    amp: bool = True  # bf16 autocast where it is fast (CUDA, CPUs with native bf16)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -127,7 +127,7 @@ def validate(model, images: torch.Tensor, locs: torch.Tensor, cfg: TrainConfig, 
 
 
 def autocast(device: torch.device, cfg: TrainConfig):
-    enabled = cfg.amp and device.type == "cuda"
+    enabled = cfg.amp and bf16_is_fast(device)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
@@ -165,7 +165,8 @@ def train(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
-    print(f"training {cfg.architecture} on {describe(device)}", flush=True)
+    precision = "bf16 autocast" if cfg.amp and bf16_is_fast(device) else "fp32"
+    print(f"training {cfg.architecture} on {describe(device)}, {precision}", flush=True)
     torch.manual_seed(cfg.seed)
     generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
 

@@ -1,6 +1,8 @@
 # Helpers shared by the rules: paths, input functions, params. No lambdas inside rules.
+import glob
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -75,6 +77,12 @@ def flag_setting(section, key, name):
         return f"--{name}" if run_config(wildcards)[section][key] else ""
 
     return value
+
+
+def predict_tta(wildcards):
+    value = run_config(wildcards)["predict"]["tta"]
+    n = 8 if value is True else int(value)
+    return f"--tta {n}" if n > 1 else ""
 
 
 def as_json(value):
@@ -232,10 +240,25 @@ def eval_split_args(wildcards, input):
 # --- movies ----------------------------------------------------------------------------
 
 
+def expand_movie_entry(name, path):
+    """One config entry -> {movie name: path}. A folder or a glob pattern stands for every
+    .npz it holds, each named `<entry>_<file stem>` (characters outside [A-Za-z0-9_.-] -> _).
+    """
+    if os.path.isdir(path):
+        path = os.path.join(path, "*.npz")
+    if not glob.has_magic(path):
+        return {name: path}
+    return {
+        f"{name}_{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(found).stem)}": found
+        for found in sorted(glob.glob(path))
+    }
+
+
 def movies():
     """Every movie to tag, name -> .npz path (synthetic movies are rendered first)."""
     found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}
-    found.update(config["movies"])
+    for name, path in config["movies"].items():
+        found.update(expand_movie_entry(name, path))
     return found
 
 

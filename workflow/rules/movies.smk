@@ -36,7 +36,7 @@ rule predict_movie:
     threads: workflow.cores
     params:
         movie=movie_file,
-        tta=flag_setting("predict", "tta", "tta"),
+        tta=predict_tta,
         batch_size=setting("predict", "batch_size"),
     shell:
         "direction-tagger predict --model {input.model} --movie {params.movie}"

@@ -6,6 +6,7 @@ rule summary:
         unpack(summary_inputs),
         model=f"{RESULTS}/model.pt",
         train_log=f"{RESULTS}/training_log.csv",
+        split=f"{RESULTS}/split.json",
     output:
         markdown=report(
             f"{RESULTS}/summary.md",
@@ -25,7 +26,7 @@ rule summary:
         qc=summary_qc_arg,
     shell:
         "direction-tagger summary --run {wildcards.run} --model {input.model}"
-        " --train-log {input.train_log} --metrics {params.metrics} --movie-qc {params.qc}"
+        " --train-log {input.train_log} --split {input.split} --metrics {params.metrics} --movie-qc {params.qc}"
         " --out {output.markdown} --json {output.json} > {log} 2>&1"
 
 

@@ -42,7 +42,8 @@ def register(subparsers) -> None:
     p.add_argument("--frames", required=True, help="per-frame CSV to write")
     p.add_argument("--figure", help="error figure PNG to write")
     p.add_argument("--worst", help="montage PNG of the worst frames to write")
-    p.add_argument("--tta", action="store_true", help="test-time augmentation over 8 transforms")
+    p.add_argument("--tta", nargs="?", type=int, const=8, default=0, metavar="N",
+                   help="test-time augmentation over N dihedral transforms (alone: 8)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=run_evaluate)
 
@@ -52,7 +53,9 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
     p.add_argument("--out", required=True, help="raw predictions CSV to write")
-    p.add_argument("--tta", action="store_true", help="test-time augmentation over 8 transforms")
+    p.add_argument("--tta", nargs="?", type=int, const=8, default=0, metavar="N",
+                   help="test-time augmentation over N dihedral transforms (alone: 8; 2 = the "
+                   "frame and its 180° rotation)")
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--device", default="auto")
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")

@@ -19,6 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--model", required=True)
     p.add_argument("--train-log", required=True)
+    p.add_argument("--split", help="split JSON, whose rule the summary states")
     p.add_argument("--metrics", nargs="*", default=[], help="NAME=metrics.json ...")
     p.add_argument("--movie-qc", nargs="*", default=[], help="NAME=qc.json ...")
     p.add_argument("--out", required=True, help="Markdown file to write")
@@ -33,6 +34,6 @@ def run_summary(args) -> int:
     _, meta = load_model(args.model)
     text = write_summary(args.out, args.json, run=args.run, model_meta=meta,
                          train_log=args.train_log, metrics=_pairs(args.metrics, "metrics"),
-                         movies=_pairs(args.movie_qc, "movie-qc"))
+                         movies=_pairs(args.movie_qc, "movie-qc"), split=args.split)
     print(text)
     return 0
