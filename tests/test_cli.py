@@ -41,3 +41,14 @@ def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "m.pt" in err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_train_direction_tagger_runs_the_default_workflow(tmp_path):
+    """The published tool's name plans the workflow with config/config.yaml (dry run here)."""
+    repo = Path(__file__).resolve().parents[1]
+    script = Path(sys.executable).parent / "train_direction_tagger"
+    result = subprocess.run([str(script), "--dry-run", "--snakefile", str(repo / "Snakefile")],
+                            cwd=repo, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-2000:]
+    assert "download_published" in output and "results/main/model.pt" in output

@@ -43,4 +43,5 @@ def train_direction_tagger(argv: list[str] | None = None) -> int:
     import subprocess
 
     argv = sys.argv[1:] if argv is None else argv
-    return subprocess.call(["snakemake", "--cores", "all", *argv])
+    # The Snakemake of this environment, whether or not it is on PATH.
+    return subprocess.call([sys.executable, "-m", "snakemake", "--cores", "all", *argv])
