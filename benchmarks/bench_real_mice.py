@@ -10,6 +10,7 @@ recording is on two sides; the training frames are repeated with online augmenta
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -34,8 +35,6 @@ def main():
     parser.add_argument("--options", default="{}", help="extra TrainConfig options as JSON")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    import json
-
     data = load_labelled(args.data)
     videos = np.unique(data.extra["video"])
     rng = np.random.default_rng(args.seed)

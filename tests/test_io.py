@@ -1,6 +1,5 @@
 """The data contract: round trips, and one-line errors for bad files."""
 
-import pickle
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Models: decoding, test-time augmentation, training, saving and safe loading."""
 
-import pickle
 
 import numpy as np
 import pytest

@@ -3,8 +3,6 @@ in their seed."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import matplotlib
 
@@ -13,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .evaluation import save_figure  # noqa: E402
-from .io import KEYPOINTS, atomic_path  # noqa: E402
+from .io import KEYPOINTS, atomic_path, read_json  # noqa: E402
 
 SEED_KEYS = ("train.seed",)
 
@@ -49,7 +47,7 @@ def run_row(name: str, overrides: dict, summary: dict, evalset: str) -> dict:
 
 def compare_runs(summaries: dict[str, str], overrides: dict[str, dict], evalset: str):
     """(per-run table, per-variant mean and sd table) from each run's summary.json."""
-    rows = [run_row(name, overrides.get(name, {}), json.loads(Path(path).read_text()), evalset)
+    rows = [run_row(name, overrides.get(name, {}), read_json(path, "run summary"), evalset)
             for name, path in summaries.items()]
     runs = pd.DataFrame(rows)
     metrics = [c for c in runs.columns if c not in ("run", "variant", "architecture")]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import matplotlib
 
@@ -11,13 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path  # noqa: E402
+from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, write_json  # noqa: E402
 from .metrics import evaluate  # noqa: E402
-
-
-def write_json(path, data) -> None:
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def save_figure(fig, path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import warnings
 import zipfile
@@ -188,15 +189,37 @@ def _contract_arrays(images: np.ndarray, locs: np.ndarray | None) -> dict[str, n
     return arrays
 
 
-def save_labelled(path, images: np.ndarray, locs: np.ndarray, **extra: np.ndarray) -> None:
-    """Write a labelled set in the data contract, atomically."""
-    arrays = _contract_arrays(images, locs) | {k: np.asarray(v) for k, v in extra.items()}
+def save_npz(path, **arrays: np.ndarray) -> None:
+    """Write arrays to an uncompressed `.npz`, atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
+
+
+def save_labelled(path, images: np.ndarray, locs: np.ndarray, **extra: np.ndarray) -> None:
+    """Write a labelled set in the data contract, atomically."""
+    save_npz(path, **_contract_arrays(images, locs), **{k: np.asarray(v) for k, v in extra.items()})
 
 
 def save_movie(path, images: np.ndarray, fps: float = DEFAULT_FPS, locs=None) -> None:
     """Write a movie in the data contract, atomically (ground truth optional)."""
-    arrays = _contract_arrays(images, locs) | {"fps": np.float32(fps)}
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+    save_npz(path, **_contract_arrays(images, locs), fps=np.float32(fps))
+
+
+def write_json(path, data, indent: int = 2) -> None:
+    """Write strict JSON (NaN refused: it is not JSON), atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=indent, allow_nan=False) + "\n")
+
+
+def read_json(path, what: str = "JSON") -> dict:
+    """Read a JSON object; a missing or unparsable file is a one-line DataError."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a valid {what} ({err})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data

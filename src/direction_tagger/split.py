@@ -12,13 +12,11 @@ whatever provenance the caller adds (data checksum, group source). Evaluation re
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 
-from .io import DataError, atomic_path
+from .io import DataError, read_json, write_json
 
 SPLIT_FORMAT = "direction-tagger split v1"
 
@@ -121,20 +119,13 @@ def save_split(
         "parts": describe_split(split, groups),
         **meta,
     }
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(info | {"indices": indices}, indent=1) + "\n")
+    write_json(path, info | {"indices": indices}, indent=1)
     return info
 
 
 def _read(path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a split JSON ({err})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("indices"), dict):
+    data = read_json(path, "split JSON")
+    if not isinstance(data.get("indices"), dict):
         raise DataError(
             f"{path}: no 'indices' mapping; expected a file from `direction-tagger split`"
         )

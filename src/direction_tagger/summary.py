@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path
-
-
-def _read_json(path) -> dict:
-    return json.loads(Path(path).read_text())
+from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json, write_json
 
 
 def accuracy_lines(name: str, m: dict) -> list[str]:
@@ -40,8 +35,8 @@ def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str,
             "device": model_meta.get("device"), "best_epoch": model_meta.get("best_epoch"),
             "epochs_run": int(log.epoch.max()), "training_seconds": float(log.seconds.max()),
             "train_images_per_s": float(log.images_per_s.iloc[-1]),
-            "evaluation": {n: _read_json(p) for n, p in metrics.items()},
-            "movies": {n: _read_json(p) for n, p in movies.items()}}
+            "evaluation": {n: read_json(p) for n, p in metrics.items()},
+            "movies": {n: read_json(p) for n, p in movies.items()}}
     lines = [f"# direction-tagger run `{run}`", "",
              f"Model `{data['architecture']}` trained on {model_meta.get('n_train')} frames "
              f"(validation {model_meta.get('n_val')}) on {data['device']}: "
@@ -50,7 +45,7 @@ def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str,
              f"(validation median {model_meta.get('val_median_px', float('nan')):.2f} px).", "",
              "## Accuracy on labelled frames the model never trained on", ""]
     if split:
-        data["split_rule"] = _read_json(split).get("rule")
+        data["split_rule"] = read_json(split).get("rule")
         lines += [f"Split: {data['split_rule']}", ""]
     for name, m in data["evaluation"].items():
         lines += accuracy_lines(name, m)
@@ -72,6 +67,5 @@ def write_summary(markdown_path, json_path, **kwargs) -> str:
     text, data = build_summary(**kwargs)
     with atomic_path(markdown_path) as tmp:
         Path(tmp).write_text(text)
-    with atomic_path(json_path) as tmp:
-        Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
+    write_json(json_path, data)
     return text

@@ -15,7 +15,6 @@ label-distribution plots (body length, body/head heading), each written atomical
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import warnings
 import zipfile
@@ -25,7 +24,7 @@ import numpy as np
 
 from . import io
 from .geometry import body_direction, head_direction
-from .io import FRAME_SIZE, KEYPOINTS, DataError, atomic_path
+from .io import FRAME_SIZE, KEYPOINTS, DataError, atomic_path, write_json
 
 PUBLISHED_N = 98_944  # 1,546 originals x 64 augmentations
 LABEL_BOUNDS = (-0.5, FRAME_SIZE - 0.5)
@@ -322,6 +321,5 @@ def write_outputs(path: str | os.PathLike, summary_path, montage_path, plots_dir
     save_montage(montage_path, data.images[idx], locs=locs, titles=[f"#{i}" for i in idx])  # atomic
     summary["montage"] = {"path": str(montage_path), "frames": idx.tolist()}
     summary["plots"] = plots
-    with atomic_path(summary_path) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(summary_path, summary)
     return summary

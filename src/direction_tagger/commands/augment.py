@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, atomic_path, load_labelled, save_labelled, sha256_file
+from ..io import DataError, load_labelled, save_labelled, save_npz, sha256_file, write_json
 
 RECOVER_EPILOG = """\
 outputs:
@@ -151,16 +151,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_split)
 
 
-def _save_npz(path, **arrays) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def _write_json(path, obj) -> None:
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=1) + "\n")
-
-
 def run_recover(args) -> int:
     from ..recover import recover_originals
 
@@ -189,7 +179,7 @@ def run_recover(args) -> int:
         group_size=sizes,
         representative_frame=res.representative_frame,
     )
-    _save_npz(
+    save_npz(
         args.groups,
         groups=res.group_of_frame,
         representative_frame=res.representative_frame,
@@ -205,7 +195,7 @@ def run_recover(args) -> int:
         "out": str(args.out),
         "groups_file": str(args.groups),
     } | res.report
-    _write_json(args.report, report)
+    write_json(args.report, report, indent=1)
     if args.montage:
         from ..montage import save_montage
 

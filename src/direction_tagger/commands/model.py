@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -62,7 +61,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_predict)
 
 
-def _subset(data, split_path, name):
+def _subset(split_path, name):
     from ..split import load_split
 
     split = load_split(split_path)
@@ -82,8 +81,8 @@ def run_train(args) -> int:
         torch.set_num_threads(args.threads)
     data = load_labelled(args.data)
     if args.split:
-        train_idx = _subset(data, args.split, "train")
-        val_idx = _subset(data, args.split, "val")
+        train_idx = _subset(args.split, "train")
+        val_idx = _subset(args.split, "val")
         val_images, val_locs = data.images[val_idx], data.locs[val_idx]
         images, locs = data.images[train_idx], data.locs[train_idx]
     elif args.val_data:
@@ -115,7 +114,7 @@ def run_evaluate(args) -> int:
     data = load_labelled(args.data)
     images, locs = data.images, data.locs
     if args.split:
-        idx = _subset(data, args.split, args.subset)
+        idx = _subset(args.split, args.subset)
         images, locs = images[idx], locs[idx]
     pred = predictor.predict(images, tta=args.tta, progress=True)
     name = args.name or Path(args.data).stem
@@ -142,7 +141,7 @@ def run_predict(args) -> int:
                         truth_locs=movie.locs)
     write_table(args.out, table)
     if args.truth_metrics:
-        from ..evaluation import write_json
+        from ..io import write_json
         from ..metrics import evaluate
 
         if movie.locs is None:

@@ -23,31 +23,19 @@ File decisions:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, atomic_path, load_labelled, load_movie
-
-
-def _write_json(path, obj) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+from ..io import DataError, load_labelled, load_movie, read_json, write_json
 
 
 def _read_reference(path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    try:
-        ref = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
     from ..qc import GEOMETRY_MEASURES
 
+    ref = read_json(path, "geometry reference")
     missing = [k for k in ("percentiles", *GEOMETRY_MEASURES) if k not in ref]
-    if not isinstance(ref, dict) or missing:
+    if missing:
         raise DataError(f"{path}: not a geometry reference (missing {missing}); make one with "
                         "`direction-tagger qc-reference`")
     return ref
@@ -89,7 +77,7 @@ def run_smooth(args) -> int:
             "reference": str(args.reference) if args.reference else None,
         }
         summary["frames_left_missing"] = int((~np.isfinite(smoothed).all(axis=(1, 2))).sum())
-        _write_json(args.qc_json, summary)
+        write_json(args.qc_json, summary)
     print(f"{args.out}: {len(out)} frames smoothed ({args.method}, window {args.window}); "
           f"{100 * summary['flagged_share']['any']:.1f}% flagged by QC")
     return 0
@@ -126,7 +114,7 @@ def run_qc_reference(args) -> int:
 
     labelled = load_labelled(args.labelled)
     ref = geometry_reference(labelled.locs) | {"source": str(args.labelled)}
-    _write_json(args.out, ref)
+    write_json(args.out, ref)
     print(f"{args.out}: geometry reference from {ref['n_labels']} labels")
     return 0
 
