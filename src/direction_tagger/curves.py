@@ -13,7 +13,7 @@ from .evaluation import save_figure  # noqa: E402
 
 def training_curves_figure(log_csv, path) -> None:
     log = pd.read_csv(log_csv)
-    fig, (loss_ax, err_ax, lr_ax) = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, (loss_ax, err_ax, lr_ax) = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
     loss_ax.plot(log.epoch, log.train_loss, "o-", label="train")
     loss_ax.plot(log.epoch, log.val_loss, "o-", label="validation")
     loss_ax.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss")
