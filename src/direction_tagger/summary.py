@@ -31,19 +31,33 @@ def accuracy_lines(name: str, m: dict) -> list[str]:
 def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str, str],
                   movies: dict[str, str], split: str | None = None) -> tuple[str, dict]:
     log = pd.read_csv(train_log)
+    budget = model_meta.get("budget", {})
     data = {"run": run, "architecture": model_meta["architecture"],
-            "device": model_meta.get("device"), "best_epoch": model_meta.get("best_epoch"),
-            "epochs_run": int(log.epoch.max()), "training_seconds": float(log.seconds.max()),
+            "device": model_meta.get("device"), "precision": model_meta.get("precision"),
+            "budget": budget, "steps_done": model_meta.get("steps_done"),
+            "stopped_by": model_meta.get("stopped_by"), "best_step": model_meta.get("best_step"),
+            "training_seconds": float(log.seconds.max()),
             "train_images_per_s": float(log.images_per_s.iloc[-1]),
             "evaluation": {n: read_json(p) for n, p in metrics.items()},
             "movies": {n: read_json(p) for n, p in movies.items()}}
     lines = [f"# direction-tagger run `{run}`", "",
              f"Model `{data['architecture']}` trained on {model_meta.get('n_train')} frames "
-             f"(validation {model_meta.get('n_val')}) on {data['device']}: "
-             f"{data['epochs_run']} epochs in {data['training_seconds'] / 60:.1f} min "
-             f"({data['train_images_per_s']:.0f} images/s), best epoch {data['best_epoch']} "
+             f"(validation {model_meta.get('n_val')}) on {data['device']}, "
+             f"{data['precision'] or 'fp32'}: {data['steps_done']} of {budget.get('steps')} steps "
+             f"of {budget.get('batch_size')} frames in {data['training_seconds'] / 60:.1f} min "
+             f"({data['train_images_per_s']:.0f} images/s), best at step {data['best_step']} "
              f"(validation median {model_meta.get('val_median_px', float('nan')):.2f} px).", "",
-             "## Accuracy on labelled frames the model never trained on", ""]
+             f"Budget: {budget.get('reason')}.", ""]
+    if data["stopped_by"] == "max_minutes":
+        cap = model_meta.get("config", {}).get("max_minutes")
+        lines += [f"> **Warning:** training hit its safety cap (train.max_minutes = {cap}) after "
+                  f"{data['steps_done']} of {budget.get('steps')} steps "
+                  f"({data['steps_done'] / max(1, budget.get('steps', 1)):.0%}); the model is the "
+                  f"best so far, not a finished one. Raise or remove the cap and re-run to resume.", ""]
+    elif data["stopped_by"] == "early_stopping":
+        lines += [f"Stopped early: no validation improvement in "
+                  f"{model_meta.get('config', {}).get('patience')} validations.", ""]
+    lines += ["## Accuracy on labelled frames the model never trained on", ""]
     if split:
         data["split_rule"] = read_json(split).get("rule")
         lines += [f"Split: {data['split_rule']}", ""]

@@ -1,9 +1,14 @@
 """Training: one readable loop, every knob in `TrainConfig`.
 
+Training length is counted in optimiser steps, never in passes over however many frames there
+are, and never in wall time: 80 labelled frames and 80,000 both get a budget that suits them
+(`training_budget`), and the same config gives the same model on an idle or a busy machine.
+Online augmentation (random dihedral, shift, noise) does the multiplying of small sets.
+
 The whole training set stays on the device as uint8 and batches are sliced there (no
-per-sample Python, no DataLoader). Each epoch ends with a validation pass and an atomic
-checkpoint (model, optimiser, schedule, RNG state), so a killed run resumes at its last
-completed epoch and, on CPU, ends with the same weights bit for bit.
+per-sample Python, no DataLoader). Which frames form step s, and how they are augmented, is a
+pure function of (seed, s), so a killed run resumes from its last checkpoint (written after
+every validation) and, on CPU, ends with the same weights bit for bit.
 """
 
 from __future__ import annotations
@@ -31,13 +36,16 @@ from .models import HALF, NORMALISATION, build_model, normalise_frames
 class TrainConfig:
     architecture: str = "heatmap_unet"
     arch_kwargs: dict = field(default_factory=dict)
-    epochs: int = 30
-    batch_size: int = 256
+    steps: int | None = None  # optimiser steps; None = automatic (see training_budget)
+    min_steps: int = 2000  # automatic budget: the floor, what a small labelled set needs
+    passes: float = 30.0  # automatic budget: passes over a large training set
+    eval_every: int | None = None  # steps between validations + checkpoints; None = budget / 20
+    patience: int | None = 10  # validations without improvement before stopping; None = never
+    batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
     warmup_fraction: float = 0.05  # of all steps, then cosine decay to 0
-    patience: int = 8  # epochs without validation improvement before stopping early
-    max_minutes: float | None = None  # stop after this wall-clock budget (keeps best so far)
+    max_minutes: float | None = None  # safety cap on wall time; never shapes the schedule
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
@@ -53,8 +61,39 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
+            hint = " (training length is now train.steps, or automatic)" if "epochs" in unknown else ""
+            raise ValueError(f"unknown training option(s) {unknown}{hint}; known: {sorted(known)}")
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Budget:
+    steps: int
+    eval_every: int
+    reason: str
+
+    def as_dict(self, batch_size: int, n_train: int) -> dict:
+        images = self.steps * batch_size
+        return {"steps": self.steps, "eval_every": self.eval_every, "batch_size": batch_size,
+                "images": images, "passes": images / max(1, n_train), "reason": self.reason}
+
+
+def training_budget(cfg: TrainConfig, n_train: int) -> Budget:
+    """How many optimiser steps to train, and why.
+
+    Set explicitly (`steps`), or automatic: `passes` over the training frames, but never fewer
+    than `min_steps` -- so a lab's 80 frames get 2,000 augmented steps (every frame seen in
+    hundreds of random transforms), and 80,000 frames get 30 passes.
+    """
+    if cfg.steps is not None:
+        steps, reason = cfg.steps, f"train.steps = {cfg.steps}"
+    else:
+        by_passes = math.ceil(cfg.passes * n_train / cfg.batch_size)
+        steps = max(cfg.min_steps, by_passes)
+        reason = (f"automatic: {cfg.passes:g} passes over {n_train} training frames at batch "
+                  f"{cfg.batch_size} = {by_passes} steps, floor train.min_steps = {cfg.min_steps}")
+    eval_every = cfg.eval_every or max(1, math.ceil(steps / 20))
+    return Budget(steps=steps, eval_every=min(eval_every, steps), reason=reason)
 
 
 def coordinate_loss(pred: torch.Tensor, target: torch.Tensor, architecture: str) -> torch.Tensor:
@@ -80,20 +119,45 @@ def heatmap_regulariser(probs: torch.Tensor, target: torch.Tensor, stride: int, 
 
 
 def learning_rate(progress: float, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to 0; `progress` runs from 0 to 1 over training."""
+    """Linear warm-up, then cosine decay to 0; `progress` (steps done / budget) runs 0 to 1."""
     if progress < cfg.warmup_fraction:
         return cfg.lr * max(progress / cfg.warmup_fraction, 0.01)
     rest = (progress - cfg.warmup_fraction) / max(1e-9, 1 - cfg.warmup_fraction)
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, rest)))
 
 
-def training_progress(step: int, total_steps: int, seconds: float, cfg: TrainConfig) -> float:
-    """How far training is, 0 to 1: by steps, or by the time budget if that runs out first
-    (so a time-limited run still ends with a fully decayed learning rate)."""
-    progress = step / total_steps
-    if cfg.max_minutes:
-        progress = max(progress, seconds / (60 * cfg.max_minutes))
-    return min(progress, 1.0)
+class BatchStream:
+    """Step s -> which training frames form its batch, as a pure function of (seed, s).
+
+    The frames are walked in a fresh random order each pass, passes follow each other without
+    a break, so every frame is seen equally often whatever the batch size (even one larger
+    than the set), and a resumed run picks up exactly where the killed one was.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self._orders: dict[int, np.ndarray] = {}
+
+    def _order(self, p: int) -> np.ndarray:
+        if p not in self._orders:
+            if len(self._orders) > 64:
+                self._orders.clear()
+            self._orders[p] = np.random.default_rng([self.seed, 0, p]).permutation(self.n)
+        return self._orders[p]
+
+    def indices(self, step: int) -> np.ndarray:
+        start, end = step * self.batch_size, (step + 1) * self.batch_size
+        parts = []
+        for p in range(start // self.n, (end - 1) // self.n + 1):
+            lo, hi = max(start - p * self.n, 0), min(end - p * self.n, self.n)
+            parts.append(self._order(p)[lo:hi])
+        return np.concatenate(parts)
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The random generator of one step's augmentation, independent of every other step."""
+    state = int(np.random.SeedSequence([seed, 1, step]).generate_state(1, dtype=np.uint64)[0])
+    return torch.Generator(device="cpu").manual_seed(state)
 
 
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
@@ -131,16 +195,29 @@ def autocast(device: torch.device, cfg: TrainConfig):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
-def _rng_state(generator: torch.Generator) -> dict:
-    state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
 def _save_checkpoint(path: Path, state: dict) -> None:
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def _load_checkpoint(path: Path, fingerprint: str) -> dict | None:
+    """The checkpoint to resume from, or None. A damaged one is kept aside, not deleted."""
+    if not path.exists():
+        return None
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict):
+            raise ValueError("not a checkpoint dictionary")
+    except Exception as err:  # truncated, empty or foreign: start over, keep the evidence
+        aside = path.with_name(path.name + ".damaged")
+        path.replace(aside)
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        print(f"{path}: damaged checkpoint ({first}); moved to {aside}, starting over", flush=True)
+        return None
+    if ckpt.get("fingerprint") != fingerprint:
+        print(f"ignoring {path}: it belongs to another configuration", flush=True)
+        return None
+    return ckpt
 
 
 def train(
@@ -155,20 +232,26 @@ def train(
     data_sha256: str | None = None,
     extra_metadata: dict | None = None,
 ) -> dict:
-    """Train, keep the best epoch by validation median px error, save it to `model_path`.
-
-    Returns the model metadata. Resumes from `checkpoint_path` when it holds a run with the
-    same configuration and data.
+    """Train for the step budget, keep the best validation (median px error), save it to
+    `model_path`. Returns the model metadata. Resumes from `checkpoint_path` when it holds a
+    run with the same configuration and data.
     """
     model_path, log_csv = Path(model_path), Path(log_csv)
     checkpoint_path = Path(checkpoint_path or model_path.with_suffix(".ckpt"))
+    if len(train_images) == 0 or len(val_images) == 0:
+        raise DataError(f"training needs frames to train on and to validate on; got "
+                        f"{len(train_images)} training and {len(val_images)} validation frames")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     precision = "bf16 autocast" if cfg.amp and bf16_is_fast(device) else "fp32"
+    budget = training_budget(cfg, len(train_images))
     print(f"training {cfg.architecture} on {describe(device)}, {precision}", flush=True)
+    print(f"budget: {budget.steps} steps of {cfg.batch_size} frames "
+          f"({budget.steps * cfg.batch_size / len(train_images):.0f} passes over "
+          f"{len(train_images)} frames), validation every {budget.eval_every} steps; "
+          f"{budget.reason}", flush=True)
     torch.manual_seed(cfg.seed)
-    generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
 
     # channels-last: oneDNN (CPU) and cuDNN (GPU) convolutions are fastest in that layout
     model = build_model(cfg.architecture, **cfg.arch_kwargs).to(device, memory_format=torch.channels_last)
@@ -178,89 +261,84 @@ def train(
     locs = torch.from_numpy(np.asarray(train_locs, dtype=np.float32)).to(device)
     v_images = torch.from_numpy(np.ascontiguousarray(val_images)).to(device)
     v_locs = torch.from_numpy(np.asarray(val_locs, dtype=np.float32)).to(device)
-    steps_per_epoch = max(1, len(images) // cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
+    stream = BatchStream(len(images), cfg.batch_size, cfg.seed)
 
-    fingerprint = json.dumps({"config": dataclasses.asdict(cfg), "data": data_sha256,
+    # What the weights depend on; not the safety cap, so raising it resumes a capped run.
+    shaping = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "max_minutes"}
+    fingerprint = json.dumps({"config": shaping, "data": data_sha256,
                               "n_train": len(images), "n_val": len(v_images)}, sort_keys=True)
-    history, best, start_epoch, stale, elapsed = [], None, 0, 0, 0.0
-    if checkpoint_path.exists():
-        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        if ckpt.get("fingerprint") == fingerprint:
-            model.load_state_dict(ckpt["model"])
-            optimiser.load_state_dict(ckpt["optimiser"])
-            generator.set_state(ckpt["rng"]["generator"])
-            torch.set_rng_state(ckpt["rng"]["torch"])
-            if "cuda" in ckpt["rng"] and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
-            history, best = ckpt["history"], ckpt["best"]
-            start_epoch, stale, elapsed = ckpt["epoch"] + 1, ckpt["stale"], ckpt["elapsed"]
-            print(f"resuming from {checkpoint_path} at epoch {start_epoch + 1}", flush=True)
-        else:
-            print(f"ignoring {checkpoint_path}: it belongs to another configuration", flush=True)
+    history, best, step, stale, elapsed = [], None, 0, 0, 0.0
+    if (ckpt := _load_checkpoint(checkpoint_path, fingerprint)) is not None:
+        model.load_state_dict(ckpt["model"])
+        optimiser.load_state_dict(ckpt["optimiser"])
+        history, best, step = ckpt["history"], ckpt["best"], ckpt["step"]
+        stale, elapsed = ckpt["stale"], ckpt["elapsed"]
+        print(f"resuming from {checkpoint_path} at step {step} of {budget.steps}", flush=True)
 
     model.train()
-    clock = time.monotonic() - elapsed
+    clock = time.monotonic() - elapsed  # training time across resumes, for the safety cap
     session_images, session_start = 0, time.monotonic()  # throughput of this process
-    for epoch in range(start_epoch, cfg.epochs):
-        if stale >= cfg.patience:
+    running, seen, stopped_by = 0.0, 0, "budget"
+    bar = tqdm(total=budget.steps, initial=step, desc="training", unit="step", mininterval=2.0)
+    while step < budget.steps:
+        if cfg.patience is not None and stale >= cfg.patience:
+            stopped_by = "early_stopping"
             break
-        if training_progress(epoch * steps_per_epoch, total_steps, time.monotonic() - clock, cfg) >= 1:
-            print(f"time budget of {cfg.max_minutes} min reached; stopping", flush=True)
-            break
-        order = torch.randperm(len(images), generator=generator).to(device)
-        running, seen = 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   mininterval=2.0)
-        for step_in_epoch in bar:
-            step = epoch * steps_per_epoch + step_in_epoch
-            progress = training_progress(step, total_steps, time.monotonic() - clock, cfg)
-            if progress >= 1 and step_in_epoch > 0:
-                break  # time budget spent: validate what we have
-            lr = learning_rate(progress, cfg)
-            for group in optimiser.param_groups:
-                group["lr"] = lr
-            idx = order[step_in_epoch * cfg.batch_size : (step_in_epoch + 1) * cfg.batch_size]
-            frames, target = images[idx].float(), locs[idx]
-            if cfg.online_augment:
-                frames, target = augment_batch(frames, target, generator, cfg)
-            x = normalise_frames(frames).contiguous(memory_format=torch.channels_last)
-            with autocast(device, cfg):
-                out = model(x)
-            loss = coordinate_loss(out["coords"].float(), target, cfg.architecture)
-            if "heatmaps" in out and cfg.heatmap_weight > 0:
-                loss = loss + cfg.heatmap_weight * heatmap_regulariser(
-                    out["heatmaps"].float(), target, model.stride, cfg.heatmap_sigma_px
-                )
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            running += loss.item() * len(idx)
-            seen += len(idx)
-            session_images += len(idx)
-            bar.set_postfix(loss=f"{running / seen:.4f}")
+        lr = learning_rate(step / budget.steps, cfg)
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        idx = torch.from_numpy(stream.indices(step)).to(device)
+        frames, target = images[idx].float(), locs[idx]
+        if cfg.online_augment:
+            frames, target = augment_batch(frames, target, step_generator(cfg.seed, step), cfg)
+        x = normalise_frames(frames).contiguous(memory_format=torch.channels_last)
+        with autocast(device, cfg):
+            out = model(x)
+        loss = coordinate_loss(out["coords"].float(), target, cfg.architecture)
+        if "heatmaps" in out and cfg.heatmap_weight > 0:
+            loss = loss + cfg.heatmap_weight * heatmap_regulariser(
+                out["heatmaps"].float(), target, model.stride, cfg.heatmap_sigma_px
+            )
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        step += 1
+        running += loss.item() * len(idx)
+        seen += len(idx)
+        session_images += len(idx)
+        bar.update(1)
+        bar.set_postfix(loss=f"{running / seen:.4f}", refresh=False)
 
-        row = {"epoch": epoch + 1, "train_loss": running / max(1, seen), "lr": lr}
+        over_time = cfg.max_minutes is not None and time.monotonic() - clock > 60 * cfg.max_minutes
+        if step % budget.eval_every and step < budget.steps and not over_time:
+            continue
+        row = {"step": step, "images_seen": step * cfg.batch_size,
+               "passes": step * cfg.batch_size / len(images), "train_loss": running / max(1, seen),
+               "lr": lr}
         row |= validate(model, v_images, v_locs, cfg)
         row["seconds"] = time.monotonic() - clock
         row["images_per_s"] = session_images / max(1e-9, time.monotonic() - session_start)
         history.append(row)
+        running, seen = 0.0, 0
         improved = best is None or row["val_median_px"] < best["val_median_px"]
         if improved:
-            best = {"epoch": row["epoch"], "val_median_px": row["val_median_px"],
+            best = {"step": step, "val_median_px": row["val_median_px"],
                     "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
         stale = 0 if improved else stale + 1
-        print(
-            f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}, val median "
-            f"{row['val_median_px']:.2f} px, mean {row['val_mean_px']:.2f} px"
-            f"{' (best)' if improved else ''}, {row['images_per_s']:.0f} img/s",
-            flush=True,
-        )
+        bar.write(f"step {step}/{budget.steps}: train loss {row['train_loss']:.4f}, val median "
+                  f"{row['val_median_px']:.2f} px, mean {row['val_mean_px']:.2f} px"
+                  f"{' (best)' if improved else ''}, {row['images_per_s']:.0f} img/s")
         _save_checkpoint(checkpoint_path, {
-            "fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
-            "optimiser": optimiser.state_dict(), "rng": _rng_state(generator),
-            "history": history, "best": best, "stale": stale, "elapsed": row["seconds"],
+            "fingerprint": fingerprint, "step": step, "model": model.state_dict(),
+            "optimiser": optimiser.state_dict(), "history": history, "best": best,
+            "stale": stale, "elapsed": row["seconds"],
         })
+        if over_time and step < budget.steps:
+            stopped_by = "max_minutes"
+            print(f"WARNING: the safety cap train.max_minutes = {cfg.max_minutes:g} was reached "
+                  f"after {step} of {budget.steps} steps; keeping the best model so far", flush=True)
+            break
+    bar.close()
 
     write_log(log_csv, history)
     metadata = {
@@ -273,7 +351,11 @@ def train(
         "package_version": __version__,
         "torch_version": torch.__version__,
         "device": describe(device),
-        "best_epoch": best["epoch"] if best else None,
+        "precision": precision,
+        "budget": budget.as_dict(cfg.batch_size, len(images)),
+        "steps_done": step,
+        "stopped_by": stopped_by,
+        "best_step": best["step"] if best else None,
         "val_median_px": best["val_median_px"] if best else None,
         "train_mean_locs": np.asarray(train_locs, dtype=np.float64).mean(0).tolist(),
         "n_train": len(images),
@@ -284,8 +366,8 @@ def train(
 
 
 def write_log(path: Path, history: list[dict]) -> None:
-    fields = ["epoch", "train_loss", "val_loss", "val_mean_px", "val_median_px", "lr", "seconds",
-              "images_per_s"]
+    fields = ["step", "images_seen", "passes", "train_loss", "val_loss", "val_mean_px",
+              "val_median_px", "lr", "seconds", "images_per_s"]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()

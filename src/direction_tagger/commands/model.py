@@ -13,8 +13,8 @@ from ..io import load_labelled, load_movie, sha256_file
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a model on a labelled set",
-                              description="Train a keypoint model; keeps the best epoch by "
-                              "validation error and resumes from its checkpoint when re-run.")
+                              description="Train a keypoint model for a budget of optimiser steps; keeps "
+                              "the best validation and resumes from its checkpoint when re-run.")
     p.add_argument("--data", required=True, help="labelled set .npz (data contract)")
     p.add_argument("--split", help="split JSON (from `direction-tagger split`): trains on "
                    "'train', stops early on 'val'")
@@ -22,10 +22,10 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="model file to write (.pt)")
     p.add_argument("--log", required=True, help="training log CSV to write")
     p.add_argument("--curves", help="training curves PNG to write")
-    p.add_argument("--checkpoint", help="per-epoch checkpoint for resuming (default: OUT.ckpt)")
+    p.add_argument("--checkpoint", help="checkpoint for resuming, written at every validation (default: OUT.ckpt)")
     p.add_argument("--options", default="{}",
                    help="JSON object of training options (see TrainConfig), e.g. "
-                   "'{\"epochs\": 10, \"architecture\": \"seed_cnn\"}'")
+                   "'{\"steps\": 500, \"architecture\": \"seed_cnn\"}'")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
     p.set_defaults(func=run_train)
 
