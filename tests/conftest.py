@@ -12,10 +12,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
-# A demo shrunk to seconds of training: same chain, fewer frames and epochs.
+# A demo shrunk to seconds of training: same chain, fewer frames and steps.
 SHRUNK_DEMO = {
     "data": {"synthetic": {"train_frames": 2400, "test_frames": 200}},
-    "train": {"epochs": 6, "batch_size": 64, "max_minutes": 1.0, "patience": 10},
+    "train": {"steps": 200, "batch_size": 64, "patience": None},
     "synthetic_movies": {"demo_walk": {"frames": 90, "seed": 7, "fps": 30}},
 }
 

@@ -13,7 +13,7 @@ from direction_tagger.augment import (
     transform_points,
     variants_per_original,
 )
-from direction_tagger.augment_torch import random_augment_batch
+from direction_tagger.augment_torch import random_augment_batch, random_rotate_scale
 from direction_tagger.geometry import DIHEDRAL, dihedral_images, dihedral_points
 
 VALUES = (120, 180, 250)  # grey level that marks keypoint 0, 1, 2
@@ -229,3 +229,18 @@ def test_online_augmentation_is_deterministic_and_switchable():
         x, p, torch.Generator().manual_seed(3), dihedral=False, shift_px=0, noise_sigma=0.0
     )
     assert torch.equal(same, x.float()) and torch.equal(same_locs, p)
+
+
+def test_random_rotation_and_scale_map_sub_pixel_labels_exactly():
+    images, locs = blob_frames(64, 8)
+    gen = torch.Generator().manual_seed(2)
+    out, new_locs = random_rotate_scale(
+        torch.from_numpy(images).float(), torch.from_numpy(locs), gen, max_degrees=45, max_scale=1.1
+    )
+    moved = np.linalg.norm(new_locs[:, 0].numpy() - locs[:, 0], axis=-1)
+    assert np.median(moved) > 1.0  # it did rotate / scale
+    for b in range(len(out)):  # the blob's centre is where the label says, to 0.05 px
+        np.testing.assert_allclose(centroid(out[b].numpy()), new_locs[b, 0].numpy(), atol=0.05)
+    centre = torch.full((4, 3, 2), 24.5)  # the frame centre stays put
+    _, same = random_rotate_scale(torch.zeros(4, 50, 50), centre, gen)
+    torch.testing.assert_close(same, centre)

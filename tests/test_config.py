@@ -11,8 +11,10 @@ from conftest import run_snakemake
     "override, expected",
     [
         ({"train": {"epoch": 3}}, "config error at train: Additional properties are not allowed ('epoch'"),
-        ({"trian": {"epochs": 3}}, "config error at top level: Additional properties are not allowed ('trian'"),
-        ({"train": {"epochs": "three"}}, "config error at train.epochs: 'three' is not of type 'integer'"),
+        ({"trian": {"steps": 3}}, "config error at top level: Additional properties are not allowed ('trian'"),
+        ({"train": {"steps": "three"}}, "config error at train.steps: 'three' is not of type 'integer', 'null'"),
+        ({"train": {"steps": 0}}, "config error at train.steps: 0 is less than the minimum of 1"),
+        ({"train": {"epochs": 30}}, "training length is now train.steps (or automatic)"),
         ({"runs": {"r1": {"train": {"lr": -1}}}}, "runs.r1: config error at train.lr: -1 is less than or equal"),
     ],
 )

@@ -50,7 +50,7 @@ def test_tta_maps_a_known_point_back_exactly(k, flip):
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
 def test_each_architecture_learns(architecture, tmp_path):
     images, locs = blob_set(512)
-    cfg = TrainConfig(architecture=architecture, epochs=3, batch_size=64, lr=2e-3,
+    cfg = TrainConfig(architecture=architecture, steps=21, eval_every=7, batch_size=64, lr=2e-3,
                       online_augment=False, warmup_fraction=0.1)
     train(images[:448], locs[:448], images[448:], locs[448:], cfg, tmp_path / "m.pt",
           tmp_path / "log.csv")
@@ -108,7 +108,7 @@ def test_tta_spread_is_reported_and_plain_prediction_has_none():
 
 def test_bf16_inference_agrees_with_fp32_after_training(tmp_path):
     images, locs = blob_set(320)
-    cfg = TrainConfig(epochs=2, batch_size=64, online_augment=False)
+    cfg = TrainConfig(steps=8, batch_size=64, online_augment=False)
     train(images[:256], locs[:256], images[256:], locs[256:], cfg, tmp_path / "m.pt",
           tmp_path / "log.csv")
     model, _ = load_model(tmp_path / "m.pt")

@@ -55,7 +55,7 @@ def test_published_chain_downloads_recovers_and_splits_without_leaks(tmp_path, s
                  "published": {"url": url, "sha256": digest, "expected_frames": N_ORIGINALS * 64}},
         "originals": {"recover": True, "augment": {"enabled": True, "seed": 1}},
         "split": {"train": 0.6, "val": 0.2, "test": 0.2},
-        "train": {"epochs": 2, "batch_size": 64, "max_minutes": 0.3},
+        "train": {"steps": 40, "batch_size": 64},
         "evaluate": {"tta": False},
         "predict": {"tta": False},
         "render": {"panel": False, "scale": 4},

@@ -1,5 +1,5 @@
 """Resumable training: SIGKILL `direction-tagger train` mid-way, run it again, and it continues
-from its last completed epoch; on CPU the result equals an uninterrupted run's bit for bit."""
+from its last checkpoint; on CPU the result equals an uninterrupted run's bit for bit."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ import torch
 from direction_tagger.io import save_labelled
 from direction_tagger.synth import make_labelled_set
 
-EPOCHS = 4
-# Small enough for seconds per epoch on 2 CPU cores, large enough that the kill lands mid-run.
-# One thread: the comparison is about resuming, not about torch's multi-thread reductions.
-OPTIONS = {"epochs": EPOCHS, "batch_size": 32, "device": "cpu", "threads": 1, "seed": 3,
-           "arch_kwargs": {"width": 8}, "patience": 100, "max_minutes": None}
+STEPS, EVAL_EVERY = 60, 15
+# Small enough for seconds per checkpoint on 2 CPU cores, large enough that the kill lands
+# mid-run. One thread: the comparison is about resuming, not multi-thread reductions.
+OPTIONS = {"steps": STEPS, "eval_every": EVAL_EVERY, "batch_size": 32, "device": "cpu",
+           "threads": 1, "seed": 3, "arch_kwargs": {"width": 8}, "patience": None}
 TRAIN_FRAMES, VAL_FRAMES = 480, 64
 
 pytestmark = pytest.mark.slow  # three short trainings, ~30 s
@@ -52,21 +52,21 @@ def run_train(data: Path, out: Path, options: dict = OPTIONS) -> subprocess.Comp
     return result
 
 
-def completed_epochs(checkpoint: Path) -> int:
-    """Epochs the checkpoint holds (0 while there is none); it is replaced atomically."""
+def completed_steps(checkpoint: Path) -> int:
+    """Steps the checkpoint holds (0 while there is none); it is replaced atomically."""
     if not checkpoint.exists():
         return 0
-    return torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"] + 1
+    return torch.load(checkpoint, map_location="cpu", weights_only=True)["step"]
 
 
-def kill_after_first_epoch(data: Path, out: Path) -> int:
-    """Start training, SIGKILL it as soon as its checkpoint holds an epoch; return that count."""
+def kill_after_first_checkpoint(data: Path, out: Path) -> int:
+    """Start training, SIGKILL it as soon as it has written a checkpoint; return its step."""
     out.mkdir(exist_ok=True)
     proc = subprocess.Popen(train_command(data, out), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 300
-        while completed_epochs(out / "checkpoint.pt") < 1:
+        while completed_steps(out / "checkpoint.pt") < 1:
             assert proc.poll() is None, f"training ended before its first checkpoint:\n{proc.stdout.read()}"
             assert time.monotonic() < deadline, "no checkpoint after 300 s"
             time.sleep(0.05)
@@ -76,7 +76,7 @@ def kill_after_first_epoch(data: Path, out: Path) -> int:
             proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    return completed_epochs(out / "checkpoint.pt")
+    return completed_steps(out / "checkpoint.pt")
 
 
 def state_dicts_equal(a: dict, b: dict) -> list[str]:
@@ -85,39 +85,40 @@ def state_dicts_equal(a: dict, b: dict) -> list[str]:
     return [k for k in a if not (a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]))]
 
 
-def test_killed_training_resumes_at_its_last_epoch_and_matches_an_uninterrupted_run(labelled, tmp_path):
+def test_killed_training_resumes_at_its_last_checkpoint_and_matches_an_uninterrupted_run(labelled, tmp_path):
     killed = tmp_path / "killed"
-    done = kill_after_first_epoch(labelled, killed)
-    assert 1 <= done < EPOCHS, f"the kill landed after {done} of {EPOCHS} epochs; not mid-way"
+    done = kill_after_first_checkpoint(labelled, killed)
+    assert EVAL_EVERY <= done < STEPS, f"the kill landed after {done} of {STEPS} steps; not mid-way"
     assert not (killed / "model.pt").exists()
 
     resumed = run_train(labelled, killed)
-    assert f"resuming from {killed / 'checkpoint.pt'} at epoch {done + 1}" in resumed.stdout
+    assert f"resuming from {killed / 'checkpoint.pt'} at step {done} of {STEPS}" in resumed.stdout
     log = pd.read_csv(killed / "training_log.csv")
-    assert log["epoch"].tolist() == list(range(1, EPOCHS + 1))  # every epoch exactly once
+    # every validation exactly once
+    assert log["step"].tolist() == list(range(EVAL_EVERY, STEPS + 1, EVAL_EVERY))
 
     straight = tmp_path / "straight"
     assert "resuming" not in run_train(labelled, straight).stdout
 
-    # The saved model (best epoch), and the last epoch's weights and optimiser state.
+    # The saved model (best validation), and the last weights and optimiser state.
     model_a = torch.load(killed / "model.pt", weights_only=True)
     model_b = torch.load(straight / "model.pt", weights_only=True)
-    assert model_a["metadata"]["best_epoch"] == model_b["metadata"]["best_epoch"]
+    assert model_a["metadata"]["best_step"] == model_b["metadata"]["best_step"]
     assert state_dicts_equal(model_a["state_dict"], model_b["state_dict"]) == []
     ckpt_a = torch.load(killed / "checkpoint.pt", weights_only=True)
     ckpt_b = torch.load(straight / "checkpoint.pt", weights_only=True)
-    assert ckpt_a["epoch"] == ckpt_b["epoch"] == EPOCHS - 1
+    assert ckpt_a["step"] == ckpt_b["step"] == STEPS
     assert state_dicts_equal(ckpt_a["model"], ckpt_b["model"]) == []
     for state_a, state_b in zip(ckpt_a["optimiser"]["state"].values(), ckpt_b["optimiser"]["state"].values()):
         assert state_dicts_equal(state_a, state_b) == []
-    # Same losses epoch by epoch: the resumed run saw the same batches and augmentations.
+    # Same losses at every validation: the resumed run saw the same batches and augmentations.
     log_b = pd.read_csv(straight / "training_log.csv")
     assert log[["train_loss", "val_loss", "lr"]].equals(log_b[["train_loss", "val_loss", "lr"]])
 
 
 def test_a_checkpoint_of_another_configuration_is_ignored(labelled, tmp_path):
     out = tmp_path / "other"
-    kill_after_first_epoch(labelled, out)
+    kill_after_first_checkpoint(labelled, out)
     result = run_train(labelled, out, OPTIONS | {"seed": OPTIONS["seed"] + 1})
     assert "belongs to another configuration" in result.stdout
-    assert pd.read_csv(out / "training_log.csv")["epoch"].tolist() == list(range(1, EPOCHS + 1))
+    assert pd.read_csv(out / "training_log.csv")["step"].tolist() == list(range(EVAL_EVERY, STEPS + 1, EVAL_EVERY))

@@ -3,7 +3,7 @@
 munged, slurmctld and slurmd run on 127.0.0.1 with private ports, sockets and state in a
 temporary folder; the node has a GPU the scheduler believes in (gres `File=/dev/null`) and two
 partitions, `cpu` (the default) and `gpu`. The shrunk demo runs through
-`--workflow-profile profiles/slurm`, and the training job is requeued after its first epoch,
+`--workflow-profile profiles/slurm`, and the training job is requeued after its first checkpoint,
 as pre-emption does. SLURM's own job records (kept for MinJobAge) then show that training went
 through sbatch with a GPU request to the GPU partition, started twice and resumed from its
 checkpoint, and that every other step ran on the CPU partition without a GPU. Facts behind the
@@ -40,8 +40,8 @@ SNAKEMAKE_LIMIT_S = 420
 # Seconds of training, not minutes: this test is about where jobs run.
 SLURM_DEMO = SHRUNK_DEMO | {
     "data": {"synthetic": {"train_frames": 400, "test_frames": 50}},
-    # a few short epochs: the test pre-empts training after the first one
-    "train": SHRUNK_DEMO["train"] | {"epochs": 3, "max_minutes": None, "patience": 10},
+    # three short stretches of 5 steps: the test pre-empts training after the first one
+    "train": SHRUNK_DEMO["train"] | {"steps": 15, "eval_every": 5, "patience": None},
     "synthetic_movies": {"demo_walk": {"frames": 30, "seed": 7, "fps": 30}},
     "evaluate": {"tta": False},
     "predict": {"tta": False},
@@ -323,8 +323,8 @@ def start_snakemake_on_slurm(cluster: Cluster, workdir: Path, *args: str, config
                                 stdin=subprocess.DEVNULL)
 
 
-def preempt_training_after_its_first_epoch(cluster: Cluster, workdir: Path, proc: subprocess.Popen) -> str:
-    """Requeue the running training job as soon as its checkpoint holds an epoch, as SLURM
+def preempt_training_after_its_first_checkpoint(cluster: Cluster, workdir: Path, proc: subprocess.Popen) -> str:
+    """Requeue the running training job as soon as it has written a checkpoint, as SLURM
     does on pre-emption; return its job id."""
     import torch
 
@@ -337,7 +337,7 @@ def preempt_training_after_its_first_epoch(cluster: Cluster, workdir: Path, proc
                    if re.fullmatch(r"rule_train(_wildcards_.*)?", j.get("Comment", ""))
                    and j["JobState"] == "RUNNING"]
         if running and checkpoint.exists():
-            if torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"] >= 0:
+            if torch.load(checkpoint, map_location="cpu", weights_only=True)["step"] >= 5:
                 break
         time.sleep(0.2)
     job = running[0]
@@ -366,7 +366,7 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
     proc = start_snakemake_on_slurm(slurm_cluster, tmp_path, "--workflow-profile", str(PROFILE), *TEST_SPEED,
                                     configs=[SLURM_DEMO])
     try:
-        preempted = preempt_training_after_its_first_epoch(slurm_cluster, tmp_path, proc)
+        preempted = preempt_training_after_its_first_checkpoint(slurm_cluster, tmp_path, proc)
         proc.wait(timeout=SNAKEMAKE_LIMIT_S + 60)
     finally:
         if proc.poll() is None:
@@ -399,9 +399,10 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
                 assert job["Partition"] == "cpu" and gpu == [None, "(null)"], f"{rule}: {job}"
     # one training job, started twice by SLURM; the second start resumed from the checkpoint
     assert [(j["JobId"], j["Restarts"], j["Requeue"]) for j in jobs["train"]] == [(preempted, "1", "1")]
-    assert "resuming from results/demo/checkpoint.pt at epoch 2" in (tmp_path / "logs/demo/train.log").read_text()
+    train_log = (tmp_path / "logs/demo/train.log").read_text()
+    assert re.search(r"resuming from results/demo/checkpoint.pt at step (5|10) of 15", train_log)
     run = tmp_path / "results/demo"
-    assert pd.read_csv(run / "training_log.csv")["epoch"].tolist() == [1, 2, 3]
+    assert pd.read_csv(run / "training_log.csv")["step"].tolist() == [5, 10, 15]
 
     # the outputs
     model, meta = load_model(run / "model.pt")

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 # Smaller than SHRUNK_DEMO: here only the decisions matter, not the model.
 TINY = SHRUNK_DEMO | {
     "data": {"synthetic": {"train_frames": 300, "test_frames": 50}},
-    "train": SHRUNK_DEMO["train"] | {"epochs": 1},
+    "train": SHRUNK_DEMO["train"] | {"steps": 20},
     "synthetic_movies": {"demo_walk": {"frames": 30, "seed": 7, "fps": 30}},
     "evaluate": {"tta": False},
     "predict": {"tta": False},

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 TINY = {
     "data": {"synthetic": {"train_frames": 400, "test_frames": 100}},
-    "train": {"epochs": 2, "batch_size": 64, "max_minutes": 0.15},
+    "train": {"steps": 20, "batch_size": 64},
     "evaluate": {"tta": False},
     "predict": {"tta": False},
     "render": {"panel": False, "scale": 4},

@@ -131,3 +131,39 @@ def random_augment_batch(
         "shift_y": sy.cpu(),
     }
     return out, new_locs, params
+
+
+def random_rotate_scale(
+    images: torch.Tensor,
+    locs: torch.Tensor,
+    generator: torch.Generator | None = None,
+    max_degrees: float = 45.0,
+    max_scale: float = 1.1,
+):
+    """Rotate each frame by a random angle in [-max_degrees, max_degrees] and scale it by a
+    random factor in [1/max_scale, max_scale] about the frame centre (bilinear, mirrored
+    borders); map the labels exactly. With the dihedral transforms this covers every heading,
+    not only multiples of 90 degrees, and animals a little larger or smaller than labelled.
+
+    images: (B, H, W) float grey levels; locs: (B, K, 2) (x, y) px. Returns both transformed.
+    Labels: p -> s R (p - c) + c, with c the frame centre; grid_sample is given the inverse.
+    """
+    b, size = images.shape[0], images.shape[-1]
+    device = images.device
+    draw_device = generator.device if generator is not None else torch.device("cpu")
+    u = torch.rand((b, 2), generator=generator, device=draw_device).to(device)
+    angle = torch.deg2rad((2 * u[:, 0] - 1) * max_degrees)
+    scale = torch.exp((2 * u[:, 1] - 1) * torch.log(torch.tensor(max_scale, device=device)))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    forward = scale[:, None, None] * torch.stack([torch.stack([cos, -sin], -1),
+                                                  torch.stack([sin, cos], -1)], -2)  # (B, 2, 2)
+    # Normalised coordinates (align_corners=False) are pixel coordinates about the centre
+    # divided by size / 2 on both axes, so the same 2x2 map applies to them.
+    theta = torch.cat([torch.linalg.inv(forward), torch.zeros(b, 2, 1, device=device)], dim=2)
+    grid = torch.nn.functional.affine_grid(theta, (b, 1, size, size), align_corners=False)
+    out = torch.nn.functional.grid_sample(images.reshape(b, 1, size, size).float(), grid,
+                                          mode="bilinear", padding_mode="reflection",
+                                          align_corners=False).reshape(images.shape)
+    c = (size - 1) / 2.0
+    new_locs = torch.einsum("bij,bkj->bki", forward, locs.float() - c) + c
+    return out, new_locs

@@ -52,6 +52,8 @@ class TrainConfig:
     online_augment: bool = True
     augment_shift_px: int = 2
     augment_noise_sigma: float = 4.0  # grey levels
+    augment_rotation_deg: float = 0.0  # random rotation up to this angle, besides the dihedral
+    augment_scale: float = 1.0  # random scale in [1/x, x]
     heatmap_sigma_px: float = 1.5  # width of the target for the heatmap regulariser
     heatmap_weight: float = 1.0
     amp: bool = True  # bf16 autocast where it is fast (CUDA, CPUs with native bf16)
@@ -61,7 +63,7 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            hint = " (training length is now train.steps, or automatic)" if "epochs" in unknown else ""
+            hint = " (training length is now steps (or automatic))" if "epochs" in unknown else ""
             raise ValueError(f"unknown training option(s) {unknown}{hint}; known: {sorted(known)}")
         return cls(**values)
 
@@ -161,9 +163,13 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 
 
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
-    """Online augmentation on the training device: random dihedral, shift and pixel noise."""
-    from .augment_torch import random_augment_batch
+    """Online augmentation on the training device: random rotation and scale, dihedral,
+    shift and pixel noise."""
+    from .augment_torch import random_augment_batch, random_rotate_scale
 
+    if cfg.augment_rotation_deg > 0 or cfg.augment_scale > 1:
+        frames, locs = random_rotate_scale(frames, locs, generator, cfg.augment_rotation_deg,
+                                           cfg.augment_scale)
     return random_augment_batch(
         frames, locs, generator, shift_px=cfg.augment_shift_px, noise_sigma=cfg.augment_noise_sigma
     )

@@ -14,4 +14,7 @@ def first_config_error(cfg, schema_file):
         return None
     error = jsonschema.exceptions.best_match(errors)
     where = ".".join(str(p) for p in error.absolute_path) or "top level"
-    return f"config error at {where}: {error.message}"
+    hint = ""
+    if where.endswith("train") and "'epochs'" in error.message:
+        hint = " (training length is now train.steps (or automatic), see config/schema.yaml)"
+    return f"config error at {where}: {error.message}{hint}"

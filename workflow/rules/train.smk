@@ -1,4 +1,4 @@
-# Training: resumes from its per-epoch checkpoint when re-run after a kill or a time limit.
+# Training: a budget of optimiser steps; resumes from its last checkpoint when re-run after a kill.
 
 
 rule train:
