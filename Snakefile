@@ -35,6 +35,8 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9_.-]+",
     part=r"train|test",
     published=r"[^/]+",
+    lc_count=r"[0-9]+",
+    lc_seed=r"[0-9]+",
 
 
 include: "workflow/rules/common.smk"
@@ -42,6 +44,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/originals.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/learning_curve.smk"
 include: "workflow/rules/movies.smk"
 include: "workflow/rules/summary.smk"
 

@@ -158,3 +158,32 @@ def load_split_info(path: str | os.PathLike) -> dict:
     data = _read(path)
     data.pop("indices")
     return data
+
+
+def subsample_originals(train_indices, originals, count: int, seed: int) -> np.ndarray:
+    """The frames of `count` originals drawn at random among those of the training part, every
+    copy of them included: the training set a lab that labelled only `count` frames would have.
+
+    train_indices: frame indices of the training part. originals: (N,) the original of every
+    frame of the whole set (its copy group; np.arange(N) when frames are independent). The
+    originals are shuffled once per `seed` and the first `count` taken, so with one seed the
+    subsets are nested (the 20 originals include the 10): a learning curve then shows the effect
+    of more labels, not of another draw. A count above the originals available takes them all.
+    Returns sorted frame indices, all within `train_indices`.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    train_indices = np.asarray(train_indices, dtype=np.int64).reshape(-1)
+    originals = np.asarray(originals)
+    if originals.ndim != 1:
+        raise ValueError(f"originals must be one label per frame, got shape {originals.shape}")
+    if train_indices.size and (train_indices.min() < 0 or train_indices.max() >= len(originals)):
+        raise ValueError(
+            f"training frame indices outside 0..{len(originals) - 1} (the frames labelled)"
+        )
+    labels = originals[train_indices]
+    # Sorted, so the draw depends on the seed and the set of originals, not on frame order.
+    available = np.unique(labels)
+    order = np.random.default_rng(seed).permutation(len(available))
+    chosen = available[order[:count]]
+    return np.sort(train_indices[np.isin(labels, chosen)])

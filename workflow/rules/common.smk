@@ -20,6 +20,7 @@ RESULTS = "results/{run}"  # one folder per run; `runs:` in the config makes a s
 LOGS = "logs/{run}"
 DATA = "results/data"
 SYNTH = "tagged_dataset/synthetic"
+LEARNING_CURVE_FILES = ["learning_curve.csv", "learning_curve.png", "learning_curve.md"]
 MOVIE_FIGURES = [
     "direction_traces.png",
     "trajectory.png",
@@ -214,6 +215,24 @@ def split_fractions(wildcards):
     return f"{s['train']},{s['val']},{s['test']}"
 
 
+def originals_input(wildcards):
+    """What an "original" is, for the learning curve: the copy groups `recover` found when
+    training reads the downloaded set; our re-augmented set names them itself (original_index);
+    else every frame is one (the user's own file, synthetic data)."""
+    if config["originals"]["recover"] and not config["originals"]["augment"]["enabled"]:
+        return {"groups": f"{DATA}/originals_groups.npz"}
+    return {}
+
+
+def originals_args(wildcards, input):
+    if "groups" in input.keys():
+        return f"--groups {input.groups}"
+    if config["originals"]["augment"]["enabled"]:
+        # not `groups`: that key may hold the originals' own groups (e.g. video), coarser
+        return "--group-key original_index"
+    return "--group-key frame"
+
+
 # --- evaluation sets -------------------------------------------------------------------
 
 
@@ -297,7 +316,18 @@ def all_targets():
         targets += run_targets(run)
     if len(run_names()) > 1:
         targets += SWEEP_OUTPUTS
+    if config["learning_curve"]["enabled"]:
+        targets += learning_curve_targets()
     return targets
+
+
+def learning_curve_targets():
+    """The learning curve of every run (`snakemake learning_curve`)."""
+    return [
+        f"results/{run}/learning_curve/{name}"
+        for run in run_names()
+        for name in LEARNING_CURVE_FILES
+    ]
 
 
 def augment_options(wildcards):
@@ -366,3 +396,54 @@ def sweep_summaries():
 def sweep_evalset():
     """Runs are compared on the first evaluation set of the first run (none: no comparison)."""
     return next(iter(evaluation_sets(run_names()[0])), "none")
+
+
+# --- learning curve (workflow/rules/learning_curve.smk) ---------------------------------
+LC_POINT = f"{RESULTS}/learning_curve/n{{lc_count}}_s{{lc_seed}}"
+LC_LOGS = f"{LOGS}/learning_curve/n{{lc_count}}_s{{lc_seed}}"
+
+
+# A target naming the learning curve: the target rule, one of its rules, or one of its files.
+LEARNING_CURVE_TARGET = re.compile(
+    r"learning_curve(_\w+)?|(.*/)?results/[^/]+/learning_curve/.*"
+)
+
+
+def learning_curve_requested():
+    """Enabled (so part of `rule all`), or named as a target on the command line."""
+    # Snakemake hands its targets to the workflow only after parsing it, so the command line
+    # is read here (whole tokens only: a --directory named after the curve is not a target).
+    named = any(LEARNING_CURVE_TARGET.fullmatch(arg) for arg in sys.argv[1:])
+    return config["learning_curve"]["enabled"] or named
+
+
+def check_learning_curve_runs():
+    """Every point is measured on the run's test part: without one there is no curve."""
+    for run in run_names():
+        if RUN_CONFIGS[run]["split"]["test"] <= 0:
+            raise WorkflowError(
+                f"learning_curve needs test recordings: run '{run}' has split.test 0; set "
+                "split.test > 0 (e.g. 0.1) so every subset is tested on the same held-out frames"
+            )
+
+
+def learning_curve_points(wildcards, name):
+    lc = config["learning_curve"]
+    return [
+        f"results/{wildcards.run}/learning_curve/n{count}_s{seed}/{name}"
+        for count in lc["counts"]
+        for seed in lc["seeds"]
+    ]
+
+
+def learning_curve_splits(wildcards):
+    return learning_curve_points(wildcards, "split.json")
+
+
+def learning_curve_metrics(wildcards):
+    return learning_curve_points(wildcards, "metrics.json")
+
+
+def learning_curve_train_options(wildcards):
+    """The run's training options, with this point's seed (its subset's seed too)."""
+    return as_json(run_config(wildcards)["train"] | {"seed": int(wildcards.lc_seed)})

@@ -310,11 +310,10 @@ def _npz_key(path, key: str, required: bool = True) -> np.ndarray | None:
         raise DataError(f"{path}: not a readable .npz file ({err})") from None
 
 
-def run_split(args) -> int:
-    from ..split import parse_fractions, save_split, split_by_group
-
-    data = load_labelled(args.data)
-    data_sha256 = sha256_file(args.data)
+def frame_groups(args, data, data_sha256: str, default_key: str = "groups"):
+    """(group of every frame of args.data, where it came from), or (None, None) when neither
+    --groups nor --group-key is given and args.data has no `default_key`. Shared by `split`
+    and `subsample-split`, so both read groups the same way and refuse the same mistakes."""
     n = len(data)
     if args.groups:
         groups, source = _npz_key(args.groups, "groups"), f"key 'groups' of {args.groups}"
@@ -334,18 +333,30 @@ def run_split(args) -> int:
             _npz_key(args.data, args.group_key),
             f"key '{args.group_key}' of {args.data}",
         )
-    elif "groups" in data.extra:
-        groups, source = data.extra["groups"], f"key 'groups' of {args.data}"
     else:
-        raise DataError(
-            f"{args.data}: no groups to split by; give --groups (from `direction-tagger "
-            "recover`) or --group-key (e.g. video), or --group-key frame for data "
-            "without copies"
-        )
+        groups = _npz_key(args.data, default_key, required=False)
+        if groups is None:
+            return None, None
+        source = f"key '{default_key}' of {args.data}"
     groups = np.asarray(groups).reshape(-1) if np.ndim(groups) else groups
     if np.ndim(groups) != 1 or len(groups) != n:
         raise DataError(
             f"groups from {source}: {np.shape(groups)} labels for {n} frames of {args.data}"
+        )
+    return groups, source
+
+
+def run_split(args) -> int:
+    from ..split import parse_fractions, save_split, split_by_group
+
+    data = load_labelled(args.data)
+    data_sha256 = sha256_file(args.data)
+    groups, source = frame_groups(args, data, data_sha256)
+    if groups is None:
+        raise DataError(
+            f"{args.data}: no groups to split by; give --groups (from `direction-tagger "
+            "recover`) or --group-key (e.g. video), or --group-key frame for data "
+            "without copies"
         )
     try:
         fractions = parse_fractions(args.fractions)
