@@ -50,7 +50,7 @@ def test_tta_maps_a_known_point_back_exactly(k, flip):
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
 def test_each_architecture_learns(architecture, tmp_path):
     images, locs = blob_set(512)
-    cfg = TrainConfig(architecture=architecture, steps=21, eval_every=7, batch_size=64, lr=2e-3,
+    cfg = TrainConfig(architecture=architecture, steps=42, eval_every=14, batch_size=64, lr=2e-3,
                       online_augment=False, warmup_fraction=0.1)
     train(images[:448], locs[:448], images[448:], locs[448:], cfg, tmp_path / "m.pt",
           tmp_path / "log.csv")
