@@ -37,7 +37,7 @@ class TrainConfig:
     architecture: str = "heatmap_unet"
     arch_kwargs: dict = field(default_factory=dict)
     steps: int | None = None  # optimiser steps; None = automatic (see training_budget)
-    min_steps: int = 2000  # automatic budget: the floor, what a small labelled set needs
+    min_steps: int = 1000  # automatic budget: the floor, what a small labelled set needs
     passes: float = 30.0  # automatic budget: passes over a large training set
     eval_every: int | None = None  # steps between validations + checkpoints; None = budget / 20
     patience: int | None = 10  # validations without improvement before stopping; None = never
@@ -52,8 +52,8 @@ class TrainConfig:
     online_augment: bool = True
     augment_shift_px: int = 2
     augment_noise_sigma: float = 4.0  # grey levels
-    augment_rotation_deg: float = 0.0  # random rotation up to this angle, besides the dihedral
-    augment_scale: float = 1.0  # random scale in [1/x, x]
+    augment_rotation_deg: float = 45.0  # random rotation up to this angle, besides the dihedral
+    augment_scale: float = 1.1  # random scale in [1/x, x]
     heatmap_sigma_px: float = 1.5  # width of the target for the heatmap regulariser
     heatmap_weight: float = 1.0
     amp: bool = True  # bf16 autocast where it is fast (CUDA, CPUs with native bf16)
@@ -84,7 +84,7 @@ def training_budget(cfg: TrainConfig, n_train: int) -> Budget:
     """How many optimiser steps to train, and why.
 
     Set explicitly (`steps`), or automatic: `passes` over the training frames, but never fewer
-    than `min_steps` -- so a lab's 80 frames get 2,000 augmented steps (every frame seen in
+    than `min_steps` -- so a lab's 80 frames get 1,000 augmented steps (every frame seen in
     hundreds of random transforms), and 80,000 frames get 30 passes.
     """
     if cfg.steps is not None:
