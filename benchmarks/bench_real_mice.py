@@ -55,10 +55,10 @@ def run_workflow(data: Path, args, busy: bool) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             (work / "config.yaml").write_text(yaml.safe_dump(config(data, args)))
-            cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                   "--directory", str(work), "--cores", str(args.cores), "--configfile",
-                   str(work / "config.yaml"), "--quiet", "all",
-                   "results/real/eval/heldout/metrics.json"]
+            # targets first: --configfile and --quiet would swallow them
+            cmd = [sys.executable, "-m", "snakemake", "all", "--snakefile",
+                   str(REPO / "Snakefile"), "--directory", str(work), "--cores", str(args.cores),
+                   "--configfile", str(work / "config.yaml")]
             start = time.monotonic()
             done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
             wall = time.monotonic() - start
