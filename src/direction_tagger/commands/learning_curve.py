@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 SUBSAMPLE_EPILOG = """\
 originals, first found: --groups FILE (its `groups` key, e.g. from `direction-tagger recover`:
@@ -51,12 +50,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_learning_curve)
 
 
-def _error(command: str, message: str) -> int:
-    """Bad arguments: one line and exit status 2, like the CLI's DataError."""
-    print(f"direction-tagger {command}: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run_subsample_split(args) -> int:
     import numpy as np
 
@@ -65,12 +58,12 @@ def run_subsample_split(args) -> int:
     from .augment import frame_groups
 
     if args.count < 1:
-        return _error("subsample-split", f"--count must be at least 1, got {args.count}")
+        raise DataError(f"--count must be at least 1, got {args.count}")
     if args.seed < 0:
-        return _error("subsample-split", f"--seed must be >= 0, got {args.seed}")
+        raise DataError(f"--seed must be >= 0, got {args.seed}")
     split, info = load_split(args.split), load_split_info(args.split)
     if "train" not in split:
-        return _error("subsample-split", f"{args.split}: no part 'train' (it has {sorted(split)})")
+        raise DataError(f"{args.split}: no part 'train' (it has {sorted(split)})")
     data = load_labelled(args.data)
     data_sha256 = sha256_file(args.data)
     if info.get("data_sha256") not in (None, data_sha256):
@@ -101,10 +94,11 @@ def run_subsample_split(args) -> int:
 
 
 def run_learning_curve(args) -> int:
+    from ..io import DataError
     from ..learning_curve import write_learning_curve
 
     if len(args.splits) != len(args.metrics):
-        return _error("learning-curve", f"{len(args.splits)} --splits but "
+        raise DataError(f"{len(args.splits)} --splits but "
                       f"{len(args.metrics)} --metrics; give one of each per subset")
     table = write_learning_curve(args.splits, args.metrics, args.csv, args.figure,
                                  args.markdown, title=args.title)
