@@ -98,8 +98,8 @@ def run_learning_curve(args) -> int:
     from ..learning_curve import write_learning_curve
 
     if len(args.splits) != len(args.metrics):
-        raise DataError(f"{len(args.splits)} --splits but "
-                      f"{len(args.metrics)} --metrics; give one of each per subset")
+        raise DataError(f"{len(args.splits)} --splits but {len(args.metrics)} --metrics; "
+                        "give one of each per subset")
     table = write_learning_curve(args.splits, args.metrics, args.csv, args.figure,
                                  args.markdown, title=args.title)
     print(table.to_string(index=False))
