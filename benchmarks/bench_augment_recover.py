@@ -36,9 +36,9 @@ def _stage(name: str, workdir: str, threads: int, queue) -> None:
     work = Path(workdir)
     out: dict = {"stage": name}
     if name == "baseline":
-        from direction_tagger import augment, recover  # noqa: F401  (import cost only)
+        from direction_tagger.originals import augment, recover  # noqa: F401  (import cost only)
     elif name == "augment":
-        from direction_tagger.augment import augment_originals
+        from direction_tagger.originals.augment import augment_originals
 
         with np.load(work / "orig.npz") as npz:
             images, locs = npz["images"], npz["locs"]
@@ -49,7 +49,7 @@ def _stage(name: str, workdir: str, threads: int, queue) -> None:
         np.save(work / "aug_images.npy", aug)
         np.save(work / "aug_locs.npy", aug_locs)
     elif name == "recover":
-        from direction_tagger.recover import recover_originals
+        from direction_tagger.originals.recover import recover_originals
 
         images = np.load(work / "aug_images.npy")
         locs = np.load(work / "aug_locs.npy")
@@ -101,8 +101,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 
-    from direction_tagger.augment import augmentation_plan, transform_points
-    from direction_tagger.synth import make_labelled_set
+    from direction_tagger.originals.augment import augmentation_plan, transform_points
+    from direction_tagger.data.synth import make_labelled_set
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -11,12 +11,12 @@ import time
 
 import torch
 
-from direction_tagger.models import build_model
-from direction_tagger.predict import Predictor
-from direction_tagger.qc import geometry_reference, qc_flags, qc_summary
-from direction_tagger.smooth import smooth_locs
-from direction_tagger.synth import make_labelled_set, make_movie
-from direction_tagger.train import TrainConfig
+from direction_tagger.train.models import build_model
+from direction_tagger.movies.predict import Predictor
+from direction_tagger.movies.qc import geometry_reference, qc_flags, qc_summary
+from direction_tagger.movies.smooth import smooth_locs
+from direction_tagger.data.synth import make_labelled_set, make_movie
+from direction_tagger.train.loop import TrainConfig
 
 
 def main():

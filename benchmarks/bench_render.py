@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from direction_tagger.qc import qc_flags, qc_summary
-from direction_tagger.render import render_video
-from direction_tagger.smooth import smooth_locs
+from direction_tagger.movies.qc import qc_flags, qc_summary
+from direction_tagger.movies.render import render_video
+from direction_tagger.movies.smooth import smooth_locs
 
 TARGET_FPS = 300.0
 

@@ -25,11 +25,11 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from direction_tagger.metrics import evaluate
-from direction_tagger.models import SeedCNN
-from direction_tagger.predict import Predictor
-from direction_tagger.synth import make_labelled_set
-from direction_tagger.train import TrainConfig, load_model, train
+from direction_tagger.evaluate.metrics import evaluate
+from direction_tagger.train.models import SeedCNN
+from direction_tagger.movies.predict import Predictor
+from direction_tagger.data.synth import make_labelled_set
+from direction_tagger.train.loop import TrainConfig, load_model, train
 
 
 def seed_recipe(images, locs, n_images: int, seed: int = 0):

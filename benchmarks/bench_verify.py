@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from direction_tagger.verify import PUBLISHED_N, verify_labelled
+from direction_tagger.data.verify import PUBLISHED_N, verify_labelled
 
 TARGET_S = 10.0
 

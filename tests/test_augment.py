@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from direction_tagger.augment import (
+from direction_tagger.originals.augment import (
     augment_originals,
     augmentation_plan,
     transform_points,
     variants_per_original,
 )
-from direction_tagger.augment_torch import random_augment_batch, random_rotate_scale
+from direction_tagger.train.augment import random_augment_batch, random_rotate_scale
 from direction_tagger.geometry import DIHEDRAL, dihedral_images, dihedral_points
 
 VALUES = (120, 180, 250)  # grey level that marks keypoint 0, 1, 2

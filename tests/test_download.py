@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from direction_tagger import cli
-from direction_tagger.download import (
+from direction_tagger.data.download import (
     DRIVE_BASE_ENV,
     LABELLED_NAME,
     MOVIE_NAME,

@@ -184,24 +184,28 @@ def subcommand_functions() -> dict[str, tuple[str, set[str]]]:
     table = {}
     for path in sorted((SRC / "commands").glob("*.py")):
         module = f"{PACKAGE}.commands.{path.stem}"
-        register = next((n for n in parsed(module).body
-                         if isinstance(n, ast.FunctionDef) and n.name == "register"), None)
-        if register is None:
-            continue
-        subparsers = register.args.args[0].arg
-        current = None
-        for node in ast.walk(register):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-                continue
-            if (node.func.attr == "add_parser" and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == subparsers):
-                current = node.args[0].value
-                table.setdefault(current, (module, set()))
-            elif node.func.attr == "set_defaults" and current is not None:
-                for kw in node.keywords:
-                    if kw.arg == "func" and isinstance(kw.value, ast.Name):
-                        table[current][1].add(kw.value.id)
+        registers = [n for n in parsed(module).body
+                     if isinstance(n, ast.FunctionDef) and n.name.startswith("register")]
+        for register in registers:
+            _register_table(module, register, table)
     return table
+
+
+def _register_table(module: str, register: ast.FunctionDef, table: dict) -> None:
+    """The subcommands one `register*(subparsers)` function adds, with their functions."""
+    subparsers = register.args.args[0].arg
+    current = None
+    for node in ast.walk(register):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        if (node.func.attr == "add_parser" and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == subparsers):
+            current = node.args[0].value
+            table.setdefault(current, (module, set()))
+        elif node.func.attr == "set_defaults" and current is not None:
+            for kw in node.keywords:
+                if kw.arg == "func" and isinstance(kw.value, ast.Name):
+                    table[current][1].add(kw.value.id)
 
 
 def functions_run_by(module: str, entry: set[str]) -> list[ast.FunctionDef]:

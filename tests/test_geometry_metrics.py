@@ -7,7 +7,7 @@ from direction_tagger.geometry import (
     DIHEDRAL, angle_difference, body_direction, dihedral_images, dihedral_points, direction_deg,
     head_direction, inverse_dihedral_points,
 )
-from direction_tagger.metrics import evaluate, keypoint_errors
+from direction_tagger.evaluate.metrics import evaluate, keypoint_errors
 
 
 @pytest.mark.parametrize("dx, dy, expected", [(1, 0, 0), (0, -1, 90), (-1, 0, 180), (0, 1, 270),

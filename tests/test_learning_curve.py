@@ -13,7 +13,7 @@ from conftest import run_snakemake
 from direction_tagger.cli import main
 from direction_tagger.io import save_labelled, write_json
 from direction_tagger.learning_curve import write_learning_curve
-from direction_tagger.split import load_split, load_split_info, save_split, subsample_originals
+from direction_tagger.originals.split import load_split, load_split_info, save_split, subsample_originals
 
 # 30 originals x 4 copies, copies scattered over the frame order (as in the published set)
 ORIGINALS = np.random.default_rng(3).permutation(np.repeat(np.arange(30), 4))
@@ -246,7 +246,7 @@ def test_learning_curve_without_test_frames_stops_at_once_in_one_line(tmp_path):
 def test_learning_curve_target_builds_table_figure_and_markdown(tmp_path):
     import matplotlib.image
 
-    from direction_tagger.train import load_model
+    from direction_tagger.train.loop import load_model
 
     # one thread per job: two small trainings at once (40 s instead of 78 s on 2 busy cores)
     run_snakemake(tmp_path, "--set-threads", "learning_curve_train=1", "learning_curve_evaluate=1",

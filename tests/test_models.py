@@ -7,9 +7,9 @@ import torch
 
 from direction_tagger.geometry import DIHEDRAL, dihedral_points
 from direction_tagger.io import DataError
-from direction_tagger.models import ARCHITECTURES, build_model, soft_argmax
-from direction_tagger.predict import Predictor, transform_frames, untransform_points
-from direction_tagger.train import TrainConfig, load_model, save_model, train
+from direction_tagger.train.models import ARCHITECTURES, build_model, soft_argmax
+from direction_tagger.movies.predict import Predictor, transform_frames, untransform_points
+from direction_tagger.train.loop import TrainConfig, load_model, save_model, train
 
 
 def blob_set(n, seed=0):
@@ -75,7 +75,7 @@ def test_saved_model_reloads_and_predicts_identically(tmp_path):
     np.testing.assert_array_equal(a.locs, b.locs)
     np.testing.assert_array_equal(a.confidence, b.confidence)
     with torch.no_grad():  # folding batch norm does not change the answer
-        from direction_tagger.models import normalise_frames
+        from direction_tagger.train.models import normalise_frames
 
         plain = build_model("heatmap_unet")
         plain.load_state_dict(model.state_dict())

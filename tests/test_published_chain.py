@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from conftest import run_snakemake
-from direction_tagger.augment import augment_originals
+from direction_tagger.originals.augment import augment_originals
 from direction_tagger.io import save_labelled, save_movie, sha256_file
-from direction_tagger.split import load_split
-from direction_tagger.synth import make_labelled_set, make_movie
+from direction_tagger.originals.split import load_split
+from direction_tagger.data.synth import make_labelled_set, make_movie
 
 pytestmark = pytest.mark.slow
 N_ORIGINALS = 24

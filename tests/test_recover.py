@@ -7,18 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from direction_tagger.augment import augment_originals, augmentation_plan, transform_points
+from direction_tagger.originals.augment import augment_originals, augmentation_plan, transform_points
 from direction_tagger.cli import main
 from direction_tagger.geometry import dihedral_images, dihedral_points
 from direction_tagger.io import load_labelled, save_labelled
-from direction_tagger.recover import recover_originals
+from direction_tagger.originals.recover import recover_originals
 
 
 def originals(n: int, seed: int):
     """Realistic rat frames from the project's renderer, or a tiny stand-in if it is missing:
     smooth textured floor, a dark elongated body with a head, labels at base / neck / nose."""
     try:
-        from direction_tagger.synth import make_labelled_set
+        from direction_tagger.data.synth import make_labelled_set
     except ImportError:  # pragma: no cover - only while synth.py does not exist
         return _fallback_originals(n, seed)
     return make_labelled_set(n, seed)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from direction_tagger import render
-from direction_tagger.render import (KEYPOINT_COLOURS, confidence_colour, read_video_frames,
+from direction_tagger.movies import render
+from direction_tagger.movies.render import (KEYPOINT_COLOURS, confidence_colour, read_video_frames,
                                      render_video)
 
 SCALE = 8

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from direction_tagger.io import save_labelled
-from direction_tagger.synth import make_labelled_set
+from direction_tagger.data.synth import make_labelled_set
 
 STEPS, EVAL_EVERY = 60, 15
 # Small enough for seconds per checkpoint on 2 CPU cores, large enough that the kill lands

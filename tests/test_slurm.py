@@ -359,8 +359,8 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
     import pandas as pd
 
     from direction_tagger.io import load_movie
-    from direction_tagger.render import read_video_frames
-    from direction_tagger.train import load_model
+    from direction_tagger.movies.render import read_video_frames
+    from direction_tagger.train.loop import load_model
 
     started = time.monotonic()
     proc = start_snakemake_on_slurm(slurm_cluster, tmp_path, "--workflow-profile", str(PROFILE), *TEST_SPEED,

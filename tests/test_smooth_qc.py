@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from direction_tagger.geometry import angle_difference, body_direction
-from direction_tagger.qc import geometry_reference, qc_flags, qc_summary
-from direction_tagger.smooth import fill_gaps, smooth_angles, smooth_locs
+from direction_tagger.movies.qc import geometry_reference, qc_flags, qc_summary
+from direction_tagger.movies.smooth import fill_gaps, smooth_angles, smooth_locs
 
 
 def rat_track(m=120, fps=30.0):

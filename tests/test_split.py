@@ -9,7 +9,7 @@ import pytest
 
 from direction_tagger.cli import main
 from direction_tagger.io import DataError, save_labelled
-from direction_tagger.split import (
+from direction_tagger.originals.split import (
     groups_on_several_parts,
     load_split,
     load_split_info,

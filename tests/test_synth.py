@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from direction_tagger import cli, geometry, io, synth
+from direction_tagger import cli, geometry, io
+from direction_tagger.data import synth
 from direction_tagger.montage import save_montage
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from conftest import SHRUNK_DEMO, run_snakemake
-from direction_tagger.summary import build_summary
-from direction_tagger.train import BatchStream, TrainConfig, load_model, train, training_budget
+from direction_tagger.report.summary import build_summary
+from direction_tagger.train.loop import BatchStream, TrainConfig, load_model, train, training_budget
 from test_models import blob_set
 
 TINY = {"steps": 12, "eval_every": 4, "batch_size": 16, "arch_kwargs": {"width": 8},

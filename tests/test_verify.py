@@ -11,7 +11,7 @@ import pytest
 
 from direction_tagger import cli
 from direction_tagger.io import DataError, save_labelled, save_movie
-from direction_tagger.verify import (
+from direction_tagger.data.verify import (
     PUBLISHED_N,
     label_stats,
     npz_headers,

@@ -1,14 +1,15 @@
 """The `direction-tagger` command: one subcommand per workflow step.
 
-Each subcommand lives in `direction_tagger.commands.<module>` and registers itself; a step
-runs the same inside Snakemake (rules call these commands) and outside it.
+Each stage's subcommands live in `direction_tagger.commands.<stage>` (named as the rules file
+`workflow/rules/<stage>.smk` and the library subpackage `direction_tagger.<stage>`) and
+register themselves; a step runs the same inside Snakemake (the rules' scripts call these
+commands) and outside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 
 from . import __version__, commands
@@ -22,9 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(subparsers)
+    for stage in commands.STAGES:
+        importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
     return parser
 
 

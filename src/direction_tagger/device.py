@@ -42,3 +42,9 @@ def bf16_is_fast(device: torch.device) -> bool:
         except (AttributeError, RuntimeError):
             return False
     return False
+
+
+def use_threads(threads: int | None) -> None:
+    """Use the CPU threads the job reserved (None: torch's default, all cores)."""
+    if threads:
+        torch.set_num_threads(threads)

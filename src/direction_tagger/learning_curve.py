@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .evaluation import save_figure  # noqa: E402
+from .evaluate.outputs import save_figure  # noqa: E402
 from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json  # noqa: E402
 
 COLOURS = {"base": "tab:blue", "neck": "tab:green", "head": "tab:red"}  # as in evaluation.py

@@ -1,4 +1,3 @@
-"""One module per group of subcommands; each defines `register(subparsers)`.
+"""One module per stage of the workflow, in pipeline order; each defines `register(subparsers)`."""
 
-`direction_tagger.cli` imports every module here, so adding a command is adding a file.
-"""
+STAGES = ["data", "originals", "train", "evaluate", "learning_curve", "movies", "report"]

@@ -1,12 +1,17 @@
-"""`download` and `verify`: get the data, checked, and look at it before training."""
+"""Data commands (library: data): `download`, `verify` and `synth` (synthetic rats for the demo
+and tests): get the data, checked, and look at it before training."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from ..download import CACHE_DIRNAME, DATA_DIR, LABELLED_NAME, MOVIE_NAME, PIN_HINT, fetch
-from ..verify import PLOT_FILES, PUBLISHED_N, write_outputs
+from .. import io
+from ..data import synth
+from ..montage import save_montage
+from .arguments import positive_float, positive_int
+from ..data.download import CACHE_DIRNAME, DATA_DIR, LABELLED_NAME, MOVIE_NAME, PIN_HINT, fetch
+from ..data.verify import PLOT_FILES, PUBLISHED_N, write_outputs
 
 DOWNLOAD_EPILOG = f"""\
 sources:
@@ -42,6 +47,7 @@ plots written to --plots-dir: {PLOT_FILES['body_length']}, {PLOT_FILES['heading'
 
 
 def register(subparsers) -> None:
+    register_synth(subparsers)
     p = subparsers.add_parser(
         "download", help="fetch a data file, checksummed, without ever keeping bad data",
         description="Fetch the labelled set or movie from Google Drive, a URL or a path; retry "
@@ -97,4 +103,75 @@ def run_verify(args) -> int:
     print(json.dumps(short))
     for note in summary["notes"]:
         print(f"note: {note}")
+    return 0
+
+
+MONTAGE_FRAMES = 32
+
+
+def register_synth(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "synth",
+        help="make synthetic rat frames (labelled set or movie with ground truth)",
+        description="Render synthetic rats seen from above in 50x50 uint8 frames, with labels "
+        "for tail base, neck and nose. The same seed always gives the same file.",
+    )
+    kinds = parser.add_subparsers(dest="synth_kind", required=True, metavar="KIND")
+
+    labelled = kinds.add_parser(
+        "labelled",
+        help="independent labelled frames (data contract: images, locs_base/neck/head)",
+        description="Write N independent labelled frames: random posture, heading, size, "
+        "polarity, floor, blur, noise and distractors.",
+    )
+    labelled.add_argument("--n", type=positive_int, required=True, help="number of frames")
+    _synth_options(labelled)
+    labelled.set_defaults(func=run_labelled)
+
+    movie = kinds.add_parser(
+        "movie",
+        help="a continuous movie of one animal, with ground-truth labels",
+        description="Write a movie of one animal that walks, pauses, looks around, turns and "
+        "turns around; the crop follows it. Ground truth is stored as locs_* (data contract).",
+    )
+    movie.add_argument("--frames", type=positive_int, required=True, help="number of frames")
+    movie.add_argument("--fps", type=positive_float, default=30.0, help="frame rate (default: 30)")
+    _synth_options(movie)
+    movie.set_defaults(func=run_movie)
+
+
+def _synth_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", required=True, metavar="PATH.npz", help="output .npz file")
+    parser.add_argument(
+        "--polarity",
+        choices=["random", "light", "dark"],
+        default="random",
+        help="light animal on dark floor, dark on light, or random (default; per frame for "
+        "labelled sets, per movie for movies)",
+    )
+    parser.add_argument(
+        "--montage",
+        metavar="PNG",
+        help=f"also write a PNG of the first {MONTAGE_FRAMES} frames with their labels",
+    )
+
+
+def run_labelled(args) -> int:
+    images, locs = synth.make_labelled_set(args.n, args.seed, polarity=args.polarity)
+    io.save_labelled(args.out, images, locs)
+    if args.montage:
+        k = min(MONTAGE_FRAMES, len(images))
+        save_montage(args.montage, images[:k], locs[:k], titles=[str(i) for i in range(k)])
+    print(f"wrote {len(images)} labelled frames to {args.out}")
+    return 0
+
+
+def run_movie(args) -> int:
+    images, locs = synth.make_movie(args.frames, args.seed, fps=args.fps, polarity=args.polarity)
+    io.save_movie(args.out, images, args.fps, locs)
+    if args.montage:
+        k = min(MONTAGE_FRAMES, len(images))
+        save_montage(args.montage, images[:k], locs[:k], titles=[f"frame {i}" for i in range(k)])
+    print(f"wrote a {len(images)}-frame movie at {args.fps:g} fps to {args.out}")
     return 0

@@ -54,8 +54,8 @@ def run_subsample_split(args) -> int:
     import numpy as np
 
     from ..io import DataError, load_labelled, sha256_file
-    from ..split import load_split, load_split_info, save_split, subsample_originals
-    from .augment import frame_groups
+    from ..originals.split import (frame_groups, load_split, load_split_info, save_split,
+                                   subsample_originals)
 
     if args.count < 1:
         raise DataError(f"--count must be at least 1, got {args.count}")
@@ -69,7 +69,8 @@ def run_subsample_split(args) -> int:
     if info.get("data_sha256") not in (None, data_sha256):
         raise DataError(f"{args.split} is a split of another file than {args.data} (sha256 "
                         f"{info['data_sha256'][:12]}... vs {data_sha256[:12]}...)")
-    originals, source = frame_groups(args, data, data_sha256, default_key="original_index")
+    originals, source = frame_groups(args.data, len(data), data_sha256, args.groups, args.group_key,
+                                     default_key="original_index")
     if originals is None:
         raise DataError(f"{args.data}: no originals to count; give --groups (from "
                         "`direction-tagger recover`) or --group-key, or --group-key frame for "

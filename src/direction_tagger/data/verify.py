@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
-from .geometry import body_direction, head_direction
-from .io import FRAME_SIZE, KEYPOINTS, DataError, atomic_path, write_json
+from .. import io
+from ..geometry import body_direction, head_direction
+from ..io import FRAME_SIZE, KEYPOINTS, DataError, atomic_path, write_json
 
 PUBLISHED_N = 98_944  # 1,546 originals x 64 augmentations
 LABEL_BOUNDS = (-0.5, FRAME_SIZE - 0.5)
@@ -297,7 +297,7 @@ def sample_indices(n: int, k: int = MONTAGE_FRAMES, seed: int = 0) -> np.ndarray
 def write_outputs(path: str | os.PathLike, summary_path, montage_path, plots_dir, *,
                   movie: bool = False, expected_n: int | None = None) -> dict:
     """Verify `path` and write the summary JSON, the montage PNG and the plots in `plots_dir`."""
-    from .montage import save_montage
+    from ..montage import save_montage
 
     if movie:
         summary, data = _verify_movie(path)

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 from skimage.draw import line_aa, polygon
 
-from .geometry import angle_difference, body_direction, head_direction
-from .io import FRAME_SIZE, KEYPOINTS
+from ..geometry import angle_difference, body_direction, head_direction
+from ..io import FRAME_SIZE, KEYPOINTS
 
 # RGB colours (uint8 triples), see the module docstring.
 KEYPOINT_COLOURS = {"base": (60, 130, 255), "neck": (250, 250, 250), "head": (255, 60, 210)}

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, write_json  # noqa: E402
+from ..io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, write_json  # noqa: E402
 from .metrics import evaluate  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def evaluate_to_files(pred, confidence, truth, images, name: str, metrics_json, 
     if figure_png:
         error_figure(frame, figure_png, name)
     if worst_png:
-        from .montage import save_montage
+        from ..montage import save_montage
 
         worst = np.argsort(-frame[[f"{k}_error_px" for k in KEYPOINTS]].max(axis=1).to_numpy())[:24]
         titles = [f"#{i}: {frame.loc[i, [f'{k}_error_px' for k in KEYPOINTS]].max():.1f}px" for i in worst]

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .device import bf16_is_fast
-from .io import FRAME_SIZE
-from .models import normalise_frames, prepare_for_inference
+from ..device import bf16_is_fast
+from ..io import FRAME_SIZE
+from ..train.models import normalise_frames, prepare_for_inference
 
 
 @dataclass
@@ -110,3 +110,14 @@ class Predictor:
             confidence=torch.cat(conf).numpy().astype(np.float32),
             spread=torch.cat(spread).numpy().astype(np.float32),
         )
+
+
+def load_predictor(model_path, device: str = "auto", threads: int | None = None):
+    """A saved model, ready for inference on `device`, with its metadata."""
+    from ..device import pick_device, use_threads
+    from ..train.loop import load_model
+
+    use_threads(threads)
+    device = pick_device(device)
+    model, meta = load_model(model_path, device)
+    return Predictor(model, device), meta

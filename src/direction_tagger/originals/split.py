@@ -13,10 +13,12 @@ whatever provenance the caller adds (data checksum, group source). Evaluation re
 from __future__ import annotations
 
 import os
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
-from .io import DataError, read_json, write_json
+from ..io import DataError, read_json, write_json
 
 SPLIT_FORMAT = "direction-tagger split v1"
 
@@ -187,3 +189,67 @@ def subsample_originals(train_indices, originals, count: int, seed: int) -> np.n
     order = np.random.default_rng(seed).permutation(len(available))
     chosen = available[order[:count]]
     return np.sort(train_indices[np.isin(labels, chosen)])
+
+
+def load_subset(path: str | os.PathLike, name: str) -> np.ndarray:
+    """The frame indices of one part ('train', 'val', 'test') of a split file."""
+    split = load_split(path)
+    if name not in split:
+        raise DataError(f"{path}: no subset '{name}'; it has {sorted(split)}")
+    return np.asarray(split[name], dtype=np.int64)
+
+
+def _npz_key(path, key: str, required: bool = True) -> np.ndarray | None:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if key not in npz.files and not required:
+                return None
+            if key not in npz.files:
+                raise DataError(f"{path}: no key '{key}' (it has {', '.join(npz.files)})")
+            return npz[key]
+    except ValueError as err:
+        raise DataError(
+            f"{path}: key '{key}' could not be read without unpickling ({err})"
+        ) from None
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise DataError(f"{path}: not a readable .npz file ({err})") from None
+
+
+def frame_groups(data_path, n: int, data_sha256: str, groups_path=None, group_key=None,
+                 default_key: str = "groups"):
+    """(group of every one of the n frames of data_path, where it came from): from a groups file
+    (`recover`'s), a key of the data file (or "frame": each frame its own group), else
+    `default_key` when the file has it; (None, None) when it has not. Shared by `split`
+    and `subsample-split`, so both read groups the same way and refuse the same mistakes."""
+    if groups_path:
+        groups, source = _npz_key(groups_path, "groups"), f"key 'groups' of {groups_path}"
+        made_from = _npz_key(groups_path, "data_sha256", required=False)
+        if made_from is not None and str(made_from) != data_sha256:
+            # Same frame count is no proof: a re-augmented set has as many frames as the
+            # published one, in another order. Groups of another file would leak silently.
+            raise DataError(
+                f"{groups_path}: its groups were recovered from another file (sha256 "
+                f"{str(made_from)[:12]}...) than {data_path} ({data_sha256[:12]}...); a set made "
+                "by `direction-tagger augment` carries its own `groups`: give no --groups"
+            )
+    elif group_key == "frame":
+        groups, source = np.arange(n), "every frame its own group (--group-key frame)"
+    elif group_key:
+        groups, source = (
+            _npz_key(data_path, group_key),
+            f"key '{group_key}' of {data_path}",
+        )
+    else:
+        groups = _npz_key(data_path, default_key, required=False)
+        if groups is None:
+            return None, None
+        source = f"key '{default_key}' of {data_path}"
+    groups = np.asarray(groups).reshape(-1) if np.ndim(groups) else groups
+    if np.ndim(groups) != 1 or len(groups) != n:
+        raise DataError(
+            f"groups from {source}: {np.shape(groups)} labels for {n} frames of {data_path}"
+        )
+    return groups, source

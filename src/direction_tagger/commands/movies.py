@@ -1,5 +1,6 @@
-"""Movie commands: `smooth`, `render`, `movie-figures` and `qc-reference`.
+"""Movie commands (library: movies): `predict`, `smooth`, `render`, `movie-figures`, `qc-reference`.
 
+    direction-tagger predict --model MODEL.pt --movie M.npz --out RAW.csv [--tta N]
     direction-tagger smooth --predictions RAW.csv --out SMOOTH.csv [--dlc-csv DLC.csv]
                             [--qc-json QC.json] [--reference REF.json] [smoothing options]
     direction-tagger render --movie M.npz --predictions P.csv --out V.mp4
@@ -27,11 +28,36 @@ from pathlib import Path
 
 import numpy as np
 
+from .arguments import positive_int
 from ..io import DataError, load_labelled, load_movie, read_json, write_json
 
 
+def run_predict(args) -> int:
+    from ..movies.tables import movie_table, write_table
+
+    from ..movies.predict import load_predictor
+
+    predictor, meta = load_predictor(args.model, args.device, args.threads)
+    movie = load_movie(args.movie)
+    pred = predictor.predict(movie.images, tta=args.tta, batch_size=args.batch_size, progress=True)
+    table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps,
+                        truth_locs=movie.locs)
+    write_table(args.out, table)
+    if args.truth_metrics:
+        from ..io import write_json
+        from ..evaluate.metrics import evaluate
+
+        if movie.locs is None:
+            write_json(args.truth_metrics, {"movie": str(args.movie), "ground_truth": False})
+        else:
+            metrics, _ = evaluate(pred.locs, pred.confidence, movie.locs,
+                                  np.asarray(meta["train_mean_locs"]))
+            write_json(args.truth_metrics, {"movie": str(args.movie), "ground_truth": True} | metrics)
+    return 0
+
+
 def _read_reference(path) -> dict:
-    from ..qc import GEOMETRY_MEASURES
+    from ..movies.qc import GEOMETRY_MEASURES
 
     ref = read_json(path, "geometry reference")
     missing = [k for k in ("percentiles", *GEOMETRY_MEASURES) if k not in ref]
@@ -42,10 +68,10 @@ def _read_reference(path) -> dict:
 
 
 def run_smooth(args) -> int:
-    from ..movie import (movie_table, read_table, table_confidence, table_fps, table_locs,
+    from ..movies.tables import (movie_table, read_table, table_confidence, table_fps, table_locs,
                          table_spread, write_dlc_csv, write_table)
-    from ..qc import qc_flags, qc_summary
-    from ..smooth import smooth_locs
+    from ..movies.qc import qc_flags, qc_summary
+    from ..movies.smooth import smooth_locs
 
     table = read_table(args.predictions)
     raw = table_locs(table, "_raw")
@@ -84,8 +110,8 @@ def run_smooth(args) -> int:
 
 
 def run_render(args) -> int:
-    from ..movie import read_table, table_confidence, table_flags, table_locs
-    from ..render import render_video
+    from ..movies.tables import read_table, table_confidence, table_flags, table_locs
+    from ..movies.render import render_video
 
     movie = load_movie(args.movie)
     table = read_table(args.predictions)
@@ -101,8 +127,8 @@ def run_render(args) -> int:
 
 
 def run_movie_figures(args) -> int:
-    from ..movie import read_table
-    from ..movie_figures import save_movie_figures
+    from ..movies.tables import read_table
+    from ..movies.figures import save_movie_figures
 
     paths = save_movie_figures(args.outdir, read_table(args.predictions))
     print("\n".join(str(p) for p in paths))
@@ -110,7 +136,7 @@ def run_movie_figures(args) -> int:
 
 
 def run_qc_reference(args) -> int:
-    from ..qc import geometry_reference
+    from ..movies.qc import geometry_reference
 
     labelled = load_labelled(args.labelled)
     ref = geometry_reference(labelled.locs) | {"source": str(args.labelled)}
@@ -119,14 +145,22 @@ def run_qc_reference(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
-
-
 def register(subparsers) -> None:
+    p = subparsers.add_parser("predict", help="predict keypoints for every frame of a movie",
+                              description="Writes the raw per-frame table (x, y, confidence per "
+                              "keypoint, directions, body length, speed).")
+    p.add_argument("--model", required=True)
+    p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
+    p.add_argument("--out", required=True, help="raw predictions CSV to write")
+    p.add_argument("--tta", nargs="?", type=int, const=8, default=0, metavar="N",
+                   help="test-time augmentation over N dihedral transforms (alone: 8; 2 = the "
+                   "frame and its 180° rotation)")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
+    p.set_defaults(func=run_predict)
+
     p = subparsers.add_parser(
         "smooth", help="smooth a movie's raw predictions, run QC, write tables",
         description="Confidence-aware smoothing (drop low-confidence and outlying points, "
@@ -140,7 +174,7 @@ def register(subparsers) -> None:
     p.add_argument("--reference", type=Path,
                    help="geometry reference JSON (qc-reference); without it no geometry flag")
     p.add_argument("--method", choices=("savgol", "median"), default="savgol")
-    p.add_argument("--window", type=_positive_int, default=7, help="filter window, frames (7)")
+    p.add_argument("--window", type=positive_int, default=7, help="filter window, frames (7)")
     p.add_argument("--polyorder", type=int, default=2, help="Savitzky-Golay order (2)")
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="drop points below this confidence; also the QC threshold (0.5)")
@@ -166,7 +200,7 @@ def register(subparsers) -> None:
                    help="tidy predictions CSV; its main columns are drawn (smoothed when it is "
                    "the smooth step's output)")
     p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
-    p.add_argument("--scale", type=_positive_int, default=8, help="upscaling factor (8: 400x400)")
+    p.add_argument("--scale", type=positive_int, default=8, help="upscaling factor (8: 400x400)")
     p.add_argument("--trail", type=int, default=15, help="nose trail length, frames (15)")
     p.add_argument("--panel", action="store_true",
                    help="add a side panel with scrolling direction traces")

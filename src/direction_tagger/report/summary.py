@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json, write_json
+from ..io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json, write_json
 
 
 def accuracy_lines(name: str, m: dict) -> list[str]:

@@ -26,7 +26,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .io import FRAME_SIZE, atomic_path
+from ..io import FRAME_SIZE, atomic_path
 from .smooth import smooth_angles
 
 BODY_COLOUR = "#e07b00"

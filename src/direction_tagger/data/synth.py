@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from .io import FRAME_SIZE
+from ..io import FRAME_SIZE
 
 CENTRE = (FRAME_SIZE - 1) / 2.0  # 24.5
 _GRID = np.arange(FRAME_SIZE, dtype=np.float32)  # pixel-centre coordinates along one axis

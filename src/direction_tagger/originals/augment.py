@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import dihedral_images, dihedral_points
-from .io import FRAME_SIZE
+from ..geometry import dihedral_images, dihedral_points
+from ..io import FRAME_SIZE
 
 DEFAULT_PIXEL_NOISE_SIGMA = 4.0  # grey levels (0-255)
 DEFAULT_PIXEL_SHIFT_PX = 2  # a shifted copy moves by -2..2 px on each axis, never (0, 0)

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .evaluation import save_figure  # noqa: E402
+from ..evaluate.outputs import save_figure  # noqa: E402
 
 
 def training_curves_figure(log_csv, path) -> None:

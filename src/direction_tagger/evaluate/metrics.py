@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .geometry import angle_difference, body_direction, head_direction
-from .io import KEYPOINTS
+from ..geometry import angle_difference, body_direction, head_direction
+from ..io import KEYPOINTS
 
 PCK_THRESHOLDS_PX = (1, 2, 3, 5)
 PERCENTILES = (90, 95, 99)

@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import __version__
-from .device import bf16_is_fast, describe, pick_device
-from .io import KEYPOINTS, DataError, atomic_path
+from .. import __version__
+from ..device import bf16_is_fast, describe, pick_device
+from ..io import KEYPOINTS, DataError, atomic_path
 from .models import HALF, NORMALISATION, build_model, normalise_frames
 
 
@@ -165,7 +165,7 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
     """Online augmentation on the training device: random rotation and scale, dihedral,
     shift and pixel noise."""
-    from .augment_torch import random_augment_batch, random_rotate_scale
+    from .augment import random_augment_batch, random_rotate_scale
 
     if cfg.augment_rotation_deg > 0 or cfg.augment_scale > 1:
         frames, locs = random_rotate_scale(frames, locs, generator, cfg.augment_rotation_deg,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .geometry import DIHEDRAL, dihedral_images, dihedral_points
+from ..geometry import DIHEDRAL, dihedral_images, dihedral_points
 
 DEFAULT_SHIFT_PX = 2
 DEFAULT_NOISE_SIGMA = 4.0  # grey levels

@@ -152,7 +152,7 @@ def register(subparsers) -> None:
 
 
 def run_recover(args) -> int:
-    from ..recover import recover_originals
+    from ..originals.recover import recover_originals
 
     if not 0 <= args.max_shift_px <= 6:
         print("direction-tagger recover: error: --max-shift-px must be 0..6", file=sys.stderr)
@@ -226,7 +226,7 @@ def run_recover(args) -> int:
 
 
 def run_augment(args) -> int:
-    from ..augment import augment_originals, augmentation_plan
+    from ..originals.augment import augment_originals, augmentation_plan
 
     data = load_labelled(args.data)
     factors = dict(
@@ -291,67 +291,12 @@ def run_augment(args) -> int:
     return 0
 
 
-def _npz_key(path, key: str, required: bool = True) -> np.ndarray | None:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if key not in npz.files and not required:
-                return None
-            if key not in npz.files:
-                raise DataError(f"{path}: no key '{key}' (it has {', '.join(npz.files)})")
-            return npz[key]
-    except ValueError as err:
-        raise DataError(
-            f"{path}: key '{key}' could not be read without unpickling ({err})"
-        ) from None
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from None
-
-
-def frame_groups(args, data, data_sha256: str, default_key: str = "groups"):
-    """(group of every frame of args.data, where it came from), or (None, None) when neither
-    --groups nor --group-key is given and args.data has no `default_key`. Shared by `split`
-    and `subsample-split`, so both read groups the same way and refuse the same mistakes."""
-    n = len(data)
-    if args.groups:
-        groups, source = _npz_key(args.groups, "groups"), f"key 'groups' of {args.groups}"
-        made_from = _npz_key(args.groups, "data_sha256", required=False)
-        if made_from is not None and str(made_from) != data_sha256:
-            # Same frame count is no proof: a re-augmented set has as many frames as the
-            # published one, in another order. Groups of another file would leak silently.
-            raise DataError(
-                f"{args.groups}: its groups were recovered from another file (sha256 "
-                f"{str(made_from)[:12]}...) than {args.data} ({data_sha256[:12]}...); a set made "
-                "by `direction-tagger augment` carries its own `groups`: give no --groups"
-            )
-    elif args.group_key == "frame":
-        groups, source = np.arange(n), "every frame its own group (--group-key frame)"
-    elif args.group_key:
-        groups, source = (
-            _npz_key(args.data, args.group_key),
-            f"key '{args.group_key}' of {args.data}",
-        )
-    else:
-        groups = _npz_key(args.data, default_key, required=False)
-        if groups is None:
-            return None, None
-        source = f"key '{default_key}' of {args.data}"
-    groups = np.asarray(groups).reshape(-1) if np.ndim(groups) else groups
-    if np.ndim(groups) != 1 or len(groups) != n:
-        raise DataError(
-            f"groups from {source}: {np.shape(groups)} labels for {n} frames of {args.data}"
-        )
-    return groups, source
-
-
 def run_split(args) -> int:
-    from ..split import parse_fractions, save_split, split_by_group
+    from ..originals.split import frame_groups, parse_fractions, save_split, split_by_group
 
     data = load_labelled(args.data)
     data_sha256 = sha256_file(args.data)
-    groups, source = frame_groups(args, data, data_sha256)
+    groups, source = frame_groups(args.data, len(data), data_sha256, args.groups, args.group_key)
     if groups is None:
         raise DataError(
             f"{args.data}: no groups to split by; give --groups (from `direction-tagger "

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .geometry import angle_difference, body_direction, head_direction
-from .io import DEFAULT_FPS, KEYPOINT_NAMES, KEYPOINTS, DataError, atomic_path
+from ..geometry import angle_difference, body_direction, head_direction
+from ..io import DEFAULT_FPS, KEYPOINT_NAMES, KEYPOINTS, DataError, atomic_path
 
 FLOAT_FORMAT = "%.6f"
 DLC_BODYPARTS = tuple(KEYPOINT_NAMES[k].replace(" ", "_") for k in KEYPOINTS)  # tail_base, ...

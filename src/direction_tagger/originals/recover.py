@@ -50,8 +50,8 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
-from .geometry import CENTRE, DIHEDRAL, dihedral_images, dihedral_points
-from .io import FRAME_SIZE
+from ..geometry import CENTRE, DIHEDRAL, dihedral_images, dihedral_points
+from ..io import FRAME_SIZE
 
 DEFAULT_MAX_SHIFT_PX = 2
 _FREQ = 6  # descriptor: Fourier magnitudes up to this many cycles per frame on each axis

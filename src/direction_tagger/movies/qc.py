@@ -27,8 +27,8 @@ import math
 
 import numpy as np
 
-from .geometry import angle_difference, body_direction, head_direction
-from .io import KEYPOINT_NAMES, KEYPOINTS
+from ..geometry import angle_difference, body_direction, head_direction
+from ..io import KEYPOINT_NAMES, KEYPOINTS
 
 FLAG_NAMES = ("jump", "spread", "low_confidence", "geometry", "swap")
 REFERENCE_PERCENTILES = (0.5, 2.5, 50.0, 97.5, 99.5)

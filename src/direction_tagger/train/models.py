@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from .io import FRAME_SIZE, KEYPOINTS
+from ..io import FRAME_SIZE, KEYPOINTS
 
 N_KEYPOINTS = len(KEYPOINTS)
 HALF = FRAME_SIZE / 2.0  # the published recipe scales targets as (t - 25) / 25

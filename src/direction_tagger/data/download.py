@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .io import DataError, atomic_path, sha256_file
+from ..io import DataError, atomic_path, sha256_file
 
 DRIVE_BASE_URL = "https://drive.google.com"
 DRIVE_BASE_ENV = "DIRECTION_TAGGER_DRIVE_BASE_URL"  # tests only: emulate Drive locally

@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .evaluation import save_figure  # noqa: E402
-from .io import KEYPOINTS, atomic_path, read_json  # noqa: E402
+from ..evaluate.outputs import save_figure  # noqa: E402
+from ..io import KEYPOINTS, atomic_path, read_json  # noqa: E402
 
 SEED_KEYS = ("train.seed",)
 

@@ -1,0 +1,1 @@
+"""evaluate: accuracy on labelled frames the model never trained on."""

@@ -1,0 +1,1 @@
+"""movies: predict every frame, smooth and check the tracks, render the tagged video and figures."""

@@ -1,0 +1,1 @@
+"""report: a run summary and the comparison of a sweep's runs."""

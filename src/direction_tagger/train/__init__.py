@@ -1,0 +1,1 @@
+"""train: the model zoo, online augmentation and the training loop."""
