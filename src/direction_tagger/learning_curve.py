@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .evaluate.outputs import save_figure  # noqa: E402
-from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json  # noqa: E402
+from .figures import pyplot, save_figure
+from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json
 
 COLOURS = {"base": "tab:blue", "neck": "tab:green", "head": "tab:red"}  # as in evaluation.py
 
@@ -92,7 +88,7 @@ def _some_minor(value, _position) -> str:
 def learning_curve_figure(table: pd.DataFrame, path, title: str = "") -> None:
     """Median error per keypoint against labelled originals, mean ± sd over seeds."""
     stats = per_count(table)
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    fig, ax = pyplot().subplots(figsize=(7.5, 4.2), layout="constrained")
     x = stats.n_originals_mean
     for key in KEYPOINTS:
         sd = stats[f"{key}_median_px_sd"].fillna(0)  # one seed: no bar
@@ -113,7 +109,7 @@ def learning_curve_figure(table: pd.DataFrame, path, title: str = "") -> None:
     ax.yaxis.set_minor_formatter(FuncFormatter(_some_minor))
     ax.grid(alpha=0.3, which="both")
     fig.legend(loc="outside right upper", fontsize=8)
-    save_figure(fig, path)
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
 def write_learning_curve(splits, metrics, csv_path, figure_png, markdown_path, title=""):

@@ -11,11 +11,10 @@ import math
 import os
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path
+from .figures import new_figure, save_figure
+from .io import KEYPOINT_NAMES, KEYPOINTS
 
 # base blue, neck green, nose red: the same in every figure of the project
 KEYPOINT_COLOURS = {"base": "tab:blue", "neck": "tab:green", "head": "tab:red"}
@@ -50,8 +49,7 @@ def save_montage(
     legend_h = 30
     fig_w = ncols * w * scale / dpi
     fig_h = (nrows * (h * scale + title_h) + legend_h + title_h) / dpi
-    fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig = new_figure(figsize=(fig_w, fig_h), dpi=dpi)
     top = 1 - (legend_h + title_h) / (fig_h * dpi)  # the first row's titles sit below the legend
     grid = fig.add_gridspec(
         nrows,
@@ -83,8 +81,7 @@ def save_montage(
         frameon=False,
         bbox_to_anchor=(0.5, 1.0),
     )
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
+    save_figure(fig, path, dpi=dpi, facecolor="white")
 
 
 def _draw_tile(ax, image, marker, truth, pred) -> None:

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
+from ..figures import new_figure, save_figure
 from ..geometry import body_direction, head_direction
-from ..io import FRAME_SIZE, KEYPOINTS, DataError, atomic_path, write_json
+from ..io import FRAME_SIZE, KEYPOINTS, DataError, write_json
 
 PUBLISHED_N = 98_944  # 1,546 originals x 64 augmentations
 LABEL_BOUNDS = (-0.5, FRAME_SIZE - 0.5)
@@ -229,26 +230,10 @@ def verify_movie(path: str | os.PathLike) -> dict:
 # --------------------------------------------------------------------------- outputs
 
 
-def _new_figure(**kw):
-    # Figure + Agg canvas directly: no pyplot, so no global backend state is touched.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(**kw)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save_figure(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, facecolor="white")
-    return path
-
-
 def plot_body_length(stats: dict, path: str | os.PathLike, title: str = "") -> Path:
     hist = stats["body_length_px"]["histogram"]
     edges, counts = np.array(hist["edges"]), np.array(hist["counts"])
-    fig = _new_figure(figsize=(5, 3.5), layout="constrained")
+    fig = new_figure(figsize=(5, 3.5), layout="constrained")
     ax = fig.add_subplot()
     ax.stairs(counts, edges, fill=True, alpha=0.8)
     ax.axvline(stats["body_length_px"]["median"], color="k", lw=1, ls="--", label="median")
@@ -256,12 +241,12 @@ def plot_body_length(stats: dict, path: str | os.PathLike, title: str = "") -> P
     ax.set_ylabel("frames")
     ax.set_title(title or "Body length")
     ax.legend(frameon=False)
-    return _save_figure(fig, Path(path))
+    return save_figure(fig, path, dpi=100, facecolor="white")
 
 
 def plot_headings(stats: dict, path: str | os.PathLike, title: str = "") -> Path:
     """Polar histograms; 0° = right (+x), 90° = up on screen, as everywhere in the project."""
-    fig = _new_figure(figsize=(7.4, 3.8), layout="constrained")
+    fig = new_figure(figsize=(7.4, 3.8), layout="constrained")
     fig.get_layout_engine().set(w_pad=0.15)  # room for the 0 deg / 180 deg tick labels
     for i, (key, label) in enumerate([("body_direction_deg", "body (base→neck)"),
                                       ("head_direction_deg", "head (neck→nose)")]):
@@ -273,18 +258,18 @@ def plot_headings(stats: dict, path: str | os.PathLike, title: str = "") -> Path
         ax.set_title(label, fontsize=10)
         ax.set_yticklabels([])
     fig.suptitle(title or "Heading distribution")
-    return _save_figure(fig, Path(path))
+    return save_figure(fig, path, dpi=100, facecolor="white")
 
 
 def plot_brightness(images: np.ndarray, fps: float, path: str | os.PathLike, title: str = "") -> Path:
     means = images.reshape(len(images), -1).mean(axis=1)
-    fig = _new_figure(figsize=(6, 3), layout="constrained")
+    fig = new_figure(figsize=(6, 3), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(np.arange(len(means)) / fps, means, lw=0.8)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mean grey level")
     ax.set_title(title or "Frame brightness")
-    return _save_figure(fig, Path(path))
+    return save_figure(fig, path, dpi=100, facecolor="white")
 
 
 def sample_indices(n: int, k: int = MONTAGE_FRAMES, seed: int = 0) -> np.ndarray:

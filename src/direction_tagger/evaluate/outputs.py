@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, write_json  # noqa: E402
-from .metrics import evaluate  # noqa: E402
-
-
-def save_figure(fig, path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+from ..figures import pyplot, save_figure
+from ..io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, write_json
+from .metrics import evaluate
 
 
 def error_figure(frame, path, title: str) -> None:
     """Cumulative error per keypoint (left) and error against confidence (right)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(10, 4))
     colours = {"base": "tab:blue", "neck": "tab:green", "head": "tab:red"}
     for name in KEYPOINTS:
         err = np.sort(frame[f"{name}_error_px"].to_numpy())
@@ -34,7 +24,7 @@ def error_figure(frame, path, title: str) -> None:
     left.legend()
     right.set(xlabel="confidence", ylabel="error (px)", yscale="symlog", title="error vs confidence")
     right.grid(alpha=0.3)
-    save_figure(fig, path)
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
 def evaluate_to_files(pred, confidence, truth, images, name: str, metrics_json, frames_csv,

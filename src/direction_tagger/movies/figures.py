@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..io import FRAME_SIZE, atomic_path
+from ..figures import new_figure, save_figure
+from ..io import FRAME_SIZE
 from .smooth import smooth_angles
 
 BODY_COLOUR = "#e07b00"
@@ -34,13 +33,6 @@ HEAD_COLOUR = "#008c9e"
 FLAG_COLOUR = "#d62728"
 FIGURE_NAMES = ("direction_traces.png", "trajectory.png", "heading_polar.png",
                 "qc_timeline.png")
-
-
-def _save(fig: Figure, path) -> Path:
-    FigureCanvasAgg(fig)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    return Path(path)
 
 
 def break_wraps(deg: np.ndarray, limit: float = 180.0) -> np.ndarray:
@@ -82,7 +74,7 @@ def plot_direction_traces(table: pd.DataFrame, path) -> Path:
     t = table["time_s"].to_numpy(float)
     flags = _flag_any(table)
     duration = (t[-1] - t[0]) if len(t) > 1 else 1.0
-    fig = Figure(figsize=(10, 5.4), layout="constrained")
+    fig = new_figure(figsize=(10, 5.4), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     for ax, column, label, colour in ((axes[0], "body_direction_deg", "body direction",
                                        BODY_COLOUR),
@@ -106,7 +98,7 @@ def plot_direction_traces(table: pd.DataFrame, path) -> Path:
                frameon=False)
     fig.suptitle("Directions over time (0 = right, 90 = up, counter-clockwise)",
                  x=0.02, ha="left")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_trajectory(table: pd.DataFrame, path) -> Path:
@@ -114,7 +106,7 @@ def plot_trajectory(table: pd.DataFrame, path) -> Path:
     x = (table["base_x"].to_numpy(float) + table["neck_x"].to_numpy(float)) / 2
     y = (table["base_y"].to_numpy(float) + table["neck_y"].to_numpy(float)) / 2
     t = table["time_s"].to_numpy(float)
-    fig = Figure(figsize=(6.2, 5.4), layout="constrained")
+    fig = new_figure(figsize=(6.2, 5.4), layout="constrained")
     ax = fig.subplots()
     points = np.stack([x, y], axis=1)
     segments = np.stack([points[:-1], points[1:]], axis=1)
@@ -138,14 +130,14 @@ def plot_trajectory(table: pd.DataFrame, path) -> Path:
     ax.set_xlabel("x (px, column)")
     ax.set_ylabel("y (px, row)")
     ax.set_title("Body centre trajectory in the 50x50 crop")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_heading_polar(table: pd.DataFrame, path, bins: int = 36) -> Path:
     """Polar histogram of body headings (bars) and head directions (outline), share of frames."""
     edges = np.linspace(0, 2 * np.pi, bins + 1)
     width = edges[1] - edges[0]
-    fig = Figure(figsize=(5.6, 5.6), layout="constrained")
+    fig = new_figure(figsize=(5.6, 5.6), layout="constrained")
     ax = fig.add_subplot(projection="polar")  # 0 at the right, counter-clockwise = as on screen
     n = max(len(table), 1)
     body = np.radians(table["body_direction_deg"].dropna().to_numpy(float))
@@ -164,7 +156,7 @@ def plot_heading_polar(table: pd.DataFrame, path, bins: int = 36) -> Path:
     ax.set_title("Heading distribution (share of frames)\n0 = right, 90 = up", fontsize=11)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize="small",
               frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_qc_timeline(table: pd.DataFrame, path) -> Path:
@@ -173,7 +165,7 @@ def plot_qc_timeline(table: pd.DataFrame, path) -> Path:
     names = [c for c in table.columns if c.startswith("qc_") and c != "qc_any"]
     if "qc_any" in table.columns:
         names.append("qc_any")
-    fig = Figure(figsize=(10, 0.9 + 0.45 * max(len(names), 2)), layout="constrained")
+    fig = new_figure(figsize=(10, 0.9 + 0.45 * max(len(names), 2)), layout="constrained")
     ax = fig.subplots()
     dt = (t[1] - t[0]) if len(t) > 1 else 1.0
     for row, name in enumerate(names):
@@ -191,7 +183,7 @@ def plot_qc_timeline(table: pd.DataFrame, path) -> Path:
     if not names:
         ax.text(0.5, 0.5, "no QC flags in this table", transform=ax.transAxes, ha="center")
     ax.set_title("QC flags over time (share of frames flagged at right)")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def save_movie_figures(outdir: str | os.PathLike, table: pd.DataFrame) -> list[Path]:

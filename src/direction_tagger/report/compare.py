@@ -3,15 +3,10 @@ in their seed."""
 
 from __future__ import annotations
 
+import pandas as pd
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..evaluate.outputs import save_figure  # noqa: E402
-from ..io import KEYPOINTS, atomic_path, read_json  # noqa: E402
+from ..figures import pyplot, save_figure
+from ..io import KEYPOINTS, atomic_path, read_json
 
 SEED_KEYS = ("train.seed",)
 
@@ -59,7 +54,7 @@ def compare_runs(summaries: dict[str, str], overrides: dict[str, dict], evalset:
 
 def comparison_figure(runs: pd.DataFrame, path, evalset: str) -> None:
     """Median error per keypoint, one dot per run, bars at the mean of each variant."""
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.8), sharey=False)
+    fig, axes = pyplot().subplots(1, 4, figsize=(14, 3.8), sharey=False)
     columns = [f"{k}_median_px" for k in KEYPOINTS] + ["body_direction_p95_deg"]
     titles = ["tail base median (px)", "neck median (px)", "nose median (px)",
               "body direction p95 (°)"]
@@ -74,7 +69,7 @@ def comparison_figure(runs: pd.DataFrame, path, evalset: str) -> None:
         ax.set_title(title, fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"runs compared on '{evalset}' (bar: mean ± sd over seeds, dots: runs)")
-    save_figure(fig, path)
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
 def write_comparison(summaries, overrides, evalset, runs_csv, variants_csv, figure_png):

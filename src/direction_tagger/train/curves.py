@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..evaluate.outputs import save_figure  # noqa: E402
+from ..figures import pyplot, save_figure
 
 
 def training_curves_figure(log_csv, path) -> None:
     log = pd.read_csv(log_csv)
-    fig, (loss_ax, err_ax, lr_ax) = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
+    fig, (loss_ax, err_ax, lr_ax) = pyplot().subplots(1, 3, figsize=(13, 3.6),
+                                                      layout="constrained")
     loss_ax.plot(log.step, log.train_loss, "o-", label="train")
     loss_ax.plot(log.step, log.val_loss, "o-", label="validation")
     loss_ax.set(xlabel="optimiser step", ylabel="loss", yscale="log", title="loss")
@@ -26,4 +23,4 @@ def training_curves_figure(log_csv, path) -> None:
     lr_ax.set(xlabel="optimiser step", ylabel="learning rate", title="schedule")
     for ax in (loss_ax, err_ax, lr_ax):
         ax.grid(alpha=0.3)
-    save_figure(fig, path)
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
