@@ -5,27 +5,32 @@
 #
 # A --configfile given on the command line replaces config/config.yaml (it is not merged
 # into it); --config key=value edits either.
+#
+# Where a file is made: results/{run}/<file> -> its rule in workflow/rules/<stage>.smk ->
+# that rule's script workflow/scripts/<command>.py -> `direction-tagger <command>`
+# (src/direction_tagger/commands/<stage>.py) -> the library, src/direction_tagger/<stage>/.
+import sys
 
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
 
+# The workflow plans with the library of this checkout (not an installed copy).
+sys.path.insert(0, f"{workflow.basedir}/src")
+from direction_tagger.config import ConfigError, first_config_error, run_configs
 
 if not workflow.overwrite_configfiles:
 
     configfile: "config/config.yaml"
 
 
-include: "workflow/rules/config_check.smk"
-
-
 if problem := first_config_error(config, f"{workflow.basedir}/config/schema.yaml"):
     raise WorkflowError(problem)
 validate(config, "config/schema.yaml")  # also fills in the schema's defaults
-
-
-envvars:
-    "PATH",  # rules call the direction-tagger command found on it
+try:
+    RUN_CONFIGS = run_configs(config, f"{workflow.basedir}/config/schema.yaml")
+except ConfigError as err:
+    raise WorkflowError(str(err))
 
 
 wildcard_constraints:
@@ -46,7 +51,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/learning_curve.smk"
 include: "workflow/rules/movies.smk"
-include: "workflow/rules/summary.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/targets.smk"
 
 
 rule all:

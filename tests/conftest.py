@@ -21,7 +21,7 @@ SHRUNK_DEMO = {
 
 
 def run_snakemake(workdir: Path, *args: str, configs=(), timeout: int = 900, check: bool = True,
-                  replace: bool = False):
+                  replace: bool = False, snakefile: Path = REPO / "Snakefile"):
     """Run the repository's workflow with `workdir` as working directory; return the result.
 
     `configs` are merged over config/demo.yaml, or used alone with `replace`."""
@@ -30,8 +30,8 @@ def run_snakemake(workdir: Path, *args: str, configs=(), timeout: int = 900, che
         path = workdir / f"override_{k}.yaml"
         path.write_text(yaml.safe_dump(extra))
         configfiles.append(str(path))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(workdir), "--cores", "2", "--configfile", *configfiles, *args]
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
+           "--directory", str(workdir), "--cores", "2", *args, "--configfile", *configfiles]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
                             env=env, stdin=subprocess.DEVNULL)

@@ -1,9 +1,10 @@
 """Conda environments, checked statically (no conda channel is reachable from CI).
 
-Each rule that runs a command has a `conda:` environment; that environment provides every
-third-party module the command can import -- found by walking the imports of the package,
-starting from the subcommands the rule's shell command calls -- and nothing its rules never
-import, pinned at versions inside the ranges pyproject.toml declares.
+Each rule runs a script of workflow/scripts/ that calls one `direction-tagger` command; its
+`conda:` environment provides every third-party module that command can import -- found by
+walking the imports of the package, starting from the command -- and nothing its rules never
+import, pinned at versions inside the ranges pyproject.toml declares. The environments hold
+dependencies only: the scripts import the library from the checkout they sit in.
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ PYPI_NAMES = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
 # Packages an environment may hold without importing them, and why.
 STRUCTURAL = {
     "python": "the interpreter",
-    "pip": "installs direction-tagger itself (the pip section)",
     "ffmpeg": "the encoder imageio-ffmpeg runs (conda-forge's GPL build has libx264)",
 }
-PIP_SECTION = "-e ${DIRECTION_TAGGER_ROOT}"
+SCRIPTS_DIR = REPO / "workflow" / "scripts"
 
 
 # --- rules -----------------------------------------------------------------------------
@@ -86,6 +86,10 @@ def workflow_rules() -> dict[str, Rule]:
                     rule.action, rule.shell = action, _string_value(text_)
             if rule.action == "shell":
                 rule.subcommands = set(re.findall(r"direction-tagger\s+([a-z][a-z-]*)", rule.shell))
+            elif rule.action == "script":
+                script = (smk.parent / rule.shell).resolve()
+                rule.subcommands = set(re.findall(r'run_command\(\s*snakemake,\s*"([a-z][a-z-]*)"',
+                                                  script.read_text()))
             conda = _directive(block, "conda")
             if conda is not None:
                 rule.conda = _string_value(conda)
@@ -319,9 +323,9 @@ def test_env_file_parses_and_pins_every_package(path):
     assert env["channels"][0] == "conda-forge" and "nodefaults" in env["channels"]
     for name, spec in conda_pins(path).items():
         assert re.fullmatch(r"=?=\d[\w.]*(=\S+)?", spec), f"{path.name}: {name} not pinned ({spec!r})"
-    assert pip_entries(path) == [PIP_SECTION], (
-        f"{path.name}: the pip section installs direction-tagger itself and nothing else "
-        f"(its dependencies come from conda): {PIP_SECTION}")
+    assert pip_entries(path) == [], (
+        f"{path.name}: no pip section; an environment holds dependencies only (the rules' "
+        "scripts import direction-tagger from their checkout, so checkouts never mix)")
 
 
 def test_there_are_envs():
@@ -338,9 +342,8 @@ def test_every_rule_that_runs_a_command_has_a_conda_env(rule):
 
 @pytest.mark.parametrize("rule", command_rules(), ids=lambda r: r.name)
 def test_env_provides_every_import_of_the_rules_commands(rule):
-    if rule.action != "shell":
-        pytest.skip(f"rule {rule.name} runs a {rule.action}, not a direction-tagger command")
-    assert rule.subcommands, f"rule {rule.name}: no `direction-tagger <command>` in its shell"
+    assert rule.action == "script", f"rule {rule.name}: runs a {rule.action}, not a script"
+    assert rule.subcommands, f"rule {rule.name}: its script calls no `run_command(snakemake, ...)`"
     pins = conda_pins(env_path(rule))
     missing = {top: chain for sub in rule.subcommands for top, chain in command_imports(sub).items()
                if not provided(top, pins)}
@@ -372,12 +375,21 @@ def test_pins_lie_in_the_ranges_pyproject_declares():
                     f"{path.name}: {name} {version} outside pyproject's {pypi}{declared[pypi]}")
 
 
-def test_snakemake_tells_pip_where_this_checkout_is():
-    """pip expands ${DIRECTION_TAGGER_ROOT} in the envs' pip section when conda creates them.
-    A relative path would not do: Snakemake copies each env file to .snakemake/conda/ (or
-    --conda-prefix) before `conda env create`, and pip resolves it from there. PIP_NO_DEPS
-    keeps pip from fetching direction-tagger's dependencies from PyPI (torch into the data env,
-    snakemake into all): conda provides what the steps import."""
-    common = (RULES_DIR / "common.smk").read_text()
-    assert re.search(r'os\.environ\.setdefault\(\s*"DIRECTION_TAGGER_ROOT",\s*workflow\.basedir', common)
-    assert re.search(r'os\.environ\.setdefault\(\s*"PIP_NO_DEPS",\s*"1"', common)
+def test_the_workflow_leaves_the_environment_alone():
+    """No `os.environ` edits while the Snakefile is parsed and no `envvars:` sent to jobs: what
+    a job runs is decided by its script (the checkout's library) and its conda env only."""
+    for path in [REPO / "Snakefile", *RULES_DIR.glob("*.smk")]:
+        text = path.read_text()
+        assert "os.environ" not in text and "envvars:" not in text, path.name
+
+
+def test_every_script_names_its_rule_and_runs_one_command():
+    used = {(Path(r.file.parent / r.shell).resolve()) for r in command_rules()}
+    for script in sorted(SCRIPTS_DIR.glob("*.py")):
+        if script.name == "run_command.py":
+            continue
+        assert script in used, f"{script.name} is run by no rule"
+        text = script.read_text()
+        assert len(re.findall(r"run_command\(", text)) == 1, f"{script.name}: one command each"
+        first = ast.get_docstring(ast.parse(text)) or ""
+        assert first.startswith("Rule"), f"{script.name}: the docstring names its rule(s)"

@@ -1,6 +1,9 @@
 # Labelled data and movies: synthesize or download, then verify before anything trains.
 
 
+include: "data_inputs.smk"
+
+
 rule synth_labelled:
     output:
         data=f"{SYNTH}/{{part}}.npz",
@@ -18,9 +21,8 @@ rule synth_labelled:
     params:
         frames=synth_frames,
         seed=synth_seed,
-    shell:
-        "direction-tagger synth labelled --n {params.frames} --seed {params.seed}"
-        " --out {output.data} --montage {output.montage} > {log} 2>&1"
+    script:
+        "../scripts/synth_labelled.py"
 
 
 rule synth_movie:
@@ -34,12 +36,11 @@ rule synth_movie:
     conda:
         "../../envs/data.yaml"
     params:
-        frames=synthetic_movie_frames,
-        seed=synthetic_movie_seed,
-        fps=synthetic_movie_fps,
-    shell:
-        "direction-tagger synth movie --frames {params.frames} --seed {params.seed}"
-        " --fps {params.fps} --out {output.movie} --montage {output.montage} > {log} 2>&1"
+        frames=synthetic_movie("frames"),
+        seed=synthetic_movie("seed"),
+        fps=synthetic_movie("fps", 30),
+    script:
+        "../scripts/synth_movie.py"
 
 
 rule verify:
@@ -72,13 +73,11 @@ rule verify:
     conda:
         "../../envs/data.yaml"
     params:
-        data=data_file,
+        data=file_of("data"),
         plots=f"{DATA}/verify/{{dataset}}/plots",
         expected=expected_frames,
-    shell:
-        "direction-tagger verify --data {params.data} --summary {output.summary}"
-        " --montage {output.montage} --plots-dir {params.plots}"
-        " --expected-n {params.expected} > {log} 2>&1"
+    script:
+        "../scripts/verify.py"
 
 
 rule download_published:
@@ -93,9 +92,8 @@ rule download_published:
     conda:
         "../../envs/data.yaml"
     params:
-        source=published_source(),
-        sha256=published_sha256(),
+        source=config["data"]["published"]["url"],
+        sha256=config["data"]["published"]["sha256"] or "",
         file="tagged_dataset/{published}",
-    shell:
-        "direction-tagger download --source {params.source:q} --out {params.file}"
-        " --member {wildcards.published} --sha256 {params.sha256:q} > {log} 2>&1"
+    script:
+        "../scripts/download.py"

@@ -1,6 +1,9 @@
 # Accuracy on labelled data the model never trained on.
 
 
+include: "evaluate_inputs.smk"
+
+
 rule evaluate:
     input:
         model=f"{RESULTS}/model.pt",
@@ -29,10 +32,10 @@ rule evaluate:
         "../../envs/train.yaml"
     threads: workflow.cores
     params:
-        data=data_file,
-        subset=eval_split_args,
-        tta=flag_setting("evaluate", "tta", "tta"),
-    shell:
-        "direction-tagger evaluate --model {input.model} --data {params.data} {params.subset}"
-        " --name {wildcards.evalset} --metrics {output.metrics} --frames {output.frames}"
-        " --figure {output.figure} --worst {output.worst} {params.tta} > {log} 2>&1"
+        data=file_of("data"),
+        split=eval_split,
+        subset=eval_subset,
+        name="{evalset}",
+        tta=tta_setting("evaluate"),
+    script:
+        "../scripts/evaluate.py"

@@ -2,8 +2,8 @@
 # labelled originals (count x seed), each tested on the run's unchanged test part.
 #   snakemake --cores all learning_curve
 
-if learning_curve_requested():
-    check_learning_curve_runs()
+
+include: "learning_curve_inputs.smk"
 
 
 rule learning_curve_split:
@@ -21,18 +21,16 @@ rule learning_curve_split:
     conda:
         "../../envs/data.yaml"
     params:
-        data=data_file,
-        originals=originals_args,
-    shell:
-        "direction-tagger subsample-split --split {input.split} --data {params.data}"
-        " {params.originals} --count {wildcards.lc_count} --seed {wildcards.lc_seed}"
-        " --out {output} > {log} 2>&1"
+        data=file_of("data"),
+        group_key=originals_key,
+    script:
+        "../scripts/subsample_split.py"
 
 
 rule learning_curve_train:
     input:
         data=checked(training_set()),
-        split=f"{LC_POINT}/split.json",
+        split=file_of("split"),
         verified=verified("training"),
     output:
         model=f"{LC_POINT}/model.pt",
@@ -49,20 +47,18 @@ rule learning_curve_train:
         mem_mb=16000,
         runtime=720,
     params:
-        data=data_file,
+        data=file_of("data"),
         options=learning_curve_train_options,
         checkpoint=f"{LC_POINT}/checkpoint.pt",
-    shell:
-        "direction-tagger train --data {params.data} --split {input.split}"
-        " --out {output.model} --log {output.log_csv} --checkpoint {params.checkpoint}"
-        " --options {params.options:q} --threads {threads} > {log} 2>&1"
+    script:
+        "../scripts/train.py"
 
 
 rule learning_curve_evaluate:
     input:
         model=f"{LC_POINT}/model.pt",
         data=checked(training_set()),
-        split=f"{LC_POINT}/split.json",
+        split=file_of("split"),
     output:
         metrics=f"{LC_POINT}/metrics.json",
         frames=f"{LC_POINT}/frames.csv",
@@ -74,18 +70,19 @@ rule learning_curve_evaluate:
         "../../envs/train.yaml"
     threads: workflow.cores
     params:
-        data=data_file,
-        tta=flag_setting("evaluate", "tta", "tta"),
-    shell:
-        "direction-tagger evaluate --model {input.model} --data {params.data}"
-        " --split {input.split} --subset test --name heldout"
-        " --metrics {output.metrics} --frames {output.frames} {params.tta} > {log} 2>&1"
+        data=file_of("data"),
+        split=file_of("split"),
+        subset="test",
+        name="heldout",
+        tta=tta_setting("evaluate"),
+    script:
+        "../scripts/evaluate.py"
 
 
 rule learning_curve_summary:
     input:
-        splits=learning_curve_splits,
-        metrics=learning_curve_metrics,
+        splits=learning_curve_points("split.json"),
+        metrics=learning_curve_points("metrics.json"),
     output:
         csv=f"{RESULTS}/learning_curve/learning_curve.csv",
         figure=report(
@@ -102,10 +99,8 @@ rule learning_curve_summary:
     localrule: True
     conda:
         "../../envs/render.yaml"
-    shell:
-        "direction-tagger learning-curve --splits {input.splits} --metrics {input.metrics}"
-        " --csv {output.csv} --figure {output.figure} --markdown {output.markdown}"
-        " --title {wildcards.run} > {log} 2>&1"
+    script:
+        "../scripts/learning_curve.py"
 
 
 rule learning_curve:

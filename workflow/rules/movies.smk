@@ -2,6 +2,9 @@
 # fan out over cores or cluster nodes.
 
 
+include: "movies_inputs.smk"
+
+
 rule label_reference:
     input:
         data=checked(training_set()),
@@ -15,9 +18,9 @@ rule label_reference:
     conda:
         "../../envs/data.yaml"
     params:
-        data=data_file,
-    shell:
-        "direction-tagger qc-reference --labelled {params.data} --out {output} > {log} 2>&1"
+        data=file_of("data"),
+    script:
+        "../scripts/qc_reference.py"
 
 
 rule predict_movie:
@@ -33,15 +36,13 @@ rule predict_movie:
         f"{LOGS}/benchmarks/predict_{{movie}}.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: workflow.cores
+    threads: 2  # movies fan out over the cores; more per movie: --set-threads predict_movie=8
     params:
-        movie=movie_file,
-        tta=predict_tta,
+        movie=file_of("movie"),
+        tta=tta_setting("predict"),
         batch_size=setting("predict", "batch_size"),
-    shell:
-        "direction-tagger predict --model {input.model} --movie {params.movie}"
-        " --out {output.raw} --truth-metrics {output.truth} {params.tta}"
-        " --batch-size {params.batch_size} > {log} 2>&1"
+    script:
+        "../scripts/predict.py"
 
 
 rule smooth_movie:
@@ -63,12 +64,8 @@ rule smooth_movie:
         window=setting("smooth", "window"),
         min_confidence=setting("smooth", "min_confidence"),
         max_gap=setting("smooth", "max_gap"),
-    shell:
-        "direction-tagger smooth --predictions {input.raw} --out {output.smooth}"
-        " --method {params.method} --window {params.window}"
-        " --min-confidence {params.min_confidence} --max-gap {params.max_gap}"
-        " --reference {input.reference} --qc-json {output.qc} --dlc-csv {output.dlc}"
-        " > {log} 2>&1"
+    script:
+        "../scripts/smooth.py"
 
 
 rule render_movie:
@@ -89,14 +86,12 @@ rule render_movie:
     conda:
         "../../envs/render.yaml"
     params:
-        movie=movie_file,
+        movie=file_of("movie"),
         scale=setting("render", "scale"),
         trail=setting("render", "trail"),
-        panel=flag_setting("render", "panel", "panel"),
-    shell:
-        "direction-tagger render --movie {params.movie} --predictions {input.predictions}"
-        " --out {output} --scale {params.scale} --trail {params.trail} {params.panel}"
-        " > {log} 2>&1"
+        panel=setting("render", "panel"),
+    script:
+        "../scripts/render.py"
 
 
 rule movie_figures:
@@ -119,6 +114,5 @@ rule movie_figures:
         "../../envs/render.yaml"
     params:
         outdir=f"{RESULTS}/movies/{{movie}}/figures",
-    shell:
-        "direction-tagger movie-figures --predictions {input} --outdir {params.outdir}"
-        " > {log} 2>&1"
+    script:
+        "../scripts/movie_figures.py"

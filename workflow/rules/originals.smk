@@ -1,6 +1,9 @@
 # Originals behind an augmented set: recover them, optionally re-augment, and split by group.
 
 
+include: "originals_inputs.smk"
+
+
 rule recover_originals:
     input:
         data=checked(source_labelled()),
@@ -20,20 +23,18 @@ rule recover_originals:
         "logs/benchmarks/recover_originals.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: 1  # its matrix products are many and small: one thread is fastest
     resources:
         mem_mb=4000,
     params:
-        data=data_file,
-    shell:
-        "direction-tagger recover --data {params.data} --out {output.originals}"
-        " --groups {output.groups} --report {output.report} --montage {output.montage}"
-        " > {log} 2>&1"
+        data=file_of("data"),
+    script:
+        "../scripts/recover.py"
 
 
 rule augment_originals:
     input:
-        f"{DATA}/originals.npz",
+        data=f"{DATA}/originals.npz",
     output:
         data=f"{DATA}/augmented.npz",
         montage=report(
@@ -51,9 +52,8 @@ rule augment_originals:
         mem_mb=4000,
     params:
         options=augment_options,
-    shell:
-        "direction-tagger augment --data {input} --out {output.data}"
-        " --montage {output.montage} {params.options} > {log} 2>&1"
+    script:
+        "../scripts/augment.py"
 
 
 rule split:
@@ -70,10 +70,9 @@ rule split:
     conda:
         "../../envs/data.yaml"
     params:
-        data=data_file,
+        data=file_of("data"),
         fractions=split_fractions,
         seed=setting("split", "seed"),
-        groups=split_group_args,
-    shell:
-        "direction-tagger split --data {params.data} {params.groups}"
-        " --fractions {params.fractions} --seed {params.seed} --out {output} > {log} 2>&1"
+        group_key=split_group_key,
+    script:
+        "../scripts/split.py"

@@ -1,6 +1,9 @@
 # Training: a budget of optimiser steps; resumes from its last checkpoint when re-run after a kill.
 
 
+include: "train_inputs.smk"
+
+
 rule train:
     input:
         data=checked(training_set()),
@@ -26,10 +29,8 @@ rule train:
         mem_mb=16000,
         runtime=720,
     params:
-        data=data_file,
+        data=file_of("data"),
         options=train_options,
         checkpoint=f"{RESULTS}/checkpoint.pt",
-    shell:
-        "direction-tagger train --data {params.data} --split {input.split}"
-        " --out {output.model} --log {output.log_csv} --curves {output.curves}"
-        " --checkpoint {params.checkpoint} --options {params.options:q} --threads {threads} > {log} 2>&1"
+    script:
+        "../scripts/train.py"

@@ -1,4 +1,8 @@
-# A short summary of the run: what was trained, how accurate, how the movies look.
+# A short summary of each run (what was trained, how accurate, how the movies look), and the
+# comparison of a sweep's runs.
+
+
+include: "report_inputs.smk"
 
 
 rule summary:
@@ -24,10 +28,8 @@ rule summary:
     params:
         metrics=summary_metrics_arg,
         qc=summary_qc_arg,
-    shell:
-        "direction-tagger summary --run {wildcards.run} --model {input.model}"
-        " --train-log {input.train_log} --split {input.split} --metrics {params.metrics} --movie-qc {params.qc}"
-        " --out {output.markdown} --json {output.json} > {log} 2>&1"
+    script:
+        "../scripts/summary.py"
 
 
 rule compare_runs:
@@ -50,8 +52,5 @@ rule compare_runs:
         summaries=pairs(sweep_summaries()),
         overrides=as_json(config["runs"]),
         evalset=sweep_evalset(),
-    shell:
-        "direction-tagger compare --summaries {params.summaries}"
-        " --overrides {params.overrides:q} --evalset {params.evalset}"
-        " --runs-csv {output.runs} --variants-csv {output.variants}"
-        " --figure {output.figure} > {log} 2>&1"
+    script:
+        "../scripts/compare.py"

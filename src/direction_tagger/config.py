@@ -1,0 +1,119 @@
+"""What the workflow decides from its config: checked, split into runs, groups, movie names.
+
+The Snakefile reads these while it plans (so they import nothing heavy); they are plain
+functions of the config, tested in tests/test_config.py.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from pathlib import Path
+
+PER_RUN_SECTIONS = ("split", "train", "evaluate", "predict", "smooth", "render")
+NAME = r"[A-Za-z0-9_.-]+"  # run and movie names: they become folder names
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work, in one line naming its key."""
+
+
+def first_config_error(cfg: dict, schema_file) -> str | None:
+    """One line naming the offending key, instead of the validator's whole schema dump."""
+    import jsonschema
+    import yaml
+
+    with open(schema_file) as f:
+        schema = yaml.safe_load(f)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(cfg))
+    if not errors:
+        return None
+    error = jsonschema.exceptions.best_match(errors)
+    where = ".".join(str(p) for p in error.absolute_path) or "top level"
+    hint = ""
+    if where.endswith("train") and "'epochs'" in error.message:
+        hint = " (training length is now train.steps (or automatic), see config/schema.yaml)"
+    return f"config error at {where}: {error.message}{hint}"
+
+
+# --- runs (a sweep is several runs, each the base config plus its overrides) ------------
+
+
+def merged(base: dict, overrides: dict) -> dict:
+    """`base` with `overrides` laid over it, nested sections merged key by key."""
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = (
+            merged(base[key], value)
+            if isinstance(value, dict) and isinstance(base.get(key), dict)
+            else value
+        )
+    return out
+
+
+def run_configs(config: dict, schema_file) -> dict[str, dict]:
+    """run name -> its whole config: `runs:` entries over the base config, or the one `run`."""
+    names = list(config["runs"]) or [config["run"]]
+    runs = {}
+    for name in names:
+        if not re.fullmatch(NAME, str(name)):
+            raise ConfigError(f"run name '{name}': use only letters, digits, _ . - (it names a folder)")
+        runs[name] = merged(config, config["runs"].get(name) or {}) | {"runs": {}}
+        if problem := first_config_error(runs[name], schema_file):
+            raise ConfigError(f"runs.{name}: {problem}")  # a typo in an override names itself
+    return runs
+
+
+# --- groups: what must never be on two sides of a split -----------------------------------
+
+
+def split_groups(config: dict, run_config: dict) -> tuple[str, str | None]:
+    """How the split groups frames: ("file", None) = the copy groups `recover` found in the
+    downloaded set; ("key", name) = a key of the training set ("frame": one frame each)."""
+    group_key = run_config["split"]["group_key"]
+    if group_key:
+        return "key", group_key
+    if config["originals"]["augment"]["enabled"]:
+        return "key", "groups"  # written by `direction-tagger augment`
+    if config["originals"]["recover"]:
+        return "file", None
+    return "key", "frame"  # independent frames (synthetic); leaky for augmented copies
+
+
+def original_groups(config: dict) -> tuple[str, str | None]:
+    """What an "original" is, for the learning curve: the copy groups `recover` found when
+    training reads the downloaded set; our re-augmented set names them itself
+    (`original_index`, not `groups`: that key may hold coarser groups, e.g. video); else every
+    frame is one (the user's own file, synthetic data)."""
+    if config["originals"]["augment"]["enabled"]:
+        return "key", "original_index"
+    if config["originals"]["recover"]:
+        return "file", None
+    return "key", "frame"
+
+
+# --- movies -----------------------------------------------------------------------------
+
+
+def expand_movie_entry(name: str, path: str) -> dict[str, str]:
+    """One `movies:` entry -> {movie name: path}. A folder or a glob pattern stands for every
+    .npz it holds, each named `<entry>_<file stem>` (characters outside [A-Za-z0-9_.-] -> _).
+    """
+    if not re.fullmatch(NAME, name):
+        raise ConfigError(f"movies.{name}: a movie name may hold only letters, digits, _ . -")
+    if os.path.isdir(path):
+        path = os.path.join(path, "*.npz")
+    if not glob.has_magic(path):
+        return {name: path}
+    return {
+        f"{name}_{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(found).stem)}": found
+        for found in sorted(glob.glob(path))
+    }
+
+
+def tta_count(value: bool | int) -> int:
+    """A config `tta` (true = all 8 dihedral transforms, false = none, or a count) as a count."""
+    if value is True:
+        return 8
+    return int(value or 0)

@@ -1,0 +1,22 @@
+# Input and param functions of the rules in evaluate.smk (which includes this file).
+def evaluation_sets(run):
+    """name -> (labelled path, part of the run's split or None) for one run."""
+    sets = {}
+    if RUN_CONFIGS[run]["split"]["test"] > 0:
+        sets["heldout"] = (training_set(), "test")
+    for name, path in labelled_sets().items():
+        if name != "training":
+            sets[name] = (path, None)
+    return sets
+
+
+def eval_data(wildcards):
+    return checked(evaluation_sets(wildcards.run)[wildcards.evalset][0])
+
+
+def eval_subset(wildcards):
+    return evaluation_sets(wildcards.run)[wildcards.evalset][1]
+
+
+def eval_split(wildcards, input):
+    return input.split if eval_subset(wildcards) else None

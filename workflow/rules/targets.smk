@@ -1,0 +1,22 @@
+# What `snakemake` makes when no target is named (rule all, in the Snakefile).
+
+
+def run_targets(run):
+    base = f"results/{run}"
+    targets = [f"{base}/summary.md", f"{base}/training_curves.png"]
+    targets += [f"{base}/eval/{name}/metrics.json" for name in evaluation_sets(run)]
+    for name in movies():
+        targets.append(f"{base}/movies/{name}/tagged.mp4")
+        targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
+    return targets
+
+
+def all_targets():
+    targets = [verified(name) for name in labelled_sets()]
+    for run in run_names():
+        targets += run_targets(run)
+    if len(run_names()) > 1:
+        targets += SWEEP_OUTPUTS
+    if config["learning_curve"]["enabled"]:
+        targets += learning_curve_targets()
+    return targets
