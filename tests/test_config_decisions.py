@@ -1,0 +1,102 @@
+"""What the workflow decides from its config (direction_tagger.config), without Snakemake."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import REPO
+from direction_tagger.config import (
+    ConfigError,
+    expand_movie_entry,
+    merged,
+    original_groups,
+    run_configs,
+    split_groups,
+    tta_count,
+)
+
+SCHEMA = REPO / "config" / "schema.yaml"
+
+
+@pytest.fixture
+def demo():
+    """config/demo.yaml with the schema's defaults filled in, as the Snakefile sees it."""
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    validate(config, str(SCHEMA))
+    return config
+
+
+def test_merged_lays_overrides_over_nested_sections_without_touching_the_base():
+    base = {"train": {"lr": 0.003, "steps": 100}, "split": {"seed": 0}}
+    before = copy.deepcopy(base)
+    out = merged(base, {"train": {"lr": 0.01}, "run": "x"})
+    assert out == {"train": {"lr": 0.01, "steps": 100}, "split": {"seed": 0}, "run": "x"}
+    assert base == before
+
+
+def test_run_configs_one_run_or_one_per_sweep_entry(demo):
+    assert list(run_configs(demo, SCHEMA)) == ["demo"]
+    demo["runs"] = {"a": {"train": {"lr": 0.01}}, "b": {}}
+    runs = run_configs(demo, SCHEMA)
+    assert list(runs) == ["a", "b"]
+    assert runs["a"]["train"]["lr"] == 0.01 and runs["b"]["train"]["lr"] == demo["train"]["lr"]
+    assert runs["a"]["train"]["steps"] == demo["train"]["steps"]
+    assert runs["a"]["runs"] == {}
+
+
+def test_a_bad_override_or_run_name_names_itself(demo):
+    demo["runs"] = {"fast": {"train": {"lr": "quick"}}}
+    with pytest.raises(ConfigError, match=r"^runs\.fast: config error at train\.lr"):
+        run_configs(demo, SCHEMA)
+    demo["runs"] = {"../x": {}}
+    with pytest.raises(ConfigError, match=r"run name '\.\./x'"):
+        run_configs(demo, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "group_key, recover, augment, expected",
+    [
+        ("video", True, True, ("key", "video")),  # the user's choice wins
+        (None, True, True, ("key", "groups")),  # our augmented set carries its groups
+        (None, True, False, ("file", None)),  # the downloaded set: recover's copy groups
+        (None, False, False, ("key", "frame")),  # independent frames
+    ],
+)
+def test_split_groups(demo, group_key, recover, augment, expected):
+    demo["originals"]["recover"] = recover
+    demo["originals"]["augment"]["enabled"] = augment
+    run = merged(demo, {"split": {"group_key": group_key}})
+    assert split_groups(demo, run) == expected
+
+
+@pytest.mark.parametrize(
+    "recover, augment, expected",
+    [(True, True, ("key", "original_index")), (True, False, ("file", None)),
+     (False, False, ("key", "frame"))],
+)
+def test_original_groups_for_the_learning_curve(demo, recover, augment, expected):
+    demo["originals"]["recover"] = recover
+    demo["originals"]["augment"]["enabled"] = augment
+    assert original_groups(demo) == expected
+
+
+def test_movie_entries_file_folder_glob_and_bad_names(tmp_path):
+    folder = tmp_path / "day 1"
+    folder.mkdir()
+    for name in ("b.npz", "a rat.npz", "notes.txt"):
+        (folder / name).write_bytes(b"")
+    assert expand_movie_entry("walk", "x/walk.npz") == {"walk": "x/walk.npz"}
+    assert expand_movie_entry("day1", str(folder)) == {
+        "day1_a_rat": str(folder / "a rat.npz"), "day1_b": str(folder / "b.npz")}
+    assert list(expand_movie_entry("d", str(folder / "b*.npz"))) == ["d_b"]
+    with pytest.raises(ConfigError, match="movies.my movie"):
+        expand_movie_entry("my movie", "x.npz")
+
+
+def test_tta_count():
+    assert [tta_count(v) for v in (True, False, 0, 2, 8)] == [8, 0, 0, 2, 8]
