@@ -14,7 +14,7 @@ from direction_tagger.originals.augment import (
     variants_per_original,
 )
 from direction_tagger.train.augment import random_augment_batch, random_rotate_scale
-from direction_tagger.geometry import DIHEDRAL, dihedral_images, dihedral_points
+from direction_tagger.dihedral import DIHEDRAL, dihedral_images, dihedral_points
 
 VALUES = (120, 180, 250)  # grey level that marks keypoint 0, 1, 2
 

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from direction_tagger.geometry import (
-    DIHEDRAL, angle_difference, body_direction, dihedral_images, dihedral_points, direction_deg,
-    head_direction, inverse_dihedral_points,
+from direction_tagger.dihedral import (
+    DIHEDRAL, dihedral_images, dihedral_points, inverse_dihedral_points,
 )
+from direction_tagger.geometry import (angle_difference, body_direction, direction_deg,
+                                       head_direction)
 from direction_tagger.evaluate.metrics import evaluate, keypoint_errors
 
 

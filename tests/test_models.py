@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from direction_tagger.geometry import DIHEDRAL, dihedral_points
+from direction_tagger.dihedral import (DIHEDRAL, dihedral_images, dihedral_points,
+                                       inverse_dihedral_points)
 from direction_tagger.io import DataError
 from direction_tagger.train.models import ARCHITECTURES, build_model, soft_argmax
-from direction_tagger.movies.predict import Predictor, transform_frames, untransform_points
+from direction_tagger.movies.predict import Predictor
 from direction_tagger.train.loop import TrainConfig, load_model, save_model, train
 
 
@@ -40,8 +41,8 @@ def test_soft_argmax_recovers_a_known_peak_to_sub_pixel(stride):
 def test_tta_maps_a_known_point_back_exactly(k, flip):
     frame = torch.zeros(1, 50, 50)
     frame[0, 12, 40] = 1  # x = 40, y = 12
-    row, col = torch.nonzero(transform_frames(frame, k, flip)[0])[0].tolist()
-    back = untransform_points(torch.tensor([[float(col), float(row)]]), k, flip)
+    row, col = torch.nonzero(dihedral_images(frame, k, flip)[0])[0].tolist()
+    back = inverse_dihedral_points(torch.tensor([[float(col), float(row)]]), k, flip)
     assert back.tolist() == [[40.0, 12.0]]
     # and the torch transform agrees with the numpy one used for augmentation
     assert dihedral_points(np.array([40.0, 12.0]), k, flip).tolist() == [col, row]

@@ -1,4 +1,5 @@
-"""Angles and exact point transforms under the project's conventions.
+"""Angles and directions under the project's conventions (the 8 dihedral transforms of a
+frame are in dihedral.py).
 
 Points are (x, y) px, x = column, y = row, origin top-left, pixel centres at integers, so
 the centre of a 50x50 frame is (24.5, 24.5). Angles are degrees in [0, 360): 0 = toward +x,
@@ -33,36 +34,3 @@ def head_direction(locs: np.ndarray) -> np.ndarray:
 def angle_difference(a, b) -> np.ndarray:
     """Signed smallest difference a - b in degrees, in [-180, 180)."""
     return (np.asarray(a, dtype=np.float64) - b + 180.0) % 360.0 - 180.0
-
-
-def dihedral_images(images: np.ndarray, k: int, flip: bool) -> np.ndarray:
-    """Rotate (..., H, W) images by k*90 degrees counter-clockwise on screen, after an optional
-    vertical flip (rows reversed). Matches `dihedral_points`."""
-    out = images[..., ::-1, :] if flip else images
-    return np.rot90(out, k=k, axes=(-2, -1))
-
-
-def dihedral_points(points: np.ndarray, k: int, flip: bool, size: int = FRAME_SIZE) -> np.ndarray:
-    """Map (..., 2) (x, y) points exactly as `dihedral_images` maps pixels."""
-    last = size - 1
-    x, y = points[..., 0], points[..., 1]
-    if flip:
-        y = last - y
-    for _ in range(k % 4):
-        # np.rot90 (counter-clockwise): pixel (row r, col c) -> (row last-c, col r)
-        x, y = y, last - x
-    return np.stack([x, y], axis=-1)
-
-
-def inverse_dihedral_points(points: np.ndarray, k: int, flip: bool, size: int = FRAME_SIZE):
-    """Undo `dihedral_points`: rotate back, then flip back."""
-    last = size - 1
-    x, y = points[..., 0], points[..., 1]
-    for _ in range(k % 4):
-        x, y = last - y, x
-    if flip:
-        y = last - y
-    return np.stack([x, y], axis=-1)
-
-
-DIHEDRAL = [(k, flip) for flip in (False, True) for k in range(4)]  # the 8 transforms

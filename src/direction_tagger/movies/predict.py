@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from ..device import bf16_is_fast
-from ..io import FRAME_SIZE
+from ..dihedral import dihedral_images, inverse_dihedral_points
 from ..train.models import normalise_frames, prepare_for_inference
 
 
@@ -28,24 +28,6 @@ class Predictions:
 
     def __len__(self) -> int:
         return len(self.locs)
-
-
-def transform_frames(frames: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
-    """(B, H, W) frames: optional vertical flip (rows reversed), then k x 90° counter-clockwise;
-    same as geometry.dihedral_images."""
-    out = frames.flip(-2) if flip else frames
-    return torch.rot90(out, k, dims=(-2, -1))
-
-
-def untransform_points(points: torch.Tensor, k: int, flip: bool, size: int = FRAME_SIZE):
-    """Map (..., 2) points predicted on a transformed frame back to the original frame."""
-    last = size - 1
-    x, y = points[..., 0], points[..., 1]
-    for _ in range(k % 4):
-        x, y = last - y, x
-    if flip:
-        y = last - y
-    return torch.stack([x, y], dim=-1)
 
 
 # Most informative first: identity, 180°, then flipped and quarter turns.
@@ -97,8 +79,8 @@ class Predictor:
                 continue
             coords, confs = [], []
             for k, flip in transforms:
-                c, p = self._run(transform_frames(frames, k, flip))
-                coords.append(untransform_points(c, k, flip))
+                c, p = self._run(dihedral_images(frames, k, flip))
+                coords.append(inverse_dihedral_points(c, k, flip))
                 confs.append(p)
             coords = torch.stack(coords)  # (8, B, 3, 2)
             centre = coords.quantile(0.5, dim=0)  # interpolated: unbiased for an even count

@@ -8,9 +8,9 @@ that is off contributes x1.
 
 Conventions (see geometry.py): points are (x, y) px, pixel centres at integers, rotation
 about the frame centre (24.5, 24.5), vertical flip y -> 49 - y. The dihedral part of every
-variant is done with `geometry.dihedral_images` / `dihedral_points`, so pixels and labels
-move identically. Shifts are whole pixels (labels move by exactly the same amount) with
-the uncovered border filled by mirror reflection, not black.
+variant is done with dihedral.py (`index_maps` for pixels, `dihedral_points_each` for
+labels), so pixels and labels move identically. Shifts are whole pixels (labels move by
+exactly the same amount) with the uncovered border filled by mirror reflection, not black.
 
 Order of operations for one variant: vertical flip, rotation, shift, pixel noise (then
 round and clip to uint8); labels: flip, rotation, shift, label noise.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import dihedral_images, dihedral_points
+from ..dihedral import dihedral_index, dihedral_points_each, index_maps
 from ..io import FRAME_SIZE
 
 DEFAULT_PIXEL_NOISE_SIGMA = 4.0  # grey levels (0-255)
@@ -111,15 +111,6 @@ def variants_per_original(
     )
 
 
-def _dihedral_index_maps(size: int = FRAME_SIZE) -> np.ndarray:
-    """(8, size*size): flat source pixel of every output pixel, for the 8 (k, flip) pairs,
-    indexed by 4 * flip + k. Built with `dihedral_images` itself, so it is exact by construction."""
-    idx = np.arange(size * size).reshape(size, size)
-    return np.stack(
-        [dihedral_images(idx, k, f).reshape(-1) for f in (False, True) for k in range(4)]
-    )
-
-
 def _reflect(i: np.ndarray, size: int) -> np.ndarray:
     """Mirror indices into [0, size) without repeating the edge (numpy's 'reflect' mode)."""
     period = 2 * (size - 1)
@@ -132,8 +123,8 @@ def source_index(
 ) -> np.ndarray:
     """(B, size*size) flat indices into each original such that
     `original.reshape(-1)[index]` is the flipped, rotated, shifted (reflect-filled) frame."""
-    maps = _dihedral_index_maps(size)
-    g = 4 * np.asarray(flip, dtype=np.int64) + np.asarray(k, dtype=np.int64) % 4
+    maps = index_maps(size)
+    g = dihedral_index(k, flip)
     r = np.arange(size)
     rows = _reflect(r[None, :] - np.asarray(sy)[:, None], size)  # (B, size)
     cols = _reflect(r[None, :] - np.asarray(sx)[:, None], size)
@@ -144,14 +135,7 @@ def source_index(
 def transform_points(points: np.ndarray, k, flip, sx, sy) -> np.ndarray:
     """Map (B, ..., 2) points of the originals into their variants (exact; no label noise)."""
     points = np.asarray(points, dtype=np.float64)
-    out = np.empty_like(points)
-    k = np.asarray(k) % 4
-    flip = np.asarray(flip, dtype=bool)
-    for f in (False, True):
-        for kk in range(4):
-            sel = (k == kk) & (flip == f)
-            if sel.any():
-                out[sel] = dihedral_points(points[sel], kk, f)
+    out = dihedral_points_each(points, k, flip)
     shift = np.stack([np.asarray(sx), np.asarray(sy)], axis=-1).astype(np.float64)
     return out + shift.reshape(shift.shape[:1] + (1,) * (points.ndim - 2) + (2,))
 

@@ -50,7 +50,8 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
-from ..geometry import CENTRE, DIHEDRAL, dihedral_images, dihedral_points
+from ..dihedral import COMPOSE, DIHEDRAL, INVERSE, MATRICES, dihedral_images
+from ..geometry import CENTRE
 from ..io import FRAME_SIZE
 
 DEFAULT_MAX_SHIFT_PX = 2
@@ -76,28 +77,6 @@ class RecoveryResult:
     frame_flip: np.ndarray = field(default=None)  # (N,) bool
     frame_shift: np.ndarray = field(default=None)  # (N, 2) float (shift_x, shift_y) px
     frame_residual: np.ndarray = field(default=None)  # (N,) alignment MSE (blurred grey levels^2)
-
-
-# --- the dihedral group as 2x2 integer matrices acting on (x, y) about the frame centre ---------
-
-
-def _dihedral_matrices() -> np.ndarray:
-    """(8, 2, 2) A with dihedral_points(p, k, flip) = A @ (p - CENTRE) + CENTRE, DIHEDRAL order."""
-    c = np.array([CENTRE, CENTRE])
-    basis = np.array([c + (1.0, 0.0), c + (0.0, 1.0)])
-    mats = []
-    for k, flip in DIHEDRAL:
-        image = dihedral_points(basis, k, flip) - c  # rows: images of e_x, e_y
-        mats.append(np.rint(image.T).astype(np.int64))
-    return np.stack(mats)
-
-
-_MATS = _dihedral_matrices()
-_MAT_INDEX = {tuple(m.reshape(-1)): i for i, m in enumerate(_MATS)}
-_COMPOSE = np.array(
-    [[_MAT_INDEX[tuple((_MATS[a] @ _MATS[b]).reshape(-1))] for b in range(8)] for a in range(8)]
-)  # _COMPOSE[a, b]: apply b first, then a
-_INVERSE = np.array([_MAT_INDEX[tuple(_MATS[a].T.reshape(-1))] for a in range(8)])
 
 
 # --- per-frame measurements ------------------------------------------------------------------
@@ -272,7 +251,7 @@ def _cleanest(
         ref = rel_g[unshifted[0]]
         classes: dict[bytes, list[int]] = {}
         for m in unshifted:
-            k, f = DIHEDRAL[_INVERSE[_COMPOSE[rel_g[m], _INVERSE[ref]]]]
+            k, f = DIHEDRAL[INVERSE[COMPOSE[rel_g[m], INVERSE[ref]]]]
             classes.setdefault(
                 np.ascontiguousarray(dihedral_images(images[m], k, f)).tobytes(), []
             ).append(m)
@@ -524,7 +503,7 @@ def _recover(
     if not use_subpixel:
         rel_t = np.rint(rel_t)
     # Each member's shift expressed in the seed's frame: D_g^-1 moves it back.
-    t_seed = _vec(np.transpose(_MATS[rel_g], (0, 2, 1)).astype(np.float64), rel_t)
+    t_seed = _vec(np.transpose(MATRICES[rel_g], (0, 2, 1)).astype(np.float64), rel_t)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
     rep_frame = np.empty(n_groups, dtype=np.int64)
@@ -545,19 +524,19 @@ def _recover(
         rep_frame[gi] = c
         gc, tc = rel_g[c], rel_t[c]
         # Relative to the representative: m = shift(D_h(c), u), h = g_m o g_c^-1, u = t_m - A_h t_c.
-        h = _COMPOSE[rel_g[idx], _INVERSE[gc]]
+        h = COMPOSE[rel_g[idx], INVERSE[gc]]
         frame_g[idx] = h
-        frame_t[idx] = rel_t[idx] - _vec(_MATS[h], np.broadcast_to(tc, (len(idx), 2)))
+        frame_t[idx] = rel_t[idx] - _vec(MATRICES[h], np.broadcast_to(tc, (len(idx), 2)))
         if representative == "median" and len(unshifted) > 2:
             stack = []
-            for m, hm in zip(unshifted, _COMPOSE[rel_g[unshifted], _INVERSE[gc]]):
-                k, f = DIHEDRAL[_INVERSE[hm]]
+            for m, hm in zip(unshifted, COMPOSE[rel_g[unshifted], INVERSE[gc]]):
+                k, f = DIHEDRAL[INVERSE[hm]]
                 stack.append(dihedral_images(images[m], k, f))
             rep_images[gi] = np.median(np.stack(stack), axis=0).round().astype(np.uint8)
         else:
             rep_images[gi] = images[c]
         # Labels of every member mapped into c's frame: p_c = A_h^T (p_m - u - ctr) + ctr.
-        a_inv = np.transpose(_MATS[h], (0, 2, 1))
+        a_inv = np.transpose(MATRICES[h], (0, 2, 1))
         p = locs[idx] - frame_t[idx][:, None, :] - CENTRE
         p = np.einsum("nij,nkj->nki", a_inv, p) + CENTRE
         med = np.median(p, axis=0)

@@ -2,10 +2,10 @@
 whole-pixel shift with mirrored borders, Gaussian pixel noise; labels mapped exactly.
 
 One gather per batch does all the pixel work, with no per-sample Python loop: the 8 dihedral
-transforms are flat index maps built once with `geometry.dihedral_images` (so they cannot
-disagree with the offline augmentation or with `geometry.dihedral_points`), and the shift just
+transforms are the flat index maps of `dihedral.index_maps`, built once per device (the same
+as the offline augmentation's, and exact for `dihedral.dihedral_points`), and the shift just
 re-indexes into them with reflected coordinates. Labels: p -> A_g (p - c) + c + shift, with
-A_g the integer matrix of `geometry.dihedral_points` about c = (24.5, 24.5); exact in float.
+A_g the integer matrix of `dihedral.matrices` about c = (24.5, 24.5); exact in float.
 
 Conventions as everywhere: (x, y) px, x = column, y = row, pixel centres at integers; the
 content moves by +shift px.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..geometry import DIHEDRAL, dihedral_images, dihedral_points
+from ..dihedral import DIHEDRAL, index_maps, matrices
 
 DEFAULT_SHIFT_PX = 2
 DEFAULT_NOISE_SIGMA = 4.0  # grey levels
@@ -28,20 +28,13 @@ def _tables(size: int, device: torch.device):
     """(8, size*size) source-pixel maps and (8, 2, 2) / (8, 2) affine label maps, DIHEDRAL order."""
     key = (size, str(device))
     if key not in _CACHE:
-        idx = np.arange(size * size).reshape(size, size)
-        maps = np.stack([dihedral_images(idx, k, f).reshape(-1) for k, f in DIHEDRAL])
-        c = (size - 1) / 2.0
-        probe = np.array([[c, c], [c + 1.0, c], [c, c + 1.0]])
-        mats, offs = [], []
-        for k, f in DIHEDRAL:
-            q = dihedral_points(probe, k, f, size=size)
-            a = np.stack([q[1] - q[0], q[2] - q[0]], axis=1)  # columns: images of e_x, e_y
-            mats.append(np.rint(a))
-            offs.append(q[0] - a @ probe[0])  # so that p -> a @ p + off
+        mats = matrices(size).astype(np.float64)
+        c = np.array([(size - 1) / 2.0] * 2)
+        offs = c - mats @ c  # p -> A (p - c) + c = A p + off
         _CACHE[key] = (
-            torch.from_numpy(maps).to(device),
-            torch.tensor(np.stack(mats), dtype=torch.float32, device=device),
-            torch.tensor(np.stack(offs), dtype=torch.float32, device=device),
+            torch.from_numpy(index_maps(size)).to(device),
+            torch.tensor(mats, dtype=torch.float32, device=device),
+            torch.tensor(offs, dtype=torch.float32, device=device),
         )
     return _CACHE[key]
 
@@ -74,7 +67,7 @@ def random_augment_batch(
 
     Returns (images float32, same shape and device; locs float32 (B, K, 2)), plus, when
     `return_params`, a dict of the per-sample `k`, `flip`, `shift_x`, `shift_y` (CPU tensors
-    from the draw; the same transforms as `geometry.dihedral_points` + shift).
+    from the draw; the same transforms as `dihedral.dihedral_points` + shift).
     """
     if images.ndim not in (3, 4) or images.shape[-1] != images.shape[-2]:
         raise ValueError(
