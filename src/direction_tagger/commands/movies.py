@@ -68,44 +68,28 @@ def _read_reference(path) -> dict:
 
 
 def run_smooth(args) -> int:
-    from ..movies.tables import (movie_table, read_table, table_confidence, table_fps, table_locs,
-                         table_spread, write_dlc_csv, write_table)
-    from ..movies.qc import qc_flags, qc_summary
-    from ..movies.smooth import smooth_locs
+    from ..movies.postprocess import smooth_and_check
+    from ..movies.tables import read_table, write_dlc_csv, write_table
 
-    table = read_table(args.predictions)
-    raw = table_locs(table, "_raw")
-    if raw is None:
-        raw = table_locs(table)
-    confidence = table_confidence(table)
-    spread = table_spread(table)
-    truth = table_locs(table, "_true")
-    fps = args.fps or table_fps(table)
     reference = _read_reference(args.reference) if args.reference else None
-
-    smoothed = smooth_locs(raw, confidence, method=args.method, window=args.window,
-                           polyorder=args.polyorder, min_confidence=args.min_confidence,
-                           max_gap=args.max_gap, outlier_px=args.outlier_px or None)
-    flags = qc_flags(raw, confidence, spread, fps, reference,
-                     max_jump_px=args.max_jump_px, max_spread_px=args.max_spread_px,
-                     min_confidence=args.min_confidence)
-    out = movie_table(smoothed, confidence, spread, fps, flags, raw_locs=raw, truth_locs=truth)
-    write_table(args.out, out)
+    smoothing = {
+        "method": args.method, "window": args.window, "polyorder": args.polyorder,
+        "min_confidence": args.min_confidence, "max_gap": args.max_gap,
+        "outlier_px": args.outlier_px or None,
+    }
+    checks = {"max_jump_px": args.max_jump_px, "max_spread_px": args.max_spread_px,
+              "min_confidence": args.min_confidence}
+    result = smooth_and_check(read_table(args.predictions), smoothing, checks, reference,
+                              fps=args.fps)
+    write_table(args.out, result.table)
     if args.dlc_csv:
-        write_dlc_csv(args.dlc_csv, np.where(np.isfinite(smoothed), smoothed, raw), confidence)
-    summary = qc_summary(flags, raw, fps, smoothed=smoothed)
+        write_dlc_csv(args.dlc_csv, result.dlc_locs, result.confidence)
     if args.qc_json:
-        summary["settings"] = {
-            "method": args.method, "window": args.window, "polyorder": args.polyorder,
-            "min_confidence": args.min_confidence, "max_gap": args.max_gap,
-            "outlier_px": args.outlier_px, "max_jump_px": args.max_jump_px,
-            "max_spread_px": args.max_spread_px,
-            "reference": str(args.reference) if args.reference else None,
-        }
-        summary["frames_left_missing"] = int((~np.isfinite(smoothed).all(axis=(1, 2))).sum())
-        write_json(args.qc_json, summary)
-    print(f"{args.out}: {len(out)} frames smoothed ({args.method}, window {args.window}); "
-          f"{100 * summary['flagged_share']['any']:.1f}% flagged by QC")
+        result.qc["settings"]["outlier_px"] = args.outlier_px
+        result.qc["settings"]["reference"] = str(args.reference) if args.reference else None
+        write_json(args.qc_json, result.qc)
+    print(f"{args.out}: {len(result.table)} frames smoothed ({args.method}, window "
+          f"{args.window}); {100 * result.qc['flagged_share']['any']:.1f}% flagged by QC")
     return 0
 
 
