@@ -10,7 +10,7 @@ from direction_tagger.cli import main
 from direction_tagger.io import save_labelled, save_movie
 from direction_tagger.movies.tables import (movie_table, read_table, table_fps, write_dlc_csv,
                                     write_table)
-from direction_tagger.movies.render import read_video_frames
+from direction_tagger.movies.video_io import read_video_frames
 
 BASE_COLUMNS = [
     "frame", "time_s",

@@ -359,7 +359,7 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
     import pandas as pd
 
     from direction_tagger.io import load_movie
-    from direction_tagger.movies.render import read_video_frames
+    from direction_tagger.movies.video_io import read_video_frames
     from direction_tagger.train.loop import load_model
 
     started = time.monotonic()
