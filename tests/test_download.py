@@ -19,17 +19,9 @@ import numpy as np
 import pytest
 
 from direction_tagger import cli
-from direction_tagger.data.download import (
-    DRIVE_BASE_ENV,
-    LABELLED_NAME,
-    MOVIE_NAME,
-    classify_zip,
-    extract_members,
-    fetch,
-    parse_source,
-    read_sidecar,
-    served_filename,
-)
+from direction_tagger.data.archive import classify_zip, extract_members
+from direction_tagger.data.download import LABELLED_NAME, MOVIE_NAME, fetch, read_sidecar
+from direction_tagger.data.transport import DRIVE_BASE_ENV, parse_source, served_filename
 from direction_tagger.io import DataError, load_labelled, save_labelled, save_movie
 
 FAST = dict(retries=3, backoff=0.001, timeout=5.0)  # tiny backoff: tests take milliseconds
