@@ -30,7 +30,7 @@ rule learning_curve_split:
 rule learning_curve_train:
     input:
         data=checked(training_set()),
-        split=file_of("split"),
+        split=f"{LC_POINT}/split.json",
         verified=verified("training"),
     output:
         model=f"{LC_POINT}/model.pt",
@@ -58,7 +58,7 @@ rule learning_curve_evaluate:
     input:
         model=f"{LC_POINT}/model.pt",
         data=checked(training_set()),
-        split=file_of("split"),
+        split=f"{LC_POINT}/split.json",
     output:
         metrics=f"{LC_POINT}/metrics.json",
         frames=f"{LC_POINT}/frames.csv",
