@@ -101,8 +101,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 
-    from direction_tagger.originals.augment import augmentation_plan, transform_points
     from direction_tagger.data.synth import make_labelled_set
+    from direction_tagger.originals.augment import augmentation_plan, transform_points
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -11,12 +11,12 @@ import time
 
 import torch
 
-from direction_tagger.train.models import build_model
+from direction_tagger.data.synth import make_labelled_set, make_movie
 from direction_tagger.movies.predict import Predictor
 from direction_tagger.movies.qc import geometry_reference, qc_flags, qc_summary
 from direction_tagger.movies.smooth import smooth_locs
-from direction_tagger.data.synth import make_labelled_set, make_movie
 from direction_tagger.train.loop import TrainConfig
+from direction_tagger.train.models import build_model
 
 
 def main():
@@ -38,8 +38,11 @@ def main():
         flags = qc_flags(pred.locs, pred.confidence, pred.spread, fps=30.0, reference=reference)
         qc_summary(flags, pred.locs, 30.0, smoothed=smooth)
         total = time.monotonic() - start
-        print(f"tta={tta}: predict {t_predict:.1f} s ({args.frames / t_predict:.0f} frames/s), "
-              f"predict+smooth+QC {total:.1f} s = {total / 20:.2f} x the 20 s target", flush=True)
+        print(
+            f"tta={tta}: predict {t_predict:.1f} s ({args.frames / t_predict:.0f} frames/s), "
+            f"predict+smooth+QC {total:.1f} s = {total / 20:.2f} x the 20 s target",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -33,10 +33,14 @@ def config(data: Path, args) -> dict:
     return {
         "run": "real",
         "data": {"source": "file", "file": str(data)},
-        "split": {"group_key": args.group_key, "train": 0.74, "val": 0.09, "test": 0.17,
-                  "seed": args.split_seed},
-        "train": {"amp": args.precision == "auto", "seed": args.seed}
-        | json.loads(args.options),
+        "split": {
+            "group_key": args.group_key,
+            "train": 0.74,
+            "val": 0.09,
+            "test": 0.17,
+            "seed": args.split_seed,
+        },
+        "train": {"amp": args.precision == "auto", "seed": args.seed} | json.loads(args.options),
         "evaluate": {"tta": True},
     }
 
@@ -47,8 +51,11 @@ def _spin():  # keeps one core busy until killed
 
 
 def run_workflow(data: Path, args, busy: bool) -> dict:
-    spinners = [multiprocessing.Process(target=_spin, daemon=True)
-                for _ in range(os.cpu_count() or 2)] if busy else []
+    spinners = (
+        [multiprocessing.Process(target=_spin, daemon=True) for _ in range(os.cpu_count() or 2)]
+        if busy
+        else []
+    )
     for p in spinners:
         p.start()
     try:
@@ -56,9 +63,20 @@ def run_workflow(data: Path, args, busy: bool) -> dict:
             work = Path(tmp)
             (work / "config.yaml").write_text(yaml.safe_dump(config(data, args)))
             # targets first: --configfile and --quiet would swallow them
-            cmd = [sys.executable, "-m", "snakemake", "all", "--snakefile",
-                   str(REPO / "Snakefile"), "--directory", str(work), "--cores", str(args.cores),
-                   "--configfile", str(work / "config.yaml")]
+            cmd = [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "all",
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--directory",
+                str(work),
+                "--cores",
+                str(args.cores),
+                "--configfile",
+                str(work / "config.yaml"),
+            ]
             start = time.monotonic()
             done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
             wall = time.monotonic() - start
@@ -77,41 +95,58 @@ def run_workflow(data: Path, args, busy: bool) -> dict:
 def line(label: str, r: dict) -> str:
     k, m, s = r["metrics"]["keypoints"], r["metrics"], r["summary"]
     swaps = round(m["body_direction"]["share_over_90deg"] * m["n_frames"])
-    return (f"{label:5s} | {s['budget']['steps']} steps of {s['budget']['batch_size']}, "
-            f"{s['training_seconds'] / 60:.1f} min training ({s['precision']}), "
-            f"{r['wall_s'] / 60:.1f} min in all | median nose {k['head']['median']:.2f} px, neck "
-            f"{k['neck']['median']:.2f} px, tail base {k['base']['median']:.2f} px | head/tail "
-            f"swapped on {swaps} of {m['n_frames']} test frames")
+    return (
+        f"{label:5s} | {s['budget']['steps']} steps of {s['budget']['batch_size']}, "
+        f"{s['training_seconds'] / 60:.1f} min training ({s['precision']}), "
+        f"{r['wall_s'] / 60:.1f} min in all | median nose {k['head']['median']:.2f} px, neck "
+        f"{k['neck']['median']:.2f} px, tail base {k['base']['median']:.2f} px | head/tail "
+        f"swapped on {swaps} of {m['n_frames']} test frames"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--group-key", default="video", help="per-frame recording key")
-    parser.add_argument("--precision", choices=["fp32", "auto"], default="fp32",
-                        help="fp32 (default: what every CPU gets) or auto (bf16 where native)")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "auto"],
+        default="fp32",
+        help="fp32 (default: what every CPU gets) or auto (bf16 where native)",
+    )
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--options", default="{}", help="extra train options as JSON")
-    parser.add_argument("--busy", action="store_true",
-                        help="run again with every core kept busy by other processes")
+    parser.add_argument(
+        "--busy", action="store_true", help="run again with every core kept busy by other processes"
+    )
     args = parser.parse_args()
-    print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"snakemake --cores {args.cores}, precision {args.precision}", flush=True)
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"snakemake --cores {args.cores}, precision {args.precision}",
+        flush=True,
+    )
     idle = run_workflow(args.data.resolve(), args, busy=False)
     parts = idle["parts"]
-    print("split by recording: " + ", ".join(
-        f"{name} {p['n_frames']} frames ({p.get('n_groups', '?')} recordings)"
-        for name, p in parts.items()))
+    print(
+        "split by recording: "
+        + ", ".join(
+            f"{name} {p['n_frames']} frames ({p.get('n_groups', '?')} recordings)"
+            for name, p in parts.items()
+        )
+    )
     print(line("idle", idle), flush=True)
     if args.busy:
         busy = run_workflow(args.data.resolve(), args, busy=True)
         print(line("busy", busy))
         a, b = idle["metrics"]["keypoints"], busy["metrics"]["keypoints"]
         ratios = {k: b[k]["median"] / a[k]["median"] for k in ("head", "neck", "base")}
-        print("busy / idle median error: " + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
-              + f"; training time x{busy['summary']['training_seconds'] / idle['summary']['training_seconds']:.2f}")
+        print(
+            "busy / idle median error: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
+            + f"; training time x{busy['summary']['training_seconds'] / idle['summary']['training_seconds']:.2f}"
+        )
 
 
 if __name__ == "__main__":

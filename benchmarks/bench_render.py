@@ -54,15 +54,16 @@ def bench_render(frames: int, panel: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.mp4"
         wall, cpu = time.perf_counter(), time.process_time()
-        render_video(path, images, locs, confidence, 30.0, flags=flags, panel=panel,
-                     progress=False)
+        render_video(path, images, locs, confidence, 30.0, flags=flags, panel=panel, progress=False)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         size = path.stat().st_size
     fps = frames / wall
     width = 800 if panel else 400
-    print(f"render {frames} frames {width}x400{' +panel' if panel else ''}: {wall:.2f} s, "
-          f"{fps:.0f} frames/s = {fps / TARGET_FPS:.2f} x the {TARGET_FPS:.0f} fps target; "
-          f"drawing (python) {1000 * cpu / frames:.2f} ms CPU/frame; {size / 1e6:.1f} MB")
+    print(
+        f"render {frames} frames {width}x400{' +panel' if panel else ''}: {wall:.2f} s, "
+        f"{fps:.0f} frames/s = {fps / TARGET_FPS:.2f} x the {TARGET_FPS:.0f} fps target; "
+        f"drawing (python) {1000 * cpu / frames:.2f} ms CPU/frame; {size / 1e6:.1f} MB"
+    )
 
 
 def bench_smooth_qc(frames: int) -> None:
@@ -79,8 +80,10 @@ def bench_smooth_qc(frames: int) -> None:
     flags = qc_flags(locs, confidence, spread, 30.0)
     qc_summary(flags, locs, 30.0, smoothed=smoothed)
     wall = time.perf_counter() - wall
-    print(f"smooth + QC {frames} frames: {wall:.3f} s (smooth {t_smooth:.3f} s), "
-          f"{frames / wall:.0f} frames/s")
+    print(
+        f"smooth + QC {frames} frames: {wall:.3f} s (smooth {t_smooth:.3f} s), "
+        f"{frames / wall:.0f} frames/s"
+    )
 
 
 def main() -> None:

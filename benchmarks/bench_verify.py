@@ -27,12 +27,16 @@ def synthetic_set(path: Path, n: int, compressed: bool, seed: int = 0) -> None:
     angle = rng.uniform(0, 2 * np.pi, n)
     d = np.stack([np.cos(angle), -np.sin(angle)], axis=1)
     locs = np.stack([centre - 7 * d, centre + 3 * d, centre + 8 * d], axis=1).astype(np.float32)
-    arrays = {"images": images} | {f"locs_{k}": locs[:, i] for i, k in enumerate(("base", "neck", "head"))}
+    arrays = {"images": images} | {
+        f"locs_{k}": locs[:, i] for i, k in enumerate(("base", "neck", "head"))
+    }
     (np.savez_compressed if compressed else np.savez)(path, **arrays)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=PUBLISHED_N)
     parser.add_argument("--compressed", action="store_true", help="np.savez_compressed instead")
     parser.add_argument("--repeats", type=int, default=1)
@@ -41,16 +45,20 @@ def main() -> None:
         path = Path(tmp) / "synthetic.npz"
         t0 = time.perf_counter()
         synthetic_set(path, args.n, args.compressed)
-        print(f"made {args.n:,} frames ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"made {args.n:,} frames ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s"
+        )
         times = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
             summary = verify_labelled(path)
             times.append(time.perf_counter() - t0)
         best = min(times)
-        print(f"verify_labelled: {best:.2f} s for {summary['n_frames']:,} frames "
-              f"(duplicates {summary['duplicates']['frames']}); "
-              f"{best / TARGET_S:.2f} x the {TARGET_S:.0f} s target")
+        print(
+            f"verify_labelled: {best:.2f} s for {summary['n_frames']:,} frames "
+            f"(duplicates {summary['duplicates']['frames']}); "
+            f"{best / TARGET_S:.2f} x the {TARGET_S:.0f} s target"
+        )
 
 
 if __name__ == "__main__":

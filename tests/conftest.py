@@ -20,8 +20,15 @@ SHRUNK_DEMO = {
 }
 
 
-def run_snakemake(workdir: Path, *args: str, configs=(), timeout: int = 900, check: bool = True,
-                  replace: bool = False, snakefile: Path = REPO / "Snakefile"):
+def run_snakemake(
+    workdir: Path,
+    *args: str,
+    configs=(),
+    timeout: int = 900,
+    check: bool = True,
+    replace: bool = False,
+    snakefile: Path = REPO / "Snakefile",
+):
     """Run the repository's workflow with `workdir` as working directory; return the result.
 
     `configs` are merged over config/demo.yaml, or used alone with `replace`."""
@@ -30,14 +37,37 @@ def run_snakemake(workdir: Path, *args: str, configs=(), timeout: int = 900, che
         path = workdir / f"override_{k}.yaml"
         path.write_text(yaml.safe_dump(extra))
         configfiles.append(str(path))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
-           "--directory", str(workdir), "--cores", "2", *args, "--configfile", *configfiles]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+        "--configfile",
+        *configfiles,
+    ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
-                            env=env, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        cmd,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     if check and result.returncode != 0:
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in sorted(workdir.glob("logs/**/*.log")))
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stderr[-6000:]}\n{logs}")
+        logs = "\n".join(
+            f"--- {p}\n{p.read_text()[-3000:]}" for p in sorted(workdir.glob("logs/**/*.log"))
+        )
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stderr[-6000:]}\n{logs}"
+        )
     return result
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from direction_tagger.dihedral import DIHEDRAL, dihedral_images, dihedral_points
 from direction_tagger.originals.augment import (
     augment_originals,
     augmentation_plan,
@@ -14,7 +15,6 @@ from direction_tagger.originals.augment import (
     variants_per_original,
 )
 from direction_tagger.train.augment import random_augment_batch, random_rotate_scale
-from direction_tagger.dihedral import DIHEDRAL, dihedral_images, dihedral_points
 
 VALUES = (120, 180, 250)  # grey level that marks keypoint 0, 1, 2
 

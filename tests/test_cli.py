@@ -8,8 +8,23 @@ import pytest
 
 from direction_tagger.cli import build_parser, main
 
-STEPS = ["synth", "download", "verify", "recover", "augment", "split", "train", "evaluate",
-         "predict", "smooth", "render", "movie-figures", "qc-reference", "summary", "compare"]
+STEPS = [
+    "synth",
+    "download",
+    "verify",
+    "recover",
+    "augment",
+    "split",
+    "train",
+    "evaluate",
+    "predict",
+    "smooth",
+    "render",
+    "movie-figures",
+    "qc-reference",
+    "summary",
+    "compare",
+]
 
 
 def test_every_step_is_a_subcommand():
@@ -29,15 +44,25 @@ def test_console_scripts_are_installed():
     bin_dir = Path(sys.executable).parent
     for script in ("direction-tagger", "train_direction_tagger"):
         assert (bin_dir / script).exists(), script
-    out = subprocess.run([str(bin_dir / "direction-tagger"), "--version"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(bin_dir / "direction-tagger"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert out.startswith("direction-tagger ")
 
 
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys):
     (tmp_path / "movie.npz").write_bytes(b"not a zip")
-    code = main(["predict", "--model", str(tmp_path / "m.pt"), "--movie",
-                 str(tmp_path / "movie.npz"), "--out", str(tmp_path / "p.csv")])
+    code = main(
+        [
+            "predict",
+            "--model",
+            str(tmp_path / "m.pt"),
+            "--movie",
+            str(tmp_path / "movie.npz"),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "m.pt" in err
     assert not (tmp_path / "p.csv").exists()
@@ -47,8 +72,13 @@ def test_train_direction_tagger_runs_the_default_workflow(tmp_path):
     """The published tool's name plans the workflow with config/config.yaml (dry run here)."""
     repo = Path(__file__).resolve().parents[1]
     script = Path(sys.executable).parent / "train_direction_tagger"
-    result = subprocess.run([str(script), "--dry-run", "--snakefile", str(repo / "Snakefile")],
-                            cwd=repo, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(script), "--dry-run", "--snakefile", str(repo / "Snakefile")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-2000:]
     assert "download_published" in output and "results/main/model.pt" in output

@@ -10,12 +10,24 @@ from conftest import run_snakemake
 @pytest.mark.parametrize(
     "override, expected",
     [
-        ({"train": {"epoch": 3}}, "config error at train: Additional properties are not allowed ('epoch'"),
-        ({"trian": {"steps": 3}}, "config error at top level: Additional properties are not allowed ('trian'"),
-        ({"train": {"steps": "three"}}, "config error at train.steps: 'three' is not of type 'integer', 'null'"),
+        (
+            {"train": {"epoch": 3}},
+            "config error at train: Additional properties are not allowed ('epoch'",
+        ),
+        (
+            {"trian": {"steps": 3}},
+            "config error at top level: Additional properties are not allowed ('trian'",
+        ),
+        (
+            {"train": {"steps": "three"}},
+            "config error at train.steps: 'three' is not of type 'integer', 'null'",
+        ),
         ({"train": {"steps": 0}}, "config error at train.steps: 0 is less than the minimum of 1"),
         ({"train": {"epochs": 30}}, "training length is now train.steps (or automatic)"),
-        ({"runs": {"r1": {"train": {"lr": -1}}}}, "runs.r1: config error at train.lr: -1 is less than or equal"),
+        (
+            {"runs": {"r1": {"train": {"lr": -1}}}},
+            "runs.r1: config error at train.lr: -1 is less than or equal",
+        ),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path, override, expected):
@@ -36,8 +48,17 @@ def test_missing_data_file_is_named(tmp_path):
 
 def test_demo_config_is_valid_and_plans_the_whole_chain(tmp_path):
     result = run_snakemake(tmp_path, "--dry-run", check=True)
-    for rule in ("synth_labelled", "verify", "split", "train", "evaluate", "predict_movie",
-                 "smooth_movie", "render_movie", "summary"):
+    for rule in (
+        "synth_labelled",
+        "verify",
+        "split",
+        "train",
+        "evaluate",
+        "predict_movie",
+        "smooth_movie",
+        "render_movie",
+        "summary",
+    ):
         assert rule in result.stdout
 
 

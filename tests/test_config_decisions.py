@@ -76,8 +76,11 @@ def test_split_groups(demo, group_key, recover, augment, expected):
 
 @pytest.mark.parametrize(
     "recover, augment, expected",
-    [(True, True, ("key", "original_index")), (True, False, ("file", None)),
-     (False, False, ("key", "frame"))],
+    [
+        (True, True, ("key", "original_index")),
+        (True, False, ("file", None)),
+        (False, False, ("key", "frame")),
+    ],
 )
 def test_original_groups_for_the_learning_curve(demo, recover, augment, expected):
     demo["originals"]["recover"] = recover
@@ -92,7 +95,9 @@ def test_movie_entries_file_folder_glob_and_bad_names(tmp_path):
         (folder / name).write_bytes(b"")
     assert expand_movie_entry("walk", "x/walk.npz") == {"walk": "x/walk.npz"}
     assert expand_movie_entry("day1", str(folder)) == {
-        "day1_a_rat": str(folder / "a rat.npz"), "day1_b": str(folder / "b.npz")}
+        "day1_a_rat": str(folder / "a rat.npz"),
+        "day1_b": str(folder / "b.npz"),
+    }
     assert list(expand_movie_entry("d", str(folder / "b*.npz"))) == ["d_b"]
     with pytest.raises(ConfigError, match="movies.my movie"):
         expand_movie_entry("my movie", "x.npz")

@@ -101,8 +101,10 @@ class Handler(BaseHTTPRequestHandler):
     def _drive_uc(self, srv, query):
         file_id = query.get("id", "")
         if file_id == "quota":
-            return self._page('<html><body><p class="uc-error-subcaption">Too many users have '
-                              'viewed or downloaded this file recently.</p></body></html>')
+            return self._page(
+                '<html><body><p class="uc-error-subcaption">Too many users have '
+                "viewed or downloaded this file recently.</p></body></html>"
+            )
         if file_id not in srv.drive:
             return self._page("<!DOCTYPE html><html><title>Not Found</title></html>", 404)
         return self._page(srv.confirmation_page(file_id))
@@ -142,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             stop = route.drop_after.pop(0)
         elif route.always_drop is not None:
             stop = start + route.always_drop
-        self.wfile.write(body[start:max(start, stop)])
+        self.wfile.write(body[start : max(start, stop)])
         if stop < len(body):
             self.wfile.flush()
             self.close_connection = True  # the client sees fewer bytes than announced
@@ -208,15 +210,22 @@ def bad_files(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------- sources
 
 
-@pytest.mark.parametrize("text, kind, value", [
-    (f"https://drive.google.com/file/d/{DRIVE_ID}/view", "drive", DRIVE_ID),
-    (f"https://drive.google.com/file/d/{DRIVE_ID}/view?usp=sharing", "drive", DRIVE_ID),
-    (f"https://drive.google.com/open?id={DRIVE_ID}", "drive", DRIVE_ID),
-    (f"https://drive.google.com/uc?id={DRIVE_ID}&export=download", "drive", DRIVE_ID),
-    (DRIVE_ID, "drive", DRIVE_ID),
-    ("https://zenodo.org/records/1/files/x.npz", "http", "https://zenodo.org/records/1/files/x.npz"),
-    ("tagged_dataset/x.npz", "local", "tagged_dataset/x.npz"),
-])
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        (f"https://drive.google.com/file/d/{DRIVE_ID}/view", "drive", DRIVE_ID),
+        (f"https://drive.google.com/file/d/{DRIVE_ID}/view?usp=sharing", "drive", DRIVE_ID),
+        (f"https://drive.google.com/open?id={DRIVE_ID}", "drive", DRIVE_ID),
+        (f"https://drive.google.com/uc?id={DRIVE_ID}&export=download", "drive", DRIVE_ID),
+        (DRIVE_ID, "drive", DRIVE_ID),
+        (
+            "https://zenodo.org/records/1/files/x.npz",
+            "http",
+            "https://zenodo.org/records/1/files/x.npz",
+        ),
+        ("tagged_dataset/x.npz", "local", "tagged_dataset/x.npz"),
+    ],
+)
 def test_parse_source(text, kind, value):
     src = parse_source(text)
     assert (src.kind, src.value) == (kind, value)
@@ -233,7 +242,9 @@ def test_plain_download_records_and_prints_the_hash(server, data_dir, tmp_path):
     fetch(server.url("/set.npz"), dest, log=messages.append, **FAST)
     assert dest.read_bytes() == body
     assert read_sidecar(dest) == {LABELLED_NAME: sha(body)}
-    assert any(sha(body) in m and "under `data: published:`" in m for m in messages)  # how to pin it
+    assert any(
+        sha(body) in m and "under `data: published:`" in m for m in messages
+    )  # how to pin it
     assert load_labelled(dest).images.shape == (12, 50, 50)
     assert not list(data_dir.rglob("*.part")) and not bad_files(data_dir)
 
@@ -249,8 +260,12 @@ def test_pinned_download_then_in_place_without_network(server, data_dir, tmp_pat
 
 
 def test_drive_confirmation_page_is_followed(server, data_dir, tmp_path):
-    body = zip_bytes({f"data/{LABELLED_NAME}": labelled_bytes(tmp_path),
-                      f"data/{MOVIE_NAME}": movie_bytes(tmp_path)})
+    body = zip_bytes(
+        {
+            f"data/{LABELLED_NAME}": labelled_bytes(tmp_path),
+            f"data/{MOVIE_NAME}": movie_bytes(tmp_path),
+        }
+    )
     server.drive[DRIVE_ID] = Route(body, filename="tagged_dataset.zip")
     link = f"https://drive.google.com/file/d/{DRIVE_ID}/view?usp=sharing"
     labelled = fetch(link, data_dir / LABELLED_NAME, sha(body), log=lambda m: None, **FAST)
@@ -271,8 +286,17 @@ def test_drive_download_through_the_cli(server, data_dir, tmp_path, capsys):
     body = labelled_bytes(tmp_path)
     server.drive[DRIVE_ID] = Route(body, filename=LABELLED_NAME)
     out = data_dir / LABELLED_NAME
-    rc = cli.main(["download", "--source", f"https://drive.google.com/open?id={DRIVE_ID}",
-                   "--out", str(out), "--backoff", "0.001"])
+    rc = cli.main(
+        [
+            "download",
+            "--source",
+            f"https://drive.google.com/open?id={DRIVE_ID}",
+            "--out",
+            str(out),
+            "--backoff",
+            "0.001",
+        ]
+    )
     assert rc == 0 and out.read_bytes() == body
     assert sha(body) in capsys.readouterr().err
 
@@ -290,13 +314,16 @@ def test_the_other_published_file_is_not_stored_under_this_name(server, data_dir
     assert len(server.requests) == n and load_labelled(data_dir / LABELLED_NAME)
 
 
-@pytest.mark.parametrize("header, url, name", [
-    ('attachment; filename="rat.zip"', None, "rat.zip"),
-    ("attachment; filename*=UTF-8''r%C3%A4t.npz", None, "r\u00e4t.npz"),
-    ('attachment; filename="../../etc/passwd"', None, "passwd"),
-    (None, "https://zenodo.org/records/1/files/set.npz?download=1", "set.npz"),
-    (None, "https://drive.usercontent.google.com/download", None),
-])
+@pytest.mark.parametrize(
+    "header, url, name",
+    [
+        ('attachment; filename="rat.zip"', None, "rat.zip"),
+        ("attachment; filename*=UTF-8''r%C3%A4t.npz", None, "r\u00e4t.npz"),
+        ('attachment; filename="../../etc/passwd"', None, "passwd"),
+        (None, "https://zenodo.org/records/1/files/set.npz?download=1", "set.npz"),
+        (None, "https://drive.usercontent.google.com/download", None),
+    ],
+)
 def test_served_filename(header, url, name):
     assert served_filename(header, url) == name
 
@@ -333,10 +360,14 @@ def test_user_file_in_tagged_dataset_is_used_without_network(data_dir, tmp_path)
 
 
 def test_user_archive_in_tagged_dataset_is_extracted_without_network(data_dir, tmp_path):
-    archive = zip_bytes({LABELLED_NAME: labelled_bytes(tmp_path), MOVIE_NAME: movie_bytes(tmp_path)})
+    archive = zip_bytes(
+        {LABELLED_NAME: labelled_bytes(tmp_path), MOVIE_NAME: movie_bytes(tmp_path)}
+    )
     (data_dir / "downloaded.zip").write_bytes(archive)
     results = data_dir.parent / "results" / "data"
-    out = fetch("http://127.0.0.1:9/x", results / MOVIE_NAME, sha(archive), log=lambda m: None, **FAST)
+    out = fetch(
+        "http://127.0.0.1:9/x", results / MOVIE_NAME, sha(archive), log=lambda m: None, **FAST
+    )
     assert out.read_bytes() == movie_bytes(tmp_path)
 
 
@@ -363,7 +394,8 @@ def test_404_is_one_line_and_leaves_nothing(server, data_dir):
 def test_html_page_instead_of_data(server, data_dir):
     server.routes["/set.npz"] = Route(
         b"<!DOCTYPE html>\n<html><head><title>Quota exceeded</title></head></html>",
-        content_type="text/html")
+        content_type="text/html",
+    )
     dest = data_dir / LABELLED_NAME
     with pytest.raises(DataError) as err:
         fetch(server.url("/set.npz"), dest, log=lambda m: None, **FAST)
@@ -374,7 +406,9 @@ def test_html_page_instead_of_data(server, data_dir):
 
 def test_drive_quota_page(server, data_dir):
     with pytest.raises(DataError) as err:
-        fetch("https://drive.google.com/uc?id=quota", data_dir / "x.npz", log=lambda m: None, **FAST)
+        fetch(
+            "https://drive.google.com/uc?id=quota", data_dir / "x.npz", log=lambda m: None, **FAST
+        )
     assert "Google Drive file quota: Too many users" in one_line(err)
 
 
@@ -416,8 +450,11 @@ def test_checksum_mismatch_is_moved_aside(server, data_dir, tmp_path):
 def test_good_file_in_place_is_never_overwritten(server, data_dir, tmp_path, bad):
     good = labelled_bytes(tmp_path, seed=1)
     other = labelled_bytes(tmp_path, seed=2)
-    served = {"html": b"<html><title>Error</title></html>", "mismatch": other,
-              "truncated": good[:5000]}[bad]
+    served = {
+        "html": b"<html><title>Error</title></html>",
+        "mismatch": other,
+        "truncated": good[:5000],
+    }[bad]
     server.routes["/set.npz"] = Route(served)
     dest = data_dir / LABELLED_NAME
     dest.write_bytes(good)
@@ -453,22 +490,41 @@ def test_zip_holding_neither_npz_nor_npy(tmp_path):
     path.write_bytes(zip_bytes({"a.txt": b"1", "b.csv": b"2"}))
     with pytest.raises(DataError) as err:
         classify_zip(path)
-    assert f"{path}: zip holds neither .npz files nor .npy arrays; it holds: a.txt, b.csv" == one_line(err)
+    assert (
+        f"{path}: zip holds neither .npz files nor .npy arrays; it holds: a.txt, b.csv"
+        == one_line(err)
+    )
 
 
 def test_extract_members_from_a_subfolder(tmp_path):
     path = tmp_path / "a.zip"
     labelled, movie = labelled_bytes(tmp_path), movie_bytes(tmp_path)
-    path.write_bytes(zip_bytes({f"x/y/{LABELLED_NAME}": labelled, f"x/{MOVIE_NAME}": movie,
-                                f"__MACOSX/x/._{MOVIE_NAME}": b"junk"}))
+    path.write_bytes(
+        zip_bytes(
+            {
+                f"x/y/{LABELLED_NAME}": labelled,
+                f"x/{MOVIE_NAME}": movie,
+                f"__MACOSX/x/._{MOVIE_NAME}": b"junk",
+            }
+        )
+    )
     out = extract_members(path, {LABELLED_NAME: tmp_path / "l.npz", MOVIE_NAME: tmp_path / "m.npz"})
     assert out[LABELLED_NAME].read_bytes() == labelled and out[MOVIE_NAME].read_bytes() == movie
     assert classify_zip(out[LABELLED_NAME]) == "npz"
 
 
 def test_cli_failure_is_one_line_exit_2(server, data_dir, capsys):
-    rc = cli.main(["download", "--source", server.url("/nope.npz"), "--out",
-                   str(data_dir / "x.npz"), "--retries", "0"])
+    rc = cli.main(
+        [
+            "download",
+            "--source",
+            server.url("/nope.npz"),
+            "--out",
+            str(data_dir / "x.npz"),
+            "--retries",
+            "0",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
     assert err[-1].startswith("direction-tagger download: error: ") and "HTTP 404" in err[-1]

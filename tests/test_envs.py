@@ -88,8 +88,9 @@ def workflow_rules() -> dict[str, Rule]:
                 rule.subcommands = set(re.findall(r"direction-tagger\s+([a-z][a-z-]*)", rule.shell))
             elif rule.action == "script":
                 script = (smk.parent / rule.shell).resolve()
-                rule.subcommands = set(re.findall(r'run_command\(\s*snakemake,\s*"([a-z][a-z-]*)"',
-                                                  script.read_text()))
+                rule.subcommands = set(
+                    re.findall(r'run_command\(\s*snakemake,\s*"([a-z][a-z-]*)"', script.read_text())
+                )
             conda = _directive(block, "conda")
             if conda is not None:
                 rule.conda = _string_value(conda)
@@ -136,14 +137,20 @@ def _imported_names(module: str, node: ast.Import | ast.ImportFrom) -> list[str]
     package = module.split(".")
     if module_file(module).name != "__init__.py":
         package = package[:-1]
-    base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+    base = ".".join(
+        package[: len(package) - node.level + 1] + ([node.module] if node.module else [])
+    )
     # `from . import io` imports the module direction_tagger.io
     return [base] + [f"{base}.{a.name}" for a in node.names if module_file(f"{base}.{a.name}")]
 
 
 def imports_in(module: str, tree: ast.AST) -> list[str]:
-    return [name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
-            for name in _imported_names(module, node)]
+    return [
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for name in _imported_names(module, node)
+    ]
 
 
 def top_level_imports(module: str) -> list[str]:
@@ -153,8 +160,12 @@ def top_level_imports(module: str) -> list[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found += _imported_names(module, node)
         elif isinstance(node, (ast.If, ast.Try, ast.With)):  # guarded imports still run
-            found += [n for child in ast.iter_child_nodes(node) if not isinstance(
-                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in imports_in(module, child)]
+            found += [
+                n
+                for child in ast.iter_child_nodes(node)
+                if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                for n in imports_in(module, child)
+            ]
     return found
 
 
@@ -170,7 +181,9 @@ def third_party_imports(seeds: list[tuple[str, str, list[str]]]) -> dict[str, li
         queue.append((module, mode))
     while queue:
         module, mode = queue.pop(0)  # breadth first: the shortest chain is kept
-        names = top_level_imports(module) if mode == "loaded" else imports_in(module, parsed(module))
+        names = (
+            top_level_imports(module) if mode == "loaded" else imports_in(module, parsed(module))
+        )
         for name in names:
             top = name.split(".")[0]
             if top == PACKAGE:
@@ -188,8 +201,11 @@ def subcommand_functions() -> dict[str, tuple[str, set[str]]]:
     table = {}
     for path in sorted((SRC / "commands").glob("*.py")):
         module = f"{PACKAGE}.commands.{path.stem}"
-        registers = [n for n in parsed(module).body
-                     if isinstance(n, ast.FunctionDef) and n.name.startswith("register")]
+        registers = [
+            n
+            for n in parsed(module).body
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("register")
+        ]
         for register in registers:
             _register_table(module, register, table)
     return table
@@ -202,8 +218,11 @@ def _register_table(module: str, register: ast.FunctionDef, table: dict) -> None
     for node in ast.walk(register):
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
-        if (node.func.attr == "add_parser" and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == subparsers):
+        if (
+            node.func.attr == "add_parser"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == subparsers
+        ):
             current = node.args[0].value
             table.setdefault(current, (module, set()))
         elif node.func.attr == "set_defaults" and current is not None:
@@ -220,8 +239,11 @@ def functions_run_by(module: str, entry: set[str]) -> list[ast.FunctionDef]:
         name = queue.pop()
         if name not in seen:
             seen.add(name)
-            queue += [c.func.id for c in ast.walk(defs[name]) if isinstance(c, ast.Call)
-                      and isinstance(c.func, ast.Name) and c.func.id in defs]
+            queue += [
+                c.func.id
+                for c in ast.walk(defs[name])
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in defs
+            ]
     return [defs[name] for name in sorted(seen)]
 
 
@@ -235,7 +257,11 @@ def command_uses(module: str, entry: set[str]) -> list[str]:
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
             base = _imported_names(module, node)[0]
-            if isinstance(node, ast.ImportFrom) and base.startswith(f"{PACKAGE}.commands.") and base != module:
+            if (
+                isinstance(node, ast.ImportFrom)
+                and base.startswith(f"{PACKAGE}.commands.")
+                and base != module
+            ):
                 used += command_uses(base, {alias.name for alias in node.names})
             else:
                 used += _imported_names(module, node)
@@ -254,7 +280,9 @@ def command_imports(subcommand: str) -> dict[str, list[str]]:
     module, entry = table[subcommand]
     why = f"direction-tagger {subcommand}"
     seeds = [(f"{PACKAGE}.cli", "loaded", [why, "cli"])]
-    seeds += [(m, "loaded", [why, "cli (start-up)", m]) for m in sorted({m for m, _ in table.values()})]
+    seeds += [
+        (m, "loaded", [why, "cli (start-up)", m]) for m in sorted({m for m, _ in table.values()})
+    ]
     used = command_uses(module, entry)
     seeds += [(name, "used", [why, f"{module}", name]) for name in used]
     found = third_party_imports([s for s in seeds if s[0].split(".")[0] == PACKAGE])
@@ -278,14 +306,20 @@ def conda_pins(path: Path) -> dict[str, str]:
     pins = {}
     for dep in env_file(path)["dependencies"]:
         if isinstance(dep, str):
-            name, spec = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(\S*)", dep.split("#")[0].strip()).groups()
+            name, spec = re.fullmatch(
+                r"([A-Za-z0-9_.-]+)\s*(\S*)", dep.split("#")[0].strip()
+            ).groups()
             pins[name] = spec
     return pins
 
 
 def pip_entries(path: Path) -> list[str]:
-    return [entry for dep in env_file(path)["dependencies"] if isinstance(dep, dict)
-            for entry in dep.get("pip", [])]
+    return [
+        entry
+        for dep in env_file(path)["dependencies"]
+        if isinstance(dep, dict)
+        for entry in dep.get("pip", [])
+    ]
 
 
 def env_files() -> list[Path]:
@@ -299,8 +333,12 @@ def provided(import_name: str, pins: dict[str, str]) -> bool:
 
 def required_packages(rules: list[Rule]) -> set[str]:
     """The conda packages (pinned names) the imports of these rules' commands need."""
-    return {CONDA_NAMES.get(top, (top.replace("_", "-").lower(),))[0]
-            for rule in rules for sub in rule.subcommands for top in command_imports(sub)}
+    return {
+        CONDA_NAMES.get(top, (top.replace("_", "-").lower(),))[0]
+        for rule in rules
+        for sub in rule.subcommands
+        for top in command_imports(sub)
+    }
 
 
 # --- tests -----------------------------------------------------------------------------
@@ -322,10 +360,13 @@ def test_env_file_parses_and_pins_every_package(path):
     assert set(env) >= {"channels", "dependencies"}
     assert env["channels"][0] == "conda-forge" and "nodefaults" in env["channels"]
     for name, spec in conda_pins(path).items():
-        assert re.fullmatch(r"=?=\d[\w.]*(=\S+)?", spec), f"{path.name}: {name} not pinned ({spec!r})"
+        assert re.fullmatch(r"=?=\d[\w.]*(=\S+)?", spec), (
+            f"{path.name}: {name} not pinned ({spec!r})"
+        )
     assert pip_entries(path) == [], (
         f"{path.name}: no pip section; an environment holds dependencies only (the rules' "
-        "scripts import direction-tagger from their checkout, so checkouts never mix)")
+        "scripts import direction-tagger from their checkout, so checkouts never mix)"
+    )
 
 
 def test_there_are_envs():
@@ -337,7 +378,8 @@ def test_every_rule_that_runs_a_command_has_a_conda_env(rule):
     assert rule.conda, f"rule {rule.name} ({rule.file.name}) has no conda: directive"
     assert env_path(rule).parent == ENVS_DIR and env_path(rule).is_file(), (
         f"rule {rule.name}: conda env {rule.conda} is not a file in envs/ (paths are relative "
-        f"to {rule.file.relative_to(REPO)})")
+        f"to {rule.file.relative_to(REPO)})"
+    )
 
 
 @pytest.mark.parametrize("rule", command_rules(), ids=lambda r: r.name)
@@ -345,11 +387,16 @@ def test_env_provides_every_import_of_the_rules_commands(rule):
     assert rule.action == "script", f"rule {rule.name}: runs a {rule.action}, not a script"
     assert rule.subcommands, f"rule {rule.name}: its script calls no `run_command(snakemake, ...)`"
     pins = conda_pins(env_path(rule))
-    missing = {top: chain for sub in rule.subcommands for top, chain in command_imports(sub).items()
-               if not provided(top, pins)}
+    missing = {
+        top: chain
+        for sub in rule.subcommands
+        for top, chain in command_imports(sub).items()
+        if not provided(top, pins)
+    }
     assert not missing, f"rule {rule.name}: {rule.conda} lacks " + "; ".join(
         f"{CONDA_NAMES.get(top, (top,))[0]} (import chain: {' -> '.join(chain)})"
-        for top, chain in sorted(missing.items()))
+        for top, chain in sorted(missing.items())
+    )
 
 
 @pytest.mark.parametrize("path", env_files(), ids=lambda p: p.name)
@@ -358,21 +405,26 @@ def test_env_holds_nothing_its_rules_do_not_import(path):
     assert users, f"{path.name} is used by no rule"
     unused = set(conda_pins(path)) - required_packages(users) - set(STRUCTURAL)
     unused -= {alt for names in CONDA_NAMES.values() for alt in names[1:]}  # alternative names
-    assert not unused, (f"{path.name}: {sorted(unused)} imported by none of its rules "
-                        f"({', '.join(r.name for r in users)}); drop them")
+    assert not unused, (
+        f"{path.name}: {sorted(unused)} imported by none of its rules "
+        f"({', '.join(r.name for r in users)}); drop them"
+    )
 
 
 def test_pins_lie_in_the_ranges_pyproject_declares():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
-    declared = {Requirement(r).name.lower(): Requirement(r).specifier for r in
-                tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    declared = {
+        Requirement(r).name.lower(): Requirement(r).specifier
+        for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
     for path in env_files():
         for name, spec in conda_pins(path).items():
             pypi = PYPI_NAMES.get(name, name)
             if pypi in declared:
                 version = spec.lstrip("=").split("=")[0]
                 assert declared[pypi].contains(version, prereleases=True), (
-                    f"{path.name}: {name} {version} outside pyproject's {pypi}{declared[pypi]}")
+                    f"{path.name}: {name} {version} outside pyproject's {pypi}{declared[pypi]}"
+                )
 
 
 def test_the_workflow_leaves_the_environment_alone():

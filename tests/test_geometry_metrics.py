@@ -4,18 +4,29 @@ import numpy as np
 import pytest
 
 from direction_tagger.dihedral import (
-    DIHEDRAL, dihedral_images, dihedral_points, inverse_dihedral_points,
+    DIHEDRAL,
+    dihedral_images,
+    dihedral_points,
+    inverse_dihedral_points,
 )
-from direction_tagger.geometry import (angle_difference, body_direction, direction_deg,
-                                       head_direction)
 from direction_tagger.evaluate.metrics import evaluate, keypoint_errors
+from direction_tagger.geometry import (
+    angle_difference,
+    body_direction,
+    direction_deg,
+    head_direction,
+)
 
 
-@pytest.mark.parametrize("dx, dy, expected", [(1, 0, 0), (0, -1, 90), (-1, 0, 180), (0, 1, 270),
-                                              (1, -1, 45), (1, 1, 315)])
+@pytest.mark.parametrize(
+    "dx, dy, expected",
+    [(1, 0, 0), (0, -1, 90), (-1, 0, 180), (0, 1, 270), (1, -1, 45), (1, 1, 315)],
+)
 def test_direction_convention(dx, dy, expected):
     # 0 = toward +x, 90 = toward the top of the image (-y), counter-clockwise on screen
-    assert direction_deg(np.array([10.0, 10.0]), np.array([10.0 + dx, 10.0 + dy])) == pytest.approx(expected)
+    assert direction_deg(np.array([10.0, 10.0]), np.array([10.0 + dx, 10.0 + dy])) == pytest.approx(
+        expected
+    )
 
 
 def test_angle_difference_across_the_seam():
@@ -43,11 +54,15 @@ def skeleton(base, neck, head):
 
 
 def test_metrics_equal_hand_computed_values():
-    truth = np.concatenate([skeleton((10, 25), (20, 25), (25, 25)),   # body 0°, head 0°
-                            skeleton((25, 40), (25, 30), (25, 20))])  # body 90°, head 90°
+    truth = np.concatenate(
+        [
+            skeleton((10, 25), (20, 25), (25, 25)),  # body 0°, head 0°
+            skeleton((25, 40), (25, 30), (25, 20)),
+        ]
+    )  # body 90°, head 90°
     pred = truth.copy()
-    pred[0, 2] += (3, 4)     # nose 5 px off
-    pred[1, 0] = (25, 20)    # tail base put at the nose: head and tail swapped
+    pred[0, 2] += (3, 4)  # nose 5 px off
+    pred[1, 0] = (25, 20)  # tail base put at the nose: head and tail swapped
     pred[1, 2] = (25, 40)
     conf = np.ones((2, 3))
     metrics, frames = evaluate(pred, conf, truth, baseline_locs=truth.mean(0))
@@ -64,8 +79,8 @@ def test_metrics_equal_hand_computed_values():
 
 
 def test_angular_error_across_the_seam_is_small():
-    truth = skeleton((20, 25), (30, 25.5), (35, 26))      # body just below 360°
-    pred = skeleton((20, 25), (30, 24.5), (35, 24))       # body just above 0°
+    truth = skeleton((20, 25), (30, 25.5), (35, 26))  # body just below 360°
+    pred = skeleton((20, 25), (30, 24.5), (35, 24))  # body just above 0°
     metrics, frames = evaluate(pred, np.ones((1, 3)), truth)
     expected = 2 * np.degrees(np.arctan2(0.5, 10))
     assert frames.loc[0, "body_direction_error_deg"] == pytest.approx(expected)

@@ -1,6 +1,5 @@
 """The data contract: round trips, and one-line errors for bad files."""
 
-
 import numpy as np
 import pytest
 
@@ -39,8 +38,13 @@ def test_movie_round_trip_with_and_without_truth(tmp_path):
 
 def test_published_neck_spelling_is_accepted_with_a_warning(tmp_path):
     images, locs = make_set()
-    np.savez(tmp_path / "old.npz", images=images, locs_base=locs[:, 0], locs_necks=locs[:, 1],
-             locs_head=locs[:, 2])
+    np.savez(
+        tmp_path / "old.npz",
+        images=images,
+        locs_base=locs[:, 0],
+        locs_necks=locs[:, 1],
+        locs_head=locs[:, 2],
+    )
     with pytest.warns(UserWarning, match="locs_necks"):
         data = load_labelled(tmp_path / "old.npz")
     np.testing.assert_array_equal(data.locs[:, 1], locs[:, 1])
@@ -56,8 +60,13 @@ def test_object_array_is_refused_without_unpickling(tmp_path):
 
     objects = np.empty(5, dtype=object)
     objects[:] = [Payload() for _ in range(5)]
-    np.savez(tmp_path / "evil.npz", images=images, locs_base=objects, locs_neck=locs[:, 1],
-             locs_head=locs[:, 2])
+    np.savez(
+        tmp_path / "evil.npz",
+        images=images,
+        locs_base=objects,
+        locs_neck=locs[:, 1],
+        locs_head=locs[:, 2],
+    )
     assert not marker.exists()  # saving pickles, it must not have run the payload yet
     with pytest.raises(DataError) as err:
         load_labelled(tmp_path / "evil.npz")
@@ -75,7 +84,12 @@ def test_object_array_is_refused_without_unpickling(tmp_path):
 )
 def test_missing_key_is_a_one_line_error(tmp_path, arrays, key):
     images, locs = make_set()
-    values = {"images": images, "locs_base": locs[:, 0], "locs_neck": locs[:, 1], "locs_head": locs[:, 2]}
+    values = {
+        "images": images,
+        "locs_base": locs[:, 0],
+        "locs_neck": locs[:, 1],
+        "locs_head": locs[:, 2],
+    }
     np.savez(tmp_path / "s.npz", **{k: values[k] for k in arrays})
     with pytest.raises(DataError, match=f"s.npz: missing key '{key}'"):
         load_labelled(tmp_path / "s.npz")

@@ -1,16 +1,19 @@
 """Models: decoding, test-time augmentation, training, saving and safe loading."""
 
-
 import numpy as np
 import pytest
 import torch
 
-from direction_tagger.dihedral import (DIHEDRAL, dihedral_images, dihedral_points,
-                                       inverse_dihedral_points)
+from direction_tagger.dihedral import (
+    DIHEDRAL,
+    dihedral_images,
+    dihedral_points,
+    inverse_dihedral_points,
+)
 from direction_tagger.io import DataError
-from direction_tagger.train.models import ARCHITECTURES, build_model, soft_argmax
 from direction_tagger.movies.predict import Predictor
 from direction_tagger.train.loop import TrainConfig, load_model, save_model, train
+from direction_tagger.train.models import ARCHITECTURES, build_model, soft_argmax
 
 
 def blob_set(n, seed=0):
@@ -51,10 +54,24 @@ def test_tta_maps_a_known_point_back_exactly(k, flip):
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
 def test_each_architecture_learns(architecture, tmp_path):
     images, locs = blob_set(512)
-    cfg = TrainConfig(architecture=architecture, steps=42, eval_every=14, batch_size=64, lr=2e-3,
-                      online_augment=False, warmup_fraction=0.1)
-    train(images[:448], locs[:448], images[448:], locs[448:], cfg, tmp_path / "m.pt",
-          tmp_path / "log.csv")
+    cfg = TrainConfig(
+        architecture=architecture,
+        steps=42,
+        eval_every=14,
+        batch_size=64,
+        lr=2e-3,
+        online_augment=False,
+        warmup_fraction=0.1,
+    )
+    train(
+        images[:448],
+        locs[:448],
+        images[448:],
+        locs[448:],
+        cfg,
+        tmp_path / "m.pt",
+        tmp_path / "log.csv",
+    )
     log = np.genfromtxt(tmp_path / "log.csv", delimiter=",", names=True)
     assert log["train_loss"][-1] < 0.7 * log["train_loss"][0]
     assert log["val_median_px"][-1] < log["val_median_px"][0]
@@ -67,8 +84,9 @@ def test_saved_model_reloads_and_predicts_identically(tmp_path):
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.5, 0.5)
                 m.running_var.uniform_(0.5, 2)
-    save_model(tmp_path / "m.pt", model.state_dict(), {"architecture": "heatmap_unet",
-                                                       "arch_kwargs": {}})
+    save_model(
+        tmp_path / "m.pt", model.state_dict(), {"architecture": "heatmap_unet", "arch_kwargs": {}}
+    )
     loaded, meta = load_model(tmp_path / "m.pt")
     images, _ = blob_set(16)
     a = Predictor(model).predict(images, tta=True)
@@ -110,8 +128,15 @@ def test_tta_spread_is_reported_and_plain_prediction_has_none():
 def test_bf16_inference_agrees_with_fp32_after_training(tmp_path):
     images, locs = blob_set(320)
     cfg = TrainConfig(steps=8, batch_size=64, online_augment=False)
-    train(images[:256], locs[:256], images[256:], locs[256:], cfg, tmp_path / "m.pt",
-          tmp_path / "log.csv")
+    train(
+        images[:256],
+        locs[:256],
+        images[256:],
+        locs[256:],
+        cfg,
+        tmp_path / "m.pt",
+        tmp_path / "log.csv",
+    )
     model, _ = load_model(tmp_path / "m.pt")
     fp32 = Predictor(model, bf16=False).predict(images[256:]).locs
     bf16 = Predictor(model, bf16=True).predict(images[256:]).locs

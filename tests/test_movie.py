@@ -8,16 +8,31 @@ import pytest
 
 from direction_tagger.cli import main
 from direction_tagger.io import save_labelled, save_movie
-from direction_tagger.movies.tables import (movie_table, read_table, table_fps, write_dlc_csv,
-                                    write_table)
+from direction_tagger.movies.tables import (
+    movie_table,
+    read_table,
+    table_fps,
+    write_dlc_csv,
+    write_table,
+)
 from direction_tagger.movies.video_io import read_video_frames
 
 BASE_COLUMNS = [
-    "frame", "time_s",
-    "base_x", "base_y", "base_confidence",
-    "neck_x", "neck_y", "neck_confidence",
-    "head_x", "head_y", "head_confidence",
-    "body_direction_deg", "head_direction_deg", "head_relative_deg", "body_length_px",
+    "frame",
+    "time_s",
+    "base_x",
+    "base_y",
+    "base_confidence",
+    "neck_x",
+    "neck_y",
+    "neck_confidence",
+    "head_x",
+    "head_y",
+    "head_confidence",
+    "body_direction_deg",
+    "head_direction_deg",
+    "head_relative_deg",
+    "body_length_px",
     "speed_px_s",
 ]
 
@@ -54,10 +69,17 @@ def test_optional_columns_spread_raw_truth_and_flags(tmp_path):
     locs = rat_track(10)
     spread = np.full((10, 3), 0.3)
     flags = {"jump": np.zeros(10, bool), "swap": np.eye(10, dtype=bool)[4]}
-    table = movie_table(locs, np.ones((10, 3)), spread, 30.0, flags, raw_locs=locs,
-                        truth_locs=locs)
-    for column in ("base_spread_px", "head_x_raw", "body_direction_deg_raw", "neck_y_true",
-                   "head_relative_deg_true", "qc_jump", "qc_swap", "qc_any"):
+    table = movie_table(locs, np.ones((10, 3)), spread, 30.0, flags, raw_locs=locs, truth_locs=locs)
+    for column in (
+        "base_spread_px",
+        "head_x_raw",
+        "body_direction_deg_raw",
+        "neck_y_true",
+        "head_relative_deg_true",
+        "qc_jump",
+        "qc_swap",
+        "qc_any",
+    ):
         assert column in table.columns, column
     assert table.columns[-1] == "qc_any" and table["qc_any"].tolist() == flags["swap"].tolist()
     no_tta = movie_table(locs, np.ones((10, 3)), np.full((10, 3), np.nan), 30.0)
@@ -79,7 +101,8 @@ def test_dlc_csv_layout(tmp_path):
     lines = path.read_text().splitlines()
     assert lines[0].startswith("scorer,direction-tagger,")
     assert lines[1] == "bodyparts," + ",".join(
-        p for p in ("tail_base", "neck", "nose") for _ in range(3))
+        p for p in ("tail_base", "neck", "nose") for _ in range(3)
+    )
     assert lines[2] == "coords," + ",".join(["x", "y", "likelihood"] * 3)
     assert len(lines) == 3 + 5
 
@@ -87,10 +110,14 @@ def test_dlc_csv_layout(tmp_path):
     assert dlc.columns.names == ["scorer", "bodyparts", "coords"]
     assert dlc.index.tolist() == [0, 1, 2, 3, 4]
     assert dlc.columns.get_level_values("bodyparts").unique().tolist() == [
-        "tail_base", "neck", "nose"]
+        "tail_base",
+        "neck",
+        "nose",
+    ]
     np.testing.assert_allclose(dlc["direction-tagger", "nose", "x"], locs[:, 2, 0], atol=1e-6)
-    np.testing.assert_allclose(dlc["direction-tagger", "neck", "likelihood"], confidence[:, 1],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        dlc["direction-tagger", "neck", "likelihood"], confidence[:, 1], atol=1e-6
+    )
 
 
 def make_movie_and_raw_csv(tmp_path, m=40):
@@ -102,9 +129,9 @@ def make_movie_and_raw_csv(tmp_path, m=40):
     raw[m // 2, [0, 2]] = raw[m // 2, [2, 0]]
     movie = tmp_path / "movie.npz"
     save_movie(movie, images, fps=25.0, locs=truth)
-    predictions = write_table(tmp_path / "raw.csv",
-                              movie_table(raw, np.full((m, 3), 0.9), None, 25.0,
-                                          truth_locs=truth))
+    predictions = write_table(
+        tmp_path / "raw.csv", movie_table(raw, np.full((m, 3), 0.9), None, 25.0, truth_locs=truth)
+    )
     return movie, predictions, truth
 
 
@@ -112,49 +139,107 @@ def test_smooth_figures_and_render_through_the_cli(tmp_path, capsys):
     movie, predictions, truth = make_movie_and_raw_csv(tmp_path)
     labelled = tmp_path / "train.npz"
     save_labelled(labelled, np.zeros((40, 50, 50), np.uint8), truth)
-    assert main(["qc-reference", "--labelled", str(labelled), "--out",
-                 str(tmp_path / "ref.json")]) == 0
-    assert main(["smooth", "--predictions", str(predictions), "--out",
-                 str(tmp_path / "smooth.csv"), "--dlc-csv", str(tmp_path / "dlc.csv"),
-                 "--qc-json", str(tmp_path / "qc.json"), "--reference",
-                 str(tmp_path / "ref.json")]) == 0
+    assert (
+        main(["qc-reference", "--labelled", str(labelled), "--out", str(tmp_path / "ref.json")])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "smooth",
+                "--predictions",
+                str(predictions),
+                "--out",
+                str(tmp_path / "smooth.csv"),
+                "--dlc-csv",
+                str(tmp_path / "dlc.csv"),
+                "--qc-json",
+                str(tmp_path / "qc.json"),
+                "--reference",
+                str(tmp_path / "ref.json"),
+            ]
+        )
+        == 0
+    )
 
     smooth = pd.read_csv(tmp_path / "smooth.csv")
-    assert list(smooth.columns[:len(BASE_COLUMNS)]) == BASE_COLUMNS
+    assert list(smooth.columns[: len(BASE_COLUMNS)]) == BASE_COLUMNS
     for column in ("base_x_raw", "head_direction_deg_raw", "base_x_true", "qc_swap", "qc_any"):
         assert column in smooth.columns
     assert np.flatnonzero(smooth["qc_swap"]).tolist() == [20]
     assert smooth["qc_geometry"].sum() <= 1  # only the swapped frame may look odd
-    error = np.hypot(smooth["head_x"] - smooth["head_x_true"],
-                     smooth["head_y"] - smooth["head_y_true"])
+    error = np.hypot(
+        smooth["head_x"] - smooth["head_x_true"], smooth["head_y"] - smooth["head_y_true"]
+    )
     assert error.max() < 1.0  # the swap was not smeared into the smoothed track
     dlc = pd.read_csv(tmp_path / "dlc.csv", header=[0, 1, 2], index_col=0)
     assert dlc.shape == (40, 9) and np.isfinite(dlc.to_numpy()).all()
     qc = json.loads((tmp_path / "qc.json").read_text())
     assert qc["flagged_frames"]["swap"] == 1 and qc["settings"]["method"] == "savgol"
 
-    assert main(["movie-figures", "--predictions", str(tmp_path / "smooth.csv"), "--outdir",
-                 str(tmp_path / "figures")]) == 0
+    assert (
+        main(
+            [
+                "movie-figures",
+                "--predictions",
+                str(tmp_path / "smooth.csv"),
+                "--outdir",
+                str(tmp_path / "figures"),
+            ]
+        )
+        == 0
+    )
     names = sorted(p.name for p in (tmp_path / "figures").iterdir())
-    assert names == ["direction_traces.png", "heading_polar.png", "qc_timeline.png",
-                     "trajectory.png"]
+    assert names == [
+        "direction_traces.png",
+        "heading_polar.png",
+        "qc_timeline.png",
+        "trajectory.png",
+    ]
     assert all((tmp_path / "figures" / n).read_bytes()[:4] == b"\x89PNG" for n in names)
 
-    assert main(["render", "--movie", str(movie), "--predictions", str(tmp_path / "smooth.csv"),
-                 "--out", str(tmp_path / "tagged.mp4"), "--scale", "4", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                "--movie",
+                str(movie),
+                "--predictions",
+                str(tmp_path / "smooth.csv"),
+                "--out",
+                str(tmp_path / "tagged.mp4"),
+                "--scale",
+                "4",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     frames, fps = read_video_frames(tmp_path / "tagged.mp4")
     assert frames.shape == (40, 200, 200, 3) and fps == pytest.approx(25.0)
 
 
-@pytest.mark.parametrize("images", [np.zeros((3, 40, 40), np.uint8),
-                                    np.zeros((0, 50, 50), np.uint8)],
-                         ids=["wrong-size", "empty"])
+@pytest.mark.parametrize(
+    "images",
+    [np.zeros((3, 40, 40), np.uint8), np.zeros((0, 50, 50), np.uint8)],
+    ids=["wrong-size", "empty"],
+)
 def test_bad_movie_is_a_one_line_error_naming_the_file(tmp_path, capsys, images):
     _, predictions, _ = make_movie_and_raw_csv(tmp_path, m=3)
     bad = tmp_path / "bad_movie.npz"
     np.savez(bad, images=images)
-    code = main(["render", "--movie", str(bad), "--predictions", str(predictions), "--out",
-                 str(tmp_path / "tagged.mp4"), "--quiet"])
+    code = main(
+        [
+            "render",
+            "--movie",
+            str(bad),
+            "--predictions",
+            str(predictions),
+            "--out",
+            str(tmp_path / "tagged.mp4"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and str(bad) in err
@@ -165,8 +250,21 @@ def test_predictions_that_do_not_fit_the_movie_are_one_line_errors(tmp_path, cap
     movie, predictions, _ = make_movie_and_raw_csv(tmp_path, m=6)
     short = tmp_path / "short.csv"
     pd.read_csv(predictions).iloc[:4].to_csv(short, index=False)
-    assert main(["render", "--movie", str(movie), "--predictions", str(short), "--out",
-                 str(tmp_path / "tagged.mp4"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "render",
+                "--movie",
+                str(movie),
+                "--predictions",
+                str(short),
+                "--out",
+                str(tmp_path / "tagged.mp4"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "4 rows" in err and "6 frames" in err
 

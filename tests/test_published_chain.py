@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from conftest import run_snakemake
-from direction_tagger.originals.augment import augment_originals
-from direction_tagger.io import save_labelled, save_movie, sha256_file
-from direction_tagger.originals.split import load_split
 from direction_tagger.data.synth import make_labelled_set, make_movie
+from direction_tagger.io import save_labelled, save_movie, sha256_file
+from direction_tagger.originals.augment import augment_originals
+from direction_tagger.originals.split import load_split
 
 pytestmark = pytest.mark.slow
 N_ORIGINALS = 24
@@ -51,8 +51,10 @@ def test_published_chain_downloads_recovers_and_splits_without_leaks(tmp_path, s
     work.mkdir()
     config = {
         "run": "pub",
-        "data": {"source": "published",
-                 "published": {"url": url, "sha256": digest, "expected_frames": N_ORIGINALS * 64}},
+        "data": {
+            "source": "published",
+            "published": {"url": url, "sha256": digest, "expected_frames": N_ORIGINALS * 64},
+        },
         "originals": {"recover": True, "augment": {"enabled": True, "seed": 1}},
         "split": {"train": 0.6, "val": 0.2, "test": 0.2},
         "train": {"steps": 40, "batch_size": 64},

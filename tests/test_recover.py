@@ -7,10 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from direction_tagger.originals.augment import augment_originals, augmentation_plan, transform_points
 from direction_tagger.cli import main
 from direction_tagger.dihedral import dihedral_images, dihedral_points
 from direction_tagger.io import load_labelled, save_labelled
+from direction_tagger.originals.augment import (
+    augment_originals,
+    augmentation_plan,
+    transform_points,
+)
 from direction_tagger.originals.recover import recover_originals
 
 

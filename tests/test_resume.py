@@ -15,14 +15,22 @@ import pandas as pd
 import pytest
 import torch
 
-from direction_tagger.io import save_labelled
 from direction_tagger.data.synth import make_labelled_set
+from direction_tagger.io import save_labelled
 
 STEPS, EVAL_EVERY = 60, 15
 # Small enough for seconds per checkpoint on 2 CPU cores, large enough that the kill lands
 # mid-run. One thread: the comparison is about resuming, not multi-thread reductions.
-OPTIONS = {"steps": STEPS, "eval_every": EVAL_EVERY, "batch_size": 32, "device": "cpu",
-           "threads": 1, "seed": 3, "arch_kwargs": {"width": 8}, "patience": None}
+OPTIONS = {
+    "steps": STEPS,
+    "eval_every": EVAL_EVERY,
+    "batch_size": 32,
+    "device": "cpu",
+    "threads": 1,
+    "seed": 3,
+    "arch_kwargs": {"width": 8},
+    "patience": None,
+}
 TRAIN_FRAMES, VAL_FRAMES = 480, 64
 
 pytestmark = pytest.mark.slow  # three short trainings, ~30 s
@@ -38,16 +46,35 @@ def labelled(tmp_path_factory):
 
 
 def train_command(data: Path, out: Path, options: dict = OPTIONS) -> list[str]:
-    return [sys.executable, "-c", "import sys; from direction_tagger.cli import main; sys.exit(main())",
-            "train", "--data", str(data / "train.npz"), "--val-data", str(data / "val.npz"),
-            "--out", str(out / "model.pt"), "--log", str(out / "training_log.csv"),
-            "--checkpoint", str(out / "checkpoint.pt"), "--options", json.dumps(options)]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from direction_tagger.cli import main; sys.exit(main())",
+        "train",
+        "--data",
+        str(data / "train.npz"),
+        "--val-data",
+        str(data / "val.npz"),
+        "--out",
+        str(out / "model.pt"),
+        "--log",
+        str(out / "training_log.csv"),
+        "--checkpoint",
+        str(out / "checkpoint.pt"),
+        "--options",
+        json.dumps(options),
+    ]
 
 
 def run_train(data: Path, out: Path, options: dict = OPTIONS) -> subprocess.CompletedProcess:
     out.mkdir(exist_ok=True)
-    result = subprocess.run(train_command(data, out, options), capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    result = subprocess.run(
+        train_command(data, out, options),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -62,12 +89,15 @@ def completed_steps(checkpoint: Path) -> int:
 def kill_after_first_checkpoint(data: Path, out: Path) -> int:
     """Start training, SIGKILL it as soon as it has written a checkpoint; return its step."""
     out.mkdir(exist_ok=True)
-    proc = subprocess.Popen(train_command(data, out), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        train_command(data, out), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + 300
         while completed_steps(out / "checkpoint.pt") < 1:
-            assert proc.poll() is None, f"training ended before its first checkpoint:\n{proc.stdout.read()}"
+            assert proc.poll() is None, (
+                f"training ended before its first checkpoint:\n{proc.stdout.read()}"
+            )
             assert time.monotonic() < deadline, "no checkpoint after 300 s"
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
@@ -85,7 +115,9 @@ def state_dicts_equal(a: dict, b: dict) -> list[str]:
     return [k for k in a if not (a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]))]
 
 
-def test_killed_training_resumes_at_its_last_checkpoint_and_matches_an_uninterrupted_run(labelled, tmp_path):
+def test_killed_training_resumes_at_its_last_checkpoint_and_matches_an_uninterrupted_run(
+    labelled, tmp_path
+):
     killed = tmp_path / "killed"
     done = kill_after_first_checkpoint(labelled, killed)
     assert EVAL_EVERY <= done < STEPS, f"the kill landed after {done} of {STEPS} steps; not mid-way"
@@ -109,7 +141,9 @@ def test_killed_training_resumes_at_its_last_checkpoint_and_matches_an_uninterru
     ckpt_b = torch.load(straight / "checkpoint.pt", weights_only=True)
     assert ckpt_a["step"] == ckpt_b["step"] == STEPS
     assert state_dicts_equal(ckpt_a["model"], ckpt_b["model"]) == []
-    for state_a, state_b in zip(ckpt_a["optimiser"]["state"].values(), ckpt_b["optimiser"]["state"].values()):
+    for state_a, state_b in zip(
+        ckpt_a["optimiser"]["state"].values(), ckpt_b["optimiser"]["state"].values()
+    ):
         assert state_dicts_equal(state_a, state_b) == []
     # Same losses at every validation: the resumed run saw the same batches and augmentations.
     log_b = pd.read_csv(straight / "training_log.csv")
@@ -121,4 +155,6 @@ def test_a_checkpoint_of_another_configuration_is_ignored(labelled, tmp_path):
     kill_after_first_checkpoint(labelled, out)
     result = run_train(labelled, out, OPTIONS | {"seed": OPTIONS["seed"] + 1})
     assert "belongs to another configuration" in result.stdout
-    assert pd.read_csv(out / "training_log.csv")["step"].tolist() == list(range(EVAL_EVERY, STEPS + 1, EVAL_EVERY))
+    assert pd.read_csv(out / "training_log.csv")["step"].tolist() == list(
+        range(EVAL_EVERY, STEPS + 1, EVAL_EVERY)
+    )

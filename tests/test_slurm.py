@@ -32,7 +32,10 @@ import yaml
 
 from conftest import REPO, SHRUNK_DEMO
 
-PLUGINS = ["snakemake-executor-plugin-slurm==2.8.0", "snakemake-executor-plugin-slurm-jobstep==0.6.1"]
+PLUGINS = [
+    "snakemake-executor-plugin-slurm==2.8.0",
+    "snakemake-executor-plugin-slurm-jobstep==0.6.1",
+]
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 PROFILE = REPO / "profiles" / "slurm"
 SNAKEMAKE_LIMIT_S = 420
@@ -64,22 +67,34 @@ def test_profile_asks_a_gpu_for_training_only_and_leaves_site_values_to_the_site
     assert settings["executor"] == "slurm"
     resources = settings["set-resources"]
     assert resources["train"]["gpu"] == 1
-    assert {name for name, res in resources.items() if "gpu" in res or "gpu_model" in res
-            or "gpu" in str(res.get("gres", ""))} == {"train", "learning_curve_train"}
+    assert {
+        name
+        for name, res in resources.items()
+        if "gpu" in res or "gpu_model" in res or "gpu" in str(res.get("gres", ""))
+    } == {"train", "learning_curve_train"}
     for name, res in resources.items():
-        assert "gpu" not in str(res.get("slurm_extra", "")), f"{name}: GPU flags do not go in slurm_extra"
+        assert "gpu" not in str(res.get("slurm_extra", "")), (
+            f"{name}: GPU flags do not go in slurm_extra"
+        )
         assert "slurm_partition" not in res and "slurm_account" not in res, (
-            f"{name}: partitions and accounts are site values (docs/slurm.md)")
+            f"{name}: partitions and accounts are site values (docs/slurm.md)"
+        )
     assert "default-resources" not in settings, (
-        "a workflow profile's default-resources would replace the site's (account, partition)")
+        "a workflow profile's default-resources would replace the site's (account, partition)"
+    )
     # every step submitted to SLURM says what it needs; tiny steps stay local
     submitted = {r.name for r in command_rules() if not r.local}
-    assert not submitted - set(resources), f"submitted to SLURM without set-resources: {submitted - set(resources)}"
-    assert not set(resources) - submitted, f"set-resources for rules that run locally or not at all: {set(resources) - submitted}"
+    assert not submitted - set(resources), (
+        f"submitted to SLURM without set-resources: {submitted - set(resources)}"
+    )
+    assert not set(resources) - submitted, (
+        f"set-resources for rules that run locally or not at all: {set(resources) - submitted}"
+    )
     for name in submitted:
         assert {"mem_mb", "runtime", "cpus_per_task"} <= set(resources[name]), name
     assert {"summary", "split", "label_reference", "download_published"} <= {
-        r.name for r in command_rules() if r.local}
+        r.name for r in command_rules() if r.local
+    }
     assert settings["slurm-status-command"] == "squeue"
 
 
@@ -87,8 +102,11 @@ def test_profile_asks_a_gpu_for_training_only_and_leaves_site_values_to_the_site
 
 
 def _missing_binaries() -> list[str]:
-    return [b for b in ("munged", "slurmctld", "slurmd", "sbatch", "scontrol")
-            if shutil.which(b) is None]
+    return [
+        b
+        for b in ("munged", "slurmctld", "slurmd", "sbatch", "scontrol")
+        if shutil.which(b) is None
+    ]
 
 
 def ensure_slurm_installed() -> None:
@@ -100,26 +118,52 @@ def ensure_slurm_installed() -> None:
         pytest.skip(f"SLURM is not installed ({_missing_binaries()}) and there is no apt-get")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for attempt in range(3):  # mirrors are sometimes briefly unreachable
-        update = subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, text=True)
-        install = subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES],
-                                 env=env, capture_output=True, text=True)
+        update = subprocess.run(
+            ["apt-get", "update", "-q"], env=env, capture_output=True, text=True
+        )
+        install = subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if install.returncode == 0 and not _missing_binaries():
             return
         time.sleep(5 * (attempt + 1))
-    pytest.fail(f"apt-get could not install {PACKAGES}:\n{update.stderr[-2000:]}\n{install.stderr[-3000:]}")
+    pytest.fail(
+        f"apt-get could not install {PACKAGES}:\n{update.stderr[-2000:]}\n{install.stderr[-3000:]}"
+    )
 
 
 def plugin_path(cache_dir: Path) -> str | None:
     """A folder to put on PYTHONPATH for the executor plugin (None: already importable)."""
-    probe = [sys.executable, "-c", "import snakemake_executor_plugin_slurm, snakemake_executor_plugin_slurm_jobstep"]
+    probe = [
+        sys.executable,
+        "-c",
+        "import snakemake_executor_plugin_slurm, snakemake_executor_plugin_slurm_jobstep",
+    ]
     if subprocess.run(probe, capture_output=True).returncode == 0:
         return None
     target = cache_dir / "slurm-plugin"
     env = dict(os.environ, PYTHONPATH=str(target))
     if subprocess.run(probe, capture_output=True, env=env).returncode != 0:
         # --no-deps: what it needs (snakemake's interfaces, pandas, numpy...) is installed
-        result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--upgrade",
-                                 "--target", str(target), *PLUGINS], capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--upgrade",
+                "--target",
+                str(target),
+                *PLUGINS,
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, f"pip could not install {PLUGINS}:\n{result.stderr[-3000:]}"
         assert subprocess.run(probe, capture_output=True, env=env).returncode == 0
     return str(target)
@@ -138,7 +182,9 @@ class Cluster:
         self.root = root
         self.host = socket.gethostname().split(".")[0]
         self.node = "dtnode"
-        self.cpus = max(4, os.cpu_count() or 4)  # claimed (config_overrides): small jobs run side by side
+        self.cpus = max(
+            4, os.cpu_count() or 4
+        )  # claimed (config_overrides): small jobs run side by side
         self.env = dict(os.environ, SLURM_CONF=str(root / "slurm.conf"))
         self.pidfiles = {name: root / f"{name}.pid" for name in ("munged", "slurmctld", "slurmd")}
 
@@ -161,8 +207,8 @@ CredType=cred/munge
 AuthInfo=socket={r}/munge.socket
 StateSaveLocation={r}/state
 SlurmdSpoolDir={r}/spool
-SlurmctldPidFile={self.pidfiles['slurmctld']}
-SlurmdPidFile={self.pidfiles['slurmd']}
+SlurmctldPidFile={self.pidfiles["slurmctld"]}
+SlurmdPidFile={self.pidfiles["slurmd"]}
 SlurmctldLogFile={r}/slurmctld.log
 SlurmdLogFile={r}/slurmd.log
 ProctrackType=proctrack/linuxproc
@@ -196,17 +242,33 @@ PartitionName=gpu Nodes={self.node} MaxTime=INFINITE State=UP
         (r / "bin" / "srun").chmod(0o755)
         self.env["PATH"] = f"{r / 'bin'}{os.pathsep}{self.env['PATH']}"
         # What a site would give the executor plugin to pick partitions (docs/slurm.md).
-        (r / "partitions.yaml").write_text(yaml.safe_dump({"partitions": {
-            "cpu": {"max_threads": self.cpus}, "gpu": {"max_gpu": 1, "max_threads": self.cpus}}}))
+        (r / "partitions.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "partitions": {
+                        "cpu": {"max_threads": self.cpus},
+                        "gpu": {"max_gpu": 1, "max_threads": self.cpus},
+                    }
+                }
+            )
+        )
 
     def start(self) -> None:
         r = self.root
         key = r / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o600)
-        self._daemon(["munged", f"--socket={r}/munge.socket", f"--key-file={key}",
-                      f"--pid-file={self.pidfiles['munged']}", f"--log-file={r}/munged.log",
-                      f"--seed-file={r}/munged.seed"], "munged")
+        self._daemon(
+            [
+                "munged",
+                f"--socket={r}/munge.socket",
+                f"--key-file={key}",
+                f"--pid-file={self.pidfiles['munged']}",
+                f"--log-file={r}/munged.log",
+                f"--seed-file={r}/munged.seed",
+            ],
+            "munged",
+        )
         self._daemon(["slurmctld"], "slurmctld")
         self._daemon(["slurmd", "-N", self.node], "slurmd")
         deadline = time.monotonic() + 60
@@ -242,15 +304,19 @@ PartitionName=gpu Nodes={self.node} MaxTime=INFINITE State=UP
         return records
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.root.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.root.glob("*.log"))
+        )
 
     def stop(self) -> None:
         """Cancel what is left, then stop the daemons by the pids they wrote, newest first."""
         if self.pidfiles["slurmctld"].exists():
             self.run("scancel", "--partition=cpu,gpu", check=False)
             deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and self.run(
-                    "squeue", "-h", "-t", "PD,R,CG,S", check=False).stdout.strip():
+            while (
+                time.monotonic() < deadline
+                and self.run("squeue", "-h", "-t", "PD,R,CG,S", check=False).stdout.strip()
+            ):
                 time.sleep(0.5)
         for name in ("slurmd", "slurmctld", "munged"):
             pidfile = self.pidfiles[name]
@@ -286,13 +352,17 @@ def _alive(pid: int) -> bool:
 def slurm_cluster(request):
     ensure_slurm_installed()
     cache = getattr(request.config, "cache", None)  # none with -p no:cacheprovider
-    plugin = plugin_path(Path(cache.mkdir("direction-tagger")) if cache else Path(tempfile.mkdtemp()))
+    plugin = plugin_path(
+        Path(cache.mkdir("direction-tagger")) if cache else Path(tempfile.mkdtemp())
+    )
     # munged wants its socket's folders searchable by all: not pytest's private tmp folders
     root = Path(tempfile.mkdtemp(prefix="dt-slurm-", dir="/tmp"))
     root.chmod(0o755)
     cluster = Cluster(root)
     if plugin:
-        cluster.env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugin, os.environ.get("PYTHONPATH")]))
+        cluster.env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [plugin, os.environ.get("PYTHONPATH")])
+        )
     try:
         cluster.write_config()
         cluster.start()
@@ -305,7 +375,9 @@ def slurm_cluster(request):
 # --- the workflow on it -----------------------------------------------------------------
 
 
-def start_snakemake_on_slurm(cluster: Cluster, workdir: Path, *args: str, configs=()) -> subprocess.Popen:
+def start_snakemake_on_slurm(
+    cluster: Cluster, workdir: Path, *args: str, configs=()
+) -> subprocess.Popen:
     """conftest.run_snakemake, in the background and wrapped in `timeout -s INT`: SIGINT (not
     SIGTERM, not SIGKILL) makes a waiting Snakemake cancel its SLURM jobs and exit."""
     configfiles = [str(REPO / "config" / "demo.yaml")]
@@ -313,17 +385,45 @@ def start_snakemake_on_slurm(cluster: Cluster, workdir: Path, *args: str, config
         path = workdir / f"override_{k}.yaml"
         path.write_text(yaml.safe_dump(extra))
         configfiles.append(str(path))
-    cmd = ["timeout", "-s", "INT", "-k", "30", str(SNAKEMAKE_LIMIT_S),
-           sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(workdir), "--cores", "2", "--configfile", *configfiles, *args]
-    env = dict(cluster.env, PYTHONUNBUFFERED="1",
-               SNAKEMAKE_SLURM_PARTITIONS=str(cluster.root / "partitions.yaml"))
+    cmd = [
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "30",
+        str(SNAKEMAKE_LIMIT_S),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        *configfiles,
+        *args,
+    ]
+    env = dict(
+        cluster.env,
+        PYTHONUNBUFFERED="1",
+        SNAKEMAKE_SLURM_PARTITIONS=str(cluster.root / "partitions.yaml"),
+    )
     with open(workdir / "snakemake.out", "w") as out:
-        return subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            cmd,
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
 
 
-def preempt_training_after_its_first_checkpoint(cluster: Cluster, workdir: Path, proc: subprocess.Popen) -> str:
+def preempt_training_after_its_first_checkpoint(
+    cluster: Cluster, workdir: Path, proc: subprocess.Popen
+) -> str:
     """Requeue the running training job as soon as it has written a checkpoint, as SLURM
     does on pre-emption; return its job id."""
     import torch
@@ -333,9 +433,12 @@ def preempt_training_after_its_first_checkpoint(cluster: Cluster, workdir: Path,
     while True:
         assert proc.poll() is None, "snakemake ended before training was pre-empted"
         assert time.monotonic() < deadline, "training never reached its first checkpoint"
-        running = [j["JobId"] for j in cluster.jobs()
-                   if re.fullmatch(r"rule_train(_wildcards_.*)?", j.get("Comment", ""))
-                   and j["JobState"] == "RUNNING"]
+        running = [
+            j["JobId"]
+            for j in cluster.jobs()
+            if re.fullmatch(r"rule_train(_wildcards_.*)?", j.get("Comment", ""))
+            and j["JobState"] == "RUNNING"
+        ]
         if running and checkpoint.exists():
             if torch.load(checkpoint, map_location="cpu", weights_only=True)["step"] >= 5:
                 break
@@ -363,8 +466,14 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
     from direction_tagger.train.loop import load_model
 
     started = time.monotonic()
-    proc = start_snakemake_on_slurm(slurm_cluster, tmp_path, "--workflow-profile", str(PROFILE), *TEST_SPEED,
-                                    configs=[SLURM_DEMO])
+    proc = start_snakemake_on_slurm(
+        slurm_cluster,
+        tmp_path,
+        "--workflow-profile",
+        str(PROFILE),
+        *TEST_SPEED,
+        configs=[SLURM_DEMO],
+    )
     try:
         preempted = preempt_training_after_its_first_checkpoint(slurm_cluster, tmp_path, proc)
         proc.wait(timeout=SNAKEMAKE_LIMIT_S + 60)
@@ -373,10 +482,14 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
     seconds = time.monotonic() - started
-    logs = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in sorted(tmp_path.glob("logs/**/*.log")))
-    assert proc.returncode == 0, (f"snakemake failed ({proc.returncode}) after {seconds:.0f} s:\n"
-                                  f"{(tmp_path / 'snakemake.out').read_text()[-6000:]}\n{logs}\n"
-                                  f"{slurm_cluster.logs()}")
+    logs = "\n".join(
+        f"--- {p}\n{p.read_text()[-2000:]}" for p in sorted(tmp_path.glob("logs/**/*.log"))
+    )
+    assert proc.returncode == 0, (
+        f"snakemake failed ({proc.returncode}) after {seconds:.0f} s:\n"
+        f"{(tmp_path / 'snakemake.out').read_text()[-6000:]}\n{logs}\n"
+        f"{slurm_cluster.logs()}"
+    )
 
     # SLURM's records: which rule ran where, asking for what
     jobs = {}
@@ -384,8 +497,17 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
         rule = re.match(r"rule_(\w+?)(?:_wildcards_.*)?$", job.get("Comment", ""))
         assert rule, f"a job Snakemake did not submit: {job}"
         jobs.setdefault(rule.group(1), []).append(job)
-    assert set(jobs) == {"synth_labelled", "synth_movie", "verify", "train", "evaluate", "predict_movie",
-                         "smooth_movie", "render_movie", "movie_figures"}  # the rest ran locally
+    assert set(jobs) == {
+        "synth_labelled",
+        "synth_movie",
+        "verify",
+        "train",
+        "evaluate",
+        "predict_movie",
+        "smooth_movie",
+        "render_movie",
+        "movie_figures",
+    }  # the rest ran locally
     for rule, records in jobs.items():
         for job in records:
             assert job["JobState"] == "COMPLETED", f"{rule}: {job}"
@@ -398,7 +520,9 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
             else:
                 assert job["Partition"] == "cpu" and gpu == [None, "(null)"], f"{rule}: {job}"
     # one training job, started twice by SLURM; the second start resumed from the checkpoint
-    assert [(j["JobId"], j["Restarts"], j["Requeue"]) for j in jobs["train"]] == [(preempted, "1", "1")]
+    assert [(j["JobId"], j["Restarts"], j["Requeue"]) for j in jobs["train"]] == [
+        (preempted, "1", "1")
+    ]
     train_log = (tmp_path / "logs/demo/train.log").read_text()
     assert re.search(r"resuming from results/demo/checkpoint.pt at step (5|10) of 15", train_log)
     run = tmp_path / "results/demo"

@@ -156,8 +156,11 @@ def test_reference_and_summary_are_json_able():
     json.dumps(summary, allow_nan=False)
     assert summary["flagged_share"]["low_confidence"] == pytest.approx(4 / 120)
     assert summary["flagged_share"]["any"] == pytest.approx(4 / 120)
-    assert summary["longest_flagged_run"] == {"frames": 4, "seconds": pytest.approx(4 / 30),
-                                              "start_frame": 30}
+    assert summary["longest_flagged_run"] == {
+        "frames": 4,
+        "seconds": pytest.approx(4 / 30),
+        "start_frame": 30,
+    }
     assert set(summary["median_step_px"]) == {"tail_base", "neck", "nose"}
     assert summary["median_jitter_px"]["neck"] < 0.05  # a smooth track
     assert summary["median_smoothing_shift_px"]["nose"] == 0.0

@@ -38,12 +38,16 @@ def tiny_run(tmp_path_factory):
 
 def planned(workdir, *args, change: dict | None = None) -> dict[str, list[str]]:
     """rule -> the reasons of its jobs, for every job a dry run would run (`all` left out)."""
-    result = run_snakemake(workdir, "--dry-run", *args, configs=[TINY] + ([change] if change else []))
+    result = run_snakemake(
+        workdir, "--dry-run", *args, configs=[TINY] + ([change] if change else [])
+    )
     out = result.stdout + result.stderr
     if "Nothing to be done" in out:
         return {}
     jobs: dict[str, list[str]] = {}
-    for rule, reason in re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    reason: (.*)$", out, re.M):
+    for rule, reason in re.findall(
+        r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    reason: (.*)$", out, re.M
+    ):
         if rule != "all":
             jobs.setdefault(rule, []).append(reason)
     assert jobs, f"no jobs found in the dry run:\n{out[-3000:]}"
@@ -75,7 +79,9 @@ def test_a_smoothing_option_reruns_the_movie_chain_after_prediction(tiny_run):
 def test_a_synthetic_data_value_reruns_that_set_and_everything_trained_on_it(tiny_run):
     change = {"data": {"synthetic": TINY["data"]["synthetic"] | {"train_frames": 320}}}
     jobs = planned(tiny_run, change=change)
-    assert set(jobs) == {"synth_labelled", "verify", "split", "label_reference"} | TRAINING_AND_AFTER
+    assert (
+        set(jobs) == {"synth_labelled", "verify", "split", "label_reference"} | TRAINING_AND_AFTER
+    )
     # only the training part is synthesized and verified again, not the test set or the movie
     assert len(jobs["synth_labelled"]) == len(jobs["verify"]) == 1
 

@@ -9,14 +9,20 @@ import os
 import numpy as np
 import pytest
 import torch
+from test_models import blob_set
 
 from conftest import SHRUNK_DEMO, run_snakemake
 from direction_tagger.report.summary import build_summary
 from direction_tagger.train.loop import BatchStream, TrainConfig, load_model, train, training_budget
-from test_models import blob_set
 
-TINY = {"steps": 12, "eval_every": 4, "batch_size": 16, "arch_kwargs": {"width": 8},
-        "device": "cpu", "patience": None}
+TINY = {
+    "steps": 12,
+    "eval_every": 4,
+    "batch_size": 16,
+    "arch_kwargs": {"width": 8},
+    "device": "cpu",
+    "patience": None,
+}
 
 
 # --- the budget -------------------------------------------------------------------------
@@ -67,8 +73,15 @@ def blobs():
 def test_the_same_config_gives_the_same_model_bit_for_bit(blobs, tmp_path):
     metas = []
     for name in ("a", "b"):
-        metas.append(train(*blobs, TrainConfig(**TINY), tmp_path / f"{name}.pt",
-                           tmp_path / f"{name}.csv", checkpoint_path=tmp_path / f"{name}.ckpt"))
+        metas.append(
+            train(
+                *blobs,
+                TrainConfig(**TINY),
+                tmp_path / f"{name}.pt",
+                tmp_path / f"{name}.csv",
+                checkpoint_path=tmp_path / f"{name}.ckpt",
+            )
+        )
     a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -76,7 +89,9 @@ def test_the_same_config_gives_the_same_model_bit_for_bit(blobs, tmp_path):
     assert metas[0]["stopped_by"] == "budget"
 
 
-def test_the_wall_time_cap_stops_training_and_says_so_and_a_raised_cap_resumes(blobs, tmp_path, capsys):
+def test_the_wall_time_cap_stops_training_and_says_so_and_a_raised_cap_resumes(
+    blobs, tmp_path, capsys
+):
     # A cap already spent after the first step: stops there whatever the machine's load.
     capped = TrainConfig(**TINY | {"max_minutes": 1e-9})
     meta = train(*blobs, capped, tmp_path / "m.pt", tmp_path / "log.csv")
@@ -98,11 +113,14 @@ def test_the_wall_time_cap_stops_training_and_says_so_and_a_raised_cap_resumes(b
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04truncated"])
-def test_a_damaged_checkpoint_is_set_aside_and_training_starts_over(blobs, tmp_path, capsys, content):
+def test_a_damaged_checkpoint_is_set_aside_and_training_starts_over(
+    blobs, tmp_path, capsys, content
+):
     ckpt = tmp_path / "m.ckpt"
     ckpt.write_bytes(content)
-    meta = train(*blobs, TrainConfig(**TINY), tmp_path / "m.pt", tmp_path / "log.csv",
-                 checkpoint_path=ckpt)
+    meta = train(
+        *blobs, TrainConfig(**TINY), tmp_path / "m.pt", tmp_path / "log.csv", checkpoint_path=ckpt
+    )
     assert meta["steps_done"] == 12
     assert "damaged checkpoint" in capsys.readouterr().out
     assert (tmp_path / "m.ckpt.damaged").read_bytes() == content  # kept, for a look
@@ -114,8 +132,15 @@ def test_training_without_validation_frames_is_one_clear_error(blobs, tmp_path):
 
     images, locs, _, _ = blobs
     with pytest.raises(DataError, match="0 validation frames"):
-        train(images, locs, images[:0], locs[:0], TrainConfig(**TINY), tmp_path / "m.pt",
-              tmp_path / "log.csv")
+        train(
+            images,
+            locs,
+            images[:0],
+            locs[:0],
+            TrainConfig(**TINY),
+            tmp_path / "m.pt",
+            tmp_path / "log.csv",
+        )
     assert not (tmp_path / "m.pt").exists()
 
 
@@ -131,8 +156,9 @@ def _spin():  # keeps one core busy until killed
 def test_a_demo_run_on_a_busy_machine_gives_identical_metrics(demo_run, tmp_path):
     """The shared shrunk demo ran on whatever load there was; run it again while two other
     processes keep both cores busy: metrics and weights must be the same, bit for bit."""
-    spinners = [multiprocessing.Process(target=_spin, daemon=True)
-                for _ in range(os.cpu_count() or 2)]
+    spinners = [
+        multiprocessing.Process(target=_spin, daemon=True) for _ in range(os.cpu_count() or 2)
+    ]
     for p in spinners:
         p.start()
     try:
@@ -140,8 +166,10 @@ def test_a_demo_run_on_a_busy_machine_gives_identical_metrics(demo_run, tmp_path
     finally:
         for p in spinners:
             p.kill()
-    for path in ("results/demo/eval/synthetic_test/metrics.json",
-                 "results/demo/movies/demo_walk/ground_truth_metrics.json"):
+    for path in (
+        "results/demo/eval/synthetic_test/metrics.json",
+        "results/demo/movies/demo_walk/ground_truth_metrics.json",
+    ):
         assert (tmp_path / path).read_bytes() == (demo_run / path).read_bytes(), path
     a = torch.load(tmp_path / "results/demo/model.pt", weights_only=True)
     b = torch.load(demo_run / "results/demo/model.pt", weights_only=True)

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from direction_tagger import cli
-from direction_tagger.io import DataError, save_labelled, save_movie
 from direction_tagger.data.verify import (
     PUBLISHED_N,
     label_stats,
@@ -18,6 +17,7 @@ from direction_tagger.data.verify import (
     verify_labelled,
     verify_movie,
 )
+from direction_tagger.io import DataError, save_labelled, save_movie
 
 
 def make_set(n: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -35,8 +35,13 @@ def write_raw(path: Path, **arrays) -> Path:
 
 
 def contract_arrays(images, locs, **extra):
-    return {"images": images, "locs_base": locs[:, 0], "locs_neck": locs[:, 1],
-            "locs_head": locs[:, 2], **extra}
+    return {
+        "images": images,
+        "locs_base": locs[:, 0],
+        "locs_neck": locs[:, 1],
+        "locs_head": locs[:, 2],
+        **extra,
+    }
 
 
 def one_line(err: pytest.ExceptionInfo) -> str:
@@ -115,13 +120,29 @@ def test_cli_writes_summary_montage_and_plots(tmp_path, capsys):
     data = tmp_path / "set.npz"
     save_labelled(data, images, locs)
     out = tmp_path / "out"
-    rc = cli.main(["verify", "--data", str(data), "--summary", str(out / "summary.json"),
-                   "--montage", str(out / "montage.png"), "--plots-dir", str(out / "plots"),
-                   "--expected-n", "12"])
+    rc = cli.main(
+        [
+            "verify",
+            "--data",
+            str(data),
+            "--summary",
+            str(out / "summary.json"),
+            "--montage",
+            str(out / "montage.png"),
+            "--plots-dir",
+            str(out / "plots"),
+            "--expected-n",
+            "12",
+        ]
+    )
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_frames"] == 12 and summary["expected_n"] == 12
-    for png in [out / "montage.png", out / "plots" / "body_length.png", out / "plots" / "heading.png"]:
+    for png in [
+        out / "montage.png",
+        out / "plots" / "body_length.png",
+        out / "plots" / "heading.png",
+    ]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     assert not list(out.rglob(".*tmp*"))
     assert '"n_frames": 12' in capsys.readouterr().out
@@ -131,8 +152,20 @@ def test_cli_movie(tmp_path):
     data = tmp_path / "movie.npz"
     save_movie(data, np.random.default_rng(0).integers(0, 256, (5, 50, 50), dtype=np.uint8))
     out = tmp_path / "out"
-    rc = cli.main(["verify", "--movie", "--data", str(data), "--summary", str(out / "s.json"),
-                   "--montage", str(out / "m.png"), "--plots-dir", str(out / "plots")])
+    rc = cli.main(
+        [
+            "verify",
+            "--movie",
+            "--data",
+            str(data),
+            "--summary",
+            str(out / "s.json"),
+            "--montage",
+            str(out / "m.png"),
+            "--plots-dir",
+            str(out / "plots"),
+        ]
+    )
     assert rc == 0 and (out / "plots" / "brightness.png").exists()
     summary = json.loads((out / "s.json").read_text())
     assert summary["fps"] == 30 and summary["fps_from_file"] and summary["labels"] is None
@@ -180,7 +213,9 @@ def fatal(tmp_path, **arrays) -> str:
 def test_nan_labels(tmp_path):
     images, locs = make_set(5)
     locs[3, 2, 0] = np.nan
-    assert "key 'locs_head' has 1 non-finite (NaN/inf) labels" in fatal(tmp_path, **contract_arrays(images, locs))
+    assert "key 'locs_head' has 1 non-finite (NaN/inf) labels" in fatal(
+        tmp_path, **contract_arrays(images, locs)
+    )
 
 
 def test_labels_outside_the_frame(tmp_path):
@@ -188,7 +223,10 @@ def test_labels_outside_the_frame(tmp_path):
     locs[2, 1] = [51.0, 10.0]
     locs[4, 1] = [-3.0, 10.0]
     msg = fatal(tmp_path, **contract_arrays(images, locs))
-    assert "key 'locs_neck' has 2 labels outside the frame [-0.5, 49.5] px (first: frame 2, (51.00, 10.00))" in msg
+    assert (
+        "key 'locs_neck' has 2 labels outside the frame [-0.5, 49.5] px (first: frame 2, (51.00, 10.00))"
+        in msg
+    )
 
 
 def test_wrong_image_size(tmp_path):
@@ -199,7 +237,9 @@ def test_wrong_image_size(tmp_path):
 
 def test_empty_set(tmp_path):
     images, locs = make_set(5)
-    assert "key 'images' holds no frames" in fatal(tmp_path, **contract_arrays(images[:0], locs[:0]))
+    assert "key 'images' holds no frames" in fatal(
+        tmp_path, **contract_arrays(images[:0], locs[:0])
+    )
 
 
 def test_missing_key(tmp_path):
@@ -232,8 +272,19 @@ def test_cli_fatal_is_one_line_exit_2(tmp_path, capsys):
     locs[0, 0, 1] = 60
     data = write_raw(tmp_path / "bad.npz", **contract_arrays(images, locs))
     out = tmp_path / "out"
-    rc = cli.main(["verify", "--data", str(data), "--summary", str(out / "s.json"),
-                   "--montage", str(out / "m.png"), "--plots-dir", str(out / "plots")])
+    rc = cli.main(
+        [
+            "verify",
+            "--data",
+            str(data),
+            "--summary",
+            str(out / "s.json"),
+            "--montage",
+            str(out / "m.png"),
+            "--plots-dir",
+            str(out / "plots"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "outside the frame" in err[0] and str(data) in err[0]
     assert not (out / "s.json").exists()

@@ -64,6 +64,11 @@ def test_second_run_has_nothing_to_do(demo_run):
 def test_report_builds_with_figures_and_video(demo_run):
     run_snakemake(demo_run, "--report", "report.html", configs=[SHRUNK_DEMO])
     html = (demo_run / "report.html").read_text(errors="replace")
-    for name in ("tagged.mp4", "training_curves.png", "worst_frames.png", "qc_timeline.png",
-                 "summary.md"):
+    for name in (
+        "tagged.mp4",
+        "training_curves.png",
+        "worst_frames.png",
+        "qc_timeline.png",
+        "summary.md",
+    ):
         assert name in html, name

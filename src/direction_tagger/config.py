@@ -58,7 +58,9 @@ def run_configs(config: dict, schema_file) -> dict[str, dict]:
     runs = {}
     for name in names:
         if not re.fullmatch(NAME, str(name)):
-            raise ConfigError(f"run name '{name}': use only letters, digits, _ . - (it names a folder)")
+            raise ConfigError(
+                f"run name '{name}': use only letters, digits, _ . - (it names a folder)"
+            )
         runs[name] = merged(config, config["runs"].get(name) or {}) | {"runs": {}}
         if problem := first_config_error(runs[name], schema_file):
             raise ConfigError(f"runs.{name}: {problem}")  # a typo in an override names itself

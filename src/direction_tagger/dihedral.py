@@ -114,7 +114,9 @@ def matrices(size: int = FRAME_SIZE) -> np.ndarray:
 MATRICES = matrices()
 _MAT_INDEX = {tuple(m.reshape(-1)): i for i, m in enumerate(MATRICES)}
 COMPOSE = np.array(
-    [[_MAT_INDEX[tuple((MATRICES[a] @ MATRICES[b]).reshape(-1))] for b in range(8)]
-     for a in range(8)]
+    [
+        [_MAT_INDEX[tuple((MATRICES[a] @ MATRICES[b]).reshape(-1))] for b in range(8)]
+        for a in range(8)
+    ]
 )  # COMPOSE[a, b]: transform b first, then a
 INVERSE = np.array([_MAT_INDEX[tuple(MATRICES[a].T.reshape(-1))] for a in range(8)])

@@ -122,7 +122,9 @@ def _label_key(npz, path: Path, key: str) -> str | None:
         return key
     for alias in KEY_ALIASES.get(key, ()):
         if alias in npz.files:
-            warnings.warn(f"{path}: reading '{alias}' as '{key}' (published README spelling)")
+            warnings.warn(
+                f"{path}: reading '{alias}' as '{key}' (published README spelling)", stacklevel=3
+            )
             return alias
     return None
 

@@ -23,10 +23,13 @@ def point_row(split_json, metrics_json) -> dict:
     """One subset: what it was trained on (from its split) and how it did on the test part."""
     split = read_json(split_json, "split JSON")
     metrics = read_json(metrics_json, "metrics JSON")
-    row = {"count": split["count_requested"], "seed": split["seed"],
-           "n_originals": split["n_originals"],
-           "n_train_frames": split["parts"]["train"]["n_frames"],
-           "n_test_frames": metrics["n_frames"]}
+    row = {
+        "count": split["count_requested"],
+        "seed": split["seed"],
+        "n_originals": split["n_originals"],
+        "n_train_frames": split["parts"]["train"]["n_frames"],
+        "n_test_frames": metrics["n_frames"],
+    }
     for key in KEYPOINTS:
         row[f"{key}_median_px"] = metrics["keypoints"][key]["median"]
     row["mean_median_px"] = float(np.mean([row[f"{k}_median_px"] for k in KEYPOINTS]))
@@ -59,17 +62,23 @@ def learning_curve_markdown(table: pd.DataFrame, title: str = "") -> str:
     """A table a lab can read: per count, the median error per keypoint and the head/tail swaps."""
     stats = per_count(table)
     seeds, test = int(stats.n_seeds.max()), int(table.n_test_frames.iloc[0])
-    lines = [f"# Learning curve{': ' + title if title else ''}", "",
-             f"Median error (px) on the same {test} held-out test frames, mean ± sd over "
-             f"{seeds} seed(s); each seed is another random subset of labelled originals (all "
-             "their copies included) and another training seed.", "",
-             "| labelled originals | nose | neck | tail base | head/tail swaps |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"# Learning curve{': ' + title if title else ''}",
+        "",
+        f"Median error (px) on the same {test} held-out test frames, mean ± sd over "
+        f"{seeds} seed(s); each seed is another random subset of labelled originals (all "
+        "their copies included) and another training seed.",
+        "",
+        "| labelled originals | nose | neck | tail base | head/tail swaps |",
+        "|---|---|---|---|---|",
+    ]
     for _, r in stats.iterrows():
         used, asked = round(r.n_originals_mean), int(r["count"])  # iterrows gives floats
         used = f"{used}" if used == asked else f"{used} (asked {asked}; all there are)"
-        cells = [_mean_sd(r[f"{k}_median_px_mean"], r[f"{k}_median_px_sd"])
-                 for k in ("head", "neck", "base")]
+        cells = [
+            _mean_sd(r[f"{k}_median_px_mean"], r[f"{k}_median_px_sd"])
+            for k in ("head", "neck", "base")
+        ]
         swaps = _mean_sd(r.swapped_share_mean, r.swapped_share_sd, 100, 1) + " %"
         lines.append(f"| {used} | {' | '.join(cells)} | {swaps} |")
     return "\n".join(lines) + "\n"
@@ -92,16 +101,27 @@ def learning_curve_figure(table: pd.DataFrame, path, title: str = "") -> None:
     x = stats.n_originals_mean
     for key in KEYPOINTS:
         sd = stats[f"{key}_median_px_sd"].fillna(0)  # one seed: no bar
-        ax.errorbar(x, stats[f"{key}_median_px_mean"], yerr=sd, marker="o", capsize=4,
-                    color=COLOURS[key], label=KEYPOINT_NAMES[key])
+        ax.errorbar(
+            x,
+            stats[f"{key}_median_px_mean"],
+            yerr=sd,
+            marker="o",
+            capsize=4,
+            color=COLOURS[key],
+            label=KEYPOINT_NAMES[key],
+        )
     # The baseline of the largest subsets: their mean pose is closest to the full set's.
     baseline = stats.baseline_median_px_mean.iloc[-1]
     if np.isfinite(baseline):
         ax.axhline(baseline, color="grey", linestyle="--", label="predict the training mean")
     # Log-log: errors fall by decades from a few originals to hundreds.
-    ax.set(xscale="log", yscale="log", xlabel="labelled originals trained on",
-           ylabel="median error on held-out frames (px)",
-           title=f"learning curve{': ' + title if title else ''}")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="labelled originals trained on",
+        ylabel="median error on held-out frames (px)",
+        title=f"learning curve{': ' + title if title else ''}",
+    )
     ax.set_xticks(x, [f"{v:.0f}" for v in x])
     ax.xaxis.set_minor_locator(NullLocator())
     # plain numbers (not 10^0 or 4e-01)

@@ -3,8 +3,18 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "compare", "--summaries", *snakemake.params.summaries,
-    "--overrides", snakemake.params.overrides, "--evalset", snakemake.params.evalset,
-    "--runs-csv", snakemake.output.runs, "--variants-csv", snakemake.output.variants,
-    "--figure", snakemake.output.figure,
+    snakemake,
+    "compare",
+    "--summaries",
+    *snakemake.params.summaries,
+    "--overrides",
+    snakemake.params.overrides,
+    "--evalset",
+    snakemake.params.evalset,
+    "--runs-csv",
+    snakemake.output.runs,
+    "--variants-csv",
+    snakemake.output.variants,
+    "--figure",
+    snakemake.output.figure,
 )

@@ -3,6 +3,10 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "movie-figures", "--predictions", snakemake.input[0],
-    "--outdir", snakemake.params.outdir,
+    snakemake,
+    "movie-figures",
+    "--predictions",
+    snakemake.input[0],
+    "--outdir",
+    snakemake.params.outdir,
 )

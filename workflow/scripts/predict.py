@@ -3,8 +3,20 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "predict", "--model", snakemake.input.model, "--movie", snakemake.params.movie,
-    "--out", snakemake.output.raw, "--truth-metrics", snakemake.output.truth,
-    "--tta", snakemake.params.tta, "--batch-size", snakemake.params.batch_size,
-    "--threads", snakemake.threads,
+    snakemake,
+    "predict",
+    "--model",
+    snakemake.input.model,
+    "--movie",
+    snakemake.params.movie,
+    "--out",
+    snakemake.output.raw,
+    "--truth-metrics",
+    snakemake.output.truth,
+    "--tta",
+    snakemake.params.tta,
+    "--batch-size",
+    snakemake.params.batch_size,
+    "--threads",
+    snakemake.threads,
 )

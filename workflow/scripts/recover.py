@@ -3,8 +3,18 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "recover", "--data", snakemake.params.data,
-    "--out", snakemake.output.originals, "--groups", snakemake.output.groups,
-    "--report", snakemake.output.report, "--montage", snakemake.output.montage,
-    "--threads", snakemake.threads,
+    snakemake,
+    "recover",
+    "--data",
+    snakemake.params.data,
+    "--out",
+    snakemake.output.originals,
+    "--groups",
+    snakemake.output.groups,
+    "--report",
+    snakemake.output.report,
+    "--montage",
+    snakemake.output.montage,
+    "--threads",
+    snakemake.threads,
 )

@@ -3,8 +3,17 @@
 from run_command import option, run_command
 
 run_command(
-    snakemake, "render", "--movie", snakemake.params.movie,
-    "--predictions", snakemake.input.predictions, "--out", snakemake.output[0],
-    "--scale", snakemake.params.scale, "--trail", snakemake.params.trail,
+    snakemake,
+    "render",
+    "--movie",
+    snakemake.params.movie,
+    "--predictions",
+    snakemake.input.predictions,
+    "--out",
+    snakemake.output[0],
+    "--scale",
+    snakemake.params.scale,
+    "--trail",
+    snakemake.params.trail,
     *option("--panel", snakemake.params.panel),
 )

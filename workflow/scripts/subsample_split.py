@@ -4,10 +4,18 @@ direction_tagger.originals.split.subsample_originals."""
 from run_command import option, run_command
 
 run_command(
-    snakemake, "subsample-split", "--split", snakemake.input.split,
-    "--data", snakemake.params.data,
+    snakemake,
+    "subsample-split",
+    "--split",
+    snakemake.input.split,
+    "--data",
+    snakemake.params.data,
     *option("--groups", snakemake.input.get("groups")),
     *option("--group-key", snakemake.params.group_key),
-    "--count", snakemake.wildcards.lc_count, "--seed", snakemake.wildcards.lc_seed,
-    "--out", snakemake.output[0],
+    "--count",
+    snakemake.wildcards.lc_count,
+    "--seed",
+    snakemake.wildcards.lc_seed,
+    "--out",
+    snakemake.output[0],
 )

@@ -3,8 +3,22 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "summary", "--run", snakemake.wildcards.run, "--model", snakemake.input.model,
-    "--train-log", snakemake.input.train_log, "--split", snakemake.input.split,
-    "--metrics", *snakemake.params.metrics, "--movie-qc", *snakemake.params.qc,
-    "--out", snakemake.output.markdown, "--json", snakemake.output.json,
+    snakemake,
+    "summary",
+    "--run",
+    snakemake.wildcards.run,
+    "--model",
+    snakemake.input.model,
+    "--train-log",
+    snakemake.input.train_log,
+    "--split",
+    snakemake.input.split,
+    "--metrics",
+    *snakemake.params.metrics,
+    "--movie-qc",
+    *snakemake.params.qc,
+    "--out",
+    snakemake.output.markdown,
+    "--json",
+    snakemake.output.json,
 )

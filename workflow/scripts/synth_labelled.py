@@ -3,7 +3,15 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "synth", "labelled", "--n", snakemake.params.frames,
-    "--seed", snakemake.params.seed,
-    "--out", snakemake.output.data, "--montage", snakemake.output.montage,
+    snakemake,
+    "synth",
+    "labelled",
+    "--n",
+    snakemake.params.frames,
+    "--seed",
+    snakemake.params.seed,
+    "--out",
+    snakemake.output.data,
+    "--montage",
+    snakemake.output.montage,
 )

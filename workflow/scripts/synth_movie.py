@@ -3,7 +3,17 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "synth", "movie", "--frames", snakemake.params.frames,
-    "--seed", snakemake.params.seed, "--fps", snakemake.params.fps,
-    "--out", snakemake.output.movie, "--montage", snakemake.output.montage,
+    snakemake,
+    "synth",
+    "movie",
+    "--frames",
+    snakemake.params.frames,
+    "--seed",
+    snakemake.params.seed,
+    "--fps",
+    snakemake.params.fps,
+    "--out",
+    snakemake.output.movie,
+    "--montage",
+    snakemake.output.montage,
 )

@@ -3,9 +3,21 @@
 from run_command import option, run_command
 
 run_command(
-    snakemake, "train", "--data", snakemake.params.data, "--split", snakemake.input.split,
-    "--out", snakemake.output.model, "--log", snakemake.output.log_csv,
+    snakemake,
+    "train",
+    "--data",
+    snakemake.params.data,
+    "--split",
+    snakemake.input.split,
+    "--out",
+    snakemake.output.model,
+    "--log",
+    snakemake.output.log_csv,
     *option("--curves", snakemake.output.get("curves")),
-    "--checkpoint", snakemake.params.checkpoint, "--options", snakemake.params.options,
-    "--threads", snakemake.threads,
+    "--checkpoint",
+    snakemake.params.checkpoint,
+    "--options",
+    snakemake.params.options,
+    "--threads",
+    snakemake.threads,
 )

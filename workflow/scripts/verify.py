@@ -3,7 +3,16 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "verify", "--data", snakemake.params.data,
-    "--summary", snakemake.output.summary, "--montage", snakemake.output.montage,
-    "--plots-dir", snakemake.params.plots, "--expected-n", snakemake.params.expected,
+    snakemake,
+    "verify",
+    "--data",
+    snakemake.params.data,
+    "--summary",
+    snakemake.output.summary,
+    "--montage",
+    snakemake.output.montage,
+    "--plots-dir",
+    snakemake.params.plots,
+    "--expected-n",
+    snakemake.params.expected,
 )

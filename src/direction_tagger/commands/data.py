@@ -8,10 +8,10 @@ import json
 
 from .. import io
 from ..data import synth
-from ..montage import save_montage
-from .arguments import positive_float, positive_int
 from ..data.download import CACHE_DIRNAME, DATA_DIR, LABELLED_NAME, MOVIE_NAME, PIN_HINT, fetch
 from ..data.verify import PLOT_FILES, PUBLISHED_N, write_outputs
+from ..montage import save_montage
+from .arguments import positive_float, positive_int
 
 DOWNLOAD_EPILOG = f"""\
 sources:
@@ -41,64 +41,110 @@ labels, labels outside [-0.5, 49.5] px.
 notes in the summary (also printed): N other than --expected-n (a warning) or, without
 one, other than the published {PUBLISHED_N:,}; duplicate frames; zero-length body
 segments; the README spelling 'locs_necks'.
-plots written to --plots-dir: {PLOT_FILES['body_length']}, {PLOT_FILES['heading']}
-(labelled sets and movies with ground truth), {PLOT_FILES['brightness']} (movies).
+plots written to --plots-dir: {PLOT_FILES["body_length"]}, {PLOT_FILES["heading"]}
+(labelled sets and movies with ground truth), {PLOT_FILES["brightness"]} (movies).
 """
 
 
 def register(subparsers) -> None:
     register_synth(subparsers)
     p = subparsers.add_parser(
-        "download", help="fetch a data file, checksummed, without ever keeping bad data",
+        "download",
+        help="fetch a data file, checksummed, without ever keeping bad data",
         description="Fetch the labelled set or movie from Google Drive, a URL or a path; retry "
         "with backoff, resume where the server allows, and rename onto --out only after all "
         "checks passed.",
-        epilog=DOWNLOAD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--source", required=True,
-                   help="Google Drive link or id, http(s) URL, or local path")
+        epilog=DOWNLOAD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--source", required=True, help="Google Drive link or id, http(s) URL, or local path"
+    )
     p.add_argument("--out", required=True, help="data file to produce (.npz)")
-    p.add_argument("--sha256", default=None,
-                   help=f"expected sha256 of the download (config `{PIN_HINT}`); empty = not pinned")
-    p.add_argument("--member", default=None,
-                   help="file to take when the download is an archive (default: --out's name)")
-    p.add_argument("--force", action="store_true",
-                   help="download again even if --out exists (replaced only if the new file passes)")
+    p.add_argument(
+        "--sha256",
+        default=None,
+        help=f"expected sha256 of the download (config `{PIN_HINT}`); empty = not pinned",
+    )
+    p.add_argument(
+        "--member",
+        default=None,
+        help="file to take when the download is an archive (default: --out's name)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="download again even if --out exists (replaced only if the new file passes)",
+    )
     p.add_argument("--retries", type=int, default=5, help="retries after a failure (default 5)")
-    p.add_argument("--backoff", type=float, default=1.0,
-                   help="first retry delay in s, doubled each retry (default 1)")
-    p.add_argument("--timeout", type=float, default=60.0,
-                   help="seconds to wait for the server between bytes (default 60)")
-    p.add_argument("--local-dir", action="append", default=None,
-                   help=f"folder to look in for a file put there by hand (repeatable; default {DATA_DIR}/)")
+    p.add_argument(
+        "--backoff",
+        type=float,
+        default=1.0,
+        help="first retry delay in s, doubled each retry (default 1)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the server between bytes (default 60)",
+    )
+    p.add_argument(
+        "--local-dir",
+        action="append",
+        default=None,
+        help=f"folder to look in for a file put there by hand (repeatable; default {DATA_DIR}/)",
+    )
     p.set_defaults(func=run_download)
 
     p = subparsers.add_parser(
-        "verify", help="check a labelled set (or movie) and write summary, montage and plots",
+        "verify",
+        help="check a labelled set (or movie) and write summary, montage and plots",
         description="Check keys, dtypes, shapes, label finiteness and bounds, duplicates and N; "
         "write a summary JSON, a montage of sample frames with labels drawn, and "
         "label-distribution plots.",
-        epilog=VERIFY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=VERIFY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--data", required=True, help="labelled set .npz (or movie .npz with --movie)")
     p.add_argument("--summary", required=True, help="summary JSON to write")
     p.add_argument("--montage", required=True, help="montage PNG to write")
     p.add_argument("--plots-dir", required=True, help="folder for the distribution plots")
-    p.add_argument("--expected-n", type=int, default=None,
-                   help=f"frame count to expect; another count is a warning (published: "
-                   f"{PUBLISHED_N}; 0 = no expectation)")
+    p.add_argument(
+        "--expected-n",
+        type=int,
+        default=None,
+        help=f"frame count to expect; another count is a warning (published: "
+        f"{PUBLISHED_N}; 0 = no expectation)",
+    )
     p.add_argument("--movie", action="store_true", help="--data is a movie (labels optional)")
     p.set_defaults(func=run_verify)
 
 
 def run_download(args) -> int:
-    fetch(args.source, args.out, args.sha256 or None, member=args.member, force=args.force,
-          retries=args.retries, backoff=args.backoff, timeout=args.timeout,
-          local_dirs=args.local_dir)
+    fetch(
+        args.source,
+        args.out,
+        args.sha256 or None,
+        member=args.member,
+        force=args.force,
+        retries=args.retries,
+        backoff=args.backoff,
+        timeout=args.timeout,
+        local_dirs=args.local_dir,
+    )
     return 0
 
 
 def run_verify(args) -> int:
-    summary = write_outputs(args.data, args.summary, args.montage, args.plots_dir,
-                            movie=args.movie, expected_n=args.expected_n)
+    summary = write_outputs(
+        args.data,
+        args.summary,
+        args.montage,
+        args.plots_dir,
+        movie=args.movie,
+        expected_n=args.expected_n,
+    )
     short = {k: summary[k] for k in ("file", "kind", "n_frames", "sha256", "duplicates")}
     print(json.dumps(short))
     for note in summary["notes"]:

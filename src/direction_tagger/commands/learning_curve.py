@@ -41,8 +41,12 @@ def register(subparsers) -> None:
         "`subsample-split`) into one row per subset, mean ± sd over seeds per count.",
     )
     p.add_argument("--splits", nargs="+", required=True, help="each subset's split JSON")
-    p.add_argument("--metrics", nargs="+", required=True,
-                   help="each subset's metrics JSON (from `evaluate`), in the order of --splits")
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        required=True,
+        help="each subset's metrics JSON (from `evaluate`), in the order of --splits",
+    )
     p.add_argument("--csv", required=True, help="table to write, one row per count and seed")
     p.add_argument("--figure", required=True, help="PNG to write")
     p.add_argument("--markdown", required=True, help="Markdown table to write")
@@ -54,8 +58,13 @@ def run_subsample_split(args) -> int:
     import numpy as np
 
     from ..io import DataError, load_labelled, sha256_file
-    from ..originals.split import (frame_groups, load_split, load_split_info, save_split,
-                                   subsample_originals)
+    from ..originals.split import (
+        frame_groups,
+        load_split,
+        load_split_info,
+        save_split,
+        subsample_originals,
+    )
 
     if args.count < 1:
         raise DataError(f"--count must be at least 1, got {args.count}")
@@ -67,29 +76,46 @@ def run_subsample_split(args) -> int:
     data = load_labelled(args.data)
     data_sha256 = sha256_file(args.data)
     if info.get("data_sha256") not in (None, data_sha256):
-        raise DataError(f"{args.split} is a split of another file than {args.data} (sha256 "
-                        f"{info['data_sha256'][:12]}... vs {data_sha256[:12]}...)")
-    originals, source = frame_groups(args.data, len(data), data_sha256, args.groups, args.group_key,
-                                     default_key="original_index")
+        raise DataError(
+            f"{args.split} is a split of another file than {args.data} (sha256 "
+            f"{info['data_sha256'][:12]}... vs {data_sha256[:12]}...)"
+        )
+    originals, source = frame_groups(
+        args.data, len(data), data_sha256, args.groups, args.group_key, default_key="original_index"
+    )
     if originals is None:
-        raise DataError(f"{args.data}: no originals to count; give --groups (from "
-                        "`direction-tagger recover`) or --group-key, or --group-key frame for "
-                        "data without copies")
+        raise DataError(
+            f"{args.data}: no originals to count; give --groups (from "
+            "`direction-tagger recover`) or --group-key, or --group-key frame for "
+            "data without copies"
+        )
     try:
         subset = subsample_originals(split["train"], originals, args.count, args.seed)
     except ValueError as err:  # e.g. a split of a larger set than --data
         raise DataError(f"{args.split}: {err}") from None
     available = len(np.unique(originals[split["train"]]))
     used = len(np.unique(originals[subset]))
-    rule = (f"learning-curve subset: {used} of the {available} originals ({source}) of the "
-            f"training part of {args.split} (asked {args.count}), shuffled with seed "
-            f"{args.seed} and taken in that order (a larger count with this seed adds "
-            f"originals), with all {len(subset)} of their training frames; val and test are "
-            "that split's, unchanged.")
-    save_split(args.out, split | {"train": subset}, rule, data=str(args.data),
-               data_sha256=data_sha256, original_source=source, source_split=str(args.split),
-               source_rule=info.get("rule"), count_requested=args.count, n_originals=used,
-               n_originals_available=available, seed=args.seed)
+    rule = (
+        f"learning-curve subset: {used} of the {available} originals ({source}) of the "
+        f"training part of {args.split} (asked {args.count}), shuffled with seed "
+        f"{args.seed} and taken in that order (a larger count with this seed adds "
+        f"originals), with all {len(subset)} of their training frames; val and test are "
+        "that split's, unchanged."
+    )
+    save_split(
+        args.out,
+        split | {"train": subset},
+        rule,
+        data=str(args.data),
+        data_sha256=data_sha256,
+        original_source=source,
+        source_split=str(args.split),
+        source_rule=info.get("rule"),
+        count_requested=args.count,
+        n_originals=used,
+        n_originals_available=available,
+        seed=args.seed,
+    )
     print(rule)
     return 0
 
@@ -99,9 +125,12 @@ def run_learning_curve(args) -> int:
     from ..learning_curve import write_learning_curve
 
     if len(args.splits) != len(args.metrics):
-        raise DataError(f"{len(args.splits)} --splits but {len(args.metrics)} --metrics; "
-                        "give one of each per subset")
-    table = write_learning_curve(args.splits, args.metrics, args.csv, args.figure,
-                                 args.markdown, title=args.title)
+        raise DataError(
+            f"{len(args.splits)} --splits but {len(args.metrics)} --metrics; "
+            "give one of each per subset"
+        )
+    table = write_learning_curve(
+        args.splits, args.metrics, args.csv, args.figure, args.markdown, title=args.title
+    )
     print(table.to_string(index=False))
     return 0

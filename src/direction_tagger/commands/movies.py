@@ -23,36 +23,36 @@ File decisions:
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from .arguments import positive_int
 from ..io import DataError, load_labelled, load_movie, read_json, write_json
+from .arguments import positive_int
 
 
 def run_predict(args) -> int:
-    from ..movies.tables import movie_table, write_table
-
     from ..movies.predict import load_predictor
+    from ..movies.tables import movie_table, write_table
 
     predictor, meta = load_predictor(args.model, args.device, args.threads)
     movie = load_movie(args.movie)
     pred = predictor.predict(movie.images, tta=args.tta, batch_size=args.batch_size, progress=True)
-    table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps,
-                        truth_locs=movie.locs)
+    table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps, truth_locs=movie.locs)
     write_table(args.out, table)
     if args.truth_metrics:
-        from ..io import write_json
         from ..evaluate.metrics import evaluate
+        from ..io import write_json
 
         if movie.locs is None:
             write_json(args.truth_metrics, {"movie": str(args.movie), "ground_truth": False})
         else:
-            metrics, _ = evaluate(pred.locs, pred.confidence, movie.locs,
-                                  np.asarray(meta["train_mean_locs"]))
-            write_json(args.truth_metrics, {"movie": str(args.movie), "ground_truth": True} | metrics)
+            metrics, _ = evaluate(
+                pred.locs, pred.confidence, movie.locs, np.asarray(meta["train_mean_locs"])
+            )
+            write_json(
+                args.truth_metrics, {"movie": str(args.movie), "ground_truth": True} | metrics
+            )
     return 0
 
 
@@ -62,8 +62,10 @@ def _read_reference(path) -> dict:
     ref = read_json(path, "geometry reference")
     missing = [k for k in ("percentiles", *GEOMETRY_MEASURES) if k not in ref]
     if missing:
-        raise DataError(f"{path}: not a geometry reference (missing {missing}); make one with "
-                        "`direction-tagger qc-reference`")
+        raise DataError(
+            f"{path}: not a geometry reference (missing {missing}); make one with "
+            "`direction-tagger qc-reference`"
+        )
     return ref
 
 
@@ -73,14 +75,21 @@ def run_smooth(args) -> int:
 
     reference = _read_reference(args.reference) if args.reference else None
     smoothing = {
-        "method": args.method, "window": args.window, "polyorder": args.polyorder,
-        "min_confidence": args.min_confidence, "max_gap": args.max_gap,
+        "method": args.method,
+        "window": args.window,
+        "polyorder": args.polyorder,
+        "min_confidence": args.min_confidence,
+        "max_gap": args.max_gap,
         "outlier_px": args.outlier_px or None,
     }
-    checks = {"max_jump_px": args.max_jump_px, "max_spread_px": args.max_spread_px,
-              "min_confidence": args.min_confidence}
-    result = smooth_and_check(read_table(args.predictions), smoothing, checks, reference,
-                              fps=args.fps)
+    checks = {
+        "max_jump_px": args.max_jump_px,
+        "max_spread_px": args.max_spread_px,
+        "min_confidence": args.min_confidence,
+    }
+    result = smooth_and_check(
+        read_table(args.predictions), smoothing, checks, reference, fps=args.fps
+    )
     write_table(args.out, result.table)
     if args.dlc_csv:
         write_dlc_csv(args.dlc_csv, result.dlc_locs, result.confidence)
@@ -88,31 +97,46 @@ def run_smooth(args) -> int:
         result.qc["settings"]["outlier_px"] = args.outlier_px
         result.qc["settings"]["reference"] = str(args.reference) if args.reference else None
         write_json(args.qc_json, result.qc)
-    print(f"{args.out}: {len(result.table)} frames smoothed ({args.method}, window "
-          f"{args.window}); {100 * result.qc['flagged_share']['any']:.1f}% flagged by QC")
+    print(
+        f"{args.out}: {len(result.table)} frames smoothed ({args.method}, window "
+        f"{args.window}); {100 * result.qc['flagged_share']['any']:.1f}% flagged by QC"
+    )
     return 0
 
 
 def run_render(args) -> int:
-    from ..movies.tables import read_table, table_confidence, table_flags, table_locs
     from ..movies.render import render_video
+    from ..movies.tables import read_table, table_confidence, table_flags, table_locs
 
     movie = load_movie(args.movie)
     table = read_table(args.predictions)
     if len(table) != len(movie):
-        raise DataError(f"{args.predictions}: {len(table)} rows, but {args.movie} has "
-                        f"{len(movie)} frames; expected one row per frame")
+        raise DataError(
+            f"{args.predictions}: {len(table)} rows, but {args.movie} has "
+            f"{len(movie)} frames; expected one row per frame"
+        )
     flags = table_flags(table) or None
-    render_video(args.out, movie.images, table_locs(table), table_confidence(table), movie.fps,
-                 flags=flags, scale=args.scale, trail=args.trail, panel=args.panel,
-                 crf=args.crf, preset=args.preset, progress=not args.quiet)
+    render_video(
+        args.out,
+        movie.images,
+        table_locs(table),
+        table_confidence(table),
+        movie.fps,
+        flags=flags,
+        scale=args.scale,
+        trail=args.trail,
+        panel=args.panel,
+        crf=args.crf,
+        preset=args.preset,
+        progress=not args.quiet,
+    )
     print(f"{args.out}: {len(movie)} frames at {movie.fps:g} fps")
     return 0
 
 
 def run_movie_figures(args) -> int:
-    from ..movies.tables import read_table
     from ..movies.figures import save_movie_figures
+    from ..movies.tables import read_table
 
     paths = save_movie_figures(args.outdir, read_table(args.predictions))
     print("\n".join(str(p) for p in paths))
@@ -130,15 +154,25 @@ def run_qc_reference(args) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("predict", help="predict keypoints for every frame of a movie",
-                              description="Writes the raw per-frame table (x, y, confidence per "
-                              "keypoint, directions, body length, speed).")
+    p = subparsers.add_parser(
+        "predict",
+        help="predict keypoints for every frame of a movie",
+        description="Writes the raw per-frame table (x, y, confidence per "
+        "keypoint, directions, body length, speed).",
+    )
     p.add_argument("--model", required=True)
     p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
     p.add_argument("--out", required=True, help="raw predictions CSV to write")
-    p.add_argument("--tta", nargs="?", type=int, const=8, default=0, metavar="N",
-                   help="test-time augmentation over N dihedral transforms (alone: 8; 2 = the "
-                   "frame and its 180° rotation)")
+    p.add_argument(
+        "--tta",
+        nargs="?",
+        type=int,
+        const=8,
+        default=0,
+        metavar="N",
+        help="test-time augmentation over N dihedral transforms (alone: 8; 2 = the "
+        "frame and its 180° rotation)",
+    )
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--device", default="auto")
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
@@ -146,67 +180,103 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_predict)
 
     p = subparsers.add_parser(
-        "smooth", help="smooth a movie's raw predictions, run QC, write tables",
+        "smooth",
+        help="smooth a movie's raw predictions, run QC, write tables",
         description="Confidence-aware smoothing (drop low-confidence and outlying points, "
         "interpolate short gaps, Savitzky-Golay or median filter) and label-free QC of a raw "
         "predictions CSV. Writes the smoothed tidy CSV (raw values kept as *_raw columns, "
-        "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.")
+        "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.",
+    )
     p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
     p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
     p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
     p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
-    p.add_argument("--reference", type=Path,
-                   help="geometry reference JSON (qc-reference); without it no geometry flag")
+    p.add_argument(
+        "--reference",
+        type=Path,
+        help="geometry reference JSON (qc-reference); without it no geometry flag",
+    )
     p.add_argument("--method", choices=("savgol", "median"), default="savgol")
     p.add_argument("--window", type=positive_int, default=7, help="filter window, frames (7)")
     p.add_argument("--polyorder", type=int, default=2, help="Savitzky-Golay order (2)")
-    p.add_argument("--min-confidence", type=float, default=0.5,
-                   help="drop points below this confidence; also the QC threshold (0.5)")
-    p.add_argument("--max-gap", type=int, default=5,
-                   help="interpolate gaps up to this many frames (5)")
-    p.add_argument("--outlier-px", type=float, default=6.0,
-                   help="drop points this far from the running median, px; 0 = off (6)")
-    p.add_argument("--max-jump-px", type=float, default=None,
-                   help="QC jump threshold, px per frame (default 180 px/s at the fps, >= 3)")
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.5,
+        help="drop points below this confidence; also the QC threshold (0.5)",
+    )
+    p.add_argument(
+        "--max-gap", type=int, default=5, help="interpolate gaps up to this many frames (5)"
+    )
+    p.add_argument(
+        "--outlier-px",
+        type=float,
+        default=6.0,
+        help="drop points this far from the running median, px; 0 = off (6)",
+    )
+    p.add_argument(
+        "--max-jump-px",
+        type=float,
+        default=None,
+        help="QC jump threshold, px per frame (default 180 px/s at the fps, >= 3)",
+    )
     p.add_argument("--max-spread-px", type=float, default=2.0, help="QC TTA spread limit (2)")
-    p.add_argument("--fps", type=float, default=None,
-                   help="frames per second (default: from the time_s column)")
+    p.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help="frames per second (default: from the time_s column)",
+    )
     p.set_defaults(func=run_smooth)
 
     p = subparsers.add_parser(
-        "render", help="render the tagged video of a movie",
+        "render",
+        help="render the tagged video of a movie",
         description="Draw keypoints (fill = keypoint: tail base blue, neck white, nose "
         "magenta; ring = confidence red->green), skeleton, body (orange) and head (cyan) "
         "direction arrows, nose trail, frame number and time, QC-flagged frames (red border) "
-        "on every frame; H.264 MP4 at the movie's fps.")
+        "on every frame; H.264 MP4 at the movie's fps.",
+    )
     p.add_argument("--movie", required=True, type=Path, help="movie .npz (images, fps)")
-    p.add_argument("--predictions", required=True, type=Path,
-                   help="tidy predictions CSV; its main columns are drawn (smoothed when it is "
-                   "the smooth step's output)")
+    p.add_argument(
+        "--predictions",
+        required=True,
+        type=Path,
+        help="tidy predictions CSV; its main columns are drawn (smoothed when it is "
+        "the smooth step's output)",
+    )
     p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
     p.add_argument("--scale", type=positive_int, default=8, help="upscaling factor (8: 400x400)")
     p.add_argument("--trail", type=int, default=15, help="nose trail length, frames (15)")
-    p.add_argument("--panel", action="store_true",
-                   help="add a side panel with scrolling direction traces")
+    p.add_argument(
+        "--panel", action="store_true", help="add a side panel with scrolling direction traces"
+    )
     p.add_argument("--crf", type=int, default=20, help="H.264 quality, lower = better (20)")
-    p.add_argument("--preset", default="superfast",
-                   choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"),
-                   help="libx264 speed preset: faster = bigger file (superfast)")
+    p.add_argument(
+        "--preset",
+        default="superfast",
+        choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"),
+        help="libx264 speed preset: faster = bigger file (superfast)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_render)
 
     p = subparsers.add_parser(
-        "movie-figures", help="figures of a movie's predictions",
+        "movie-figures",
+        help="figures of a movie's predictions",
         description="Direction traces, body-centre trajectory, polar heading histogram and QC "
-        "timeline as PNG files in OUTDIR.")
+        "timeline as PNG files in OUTDIR.",
+    )
     p.add_argument("--predictions", required=True, type=Path, help="tidy predictions CSV")
     p.add_argument("--outdir", required=True, type=Path, help="folder for the PNG files")
     p.set_defaults(func=run_movie_figures)
 
     p = subparsers.add_parser(
-        "qc-reference", help="skeleton geometry percentiles of a labelled set, for QC",
+        "qc-reference",
+        help="skeleton geometry percentiles of a labelled set, for QC",
         description="Percentiles of tail base->neck and neck->nose length, body length and "
-        "head angle relative to the body over the labels, as JSON for `smooth --reference`.")
+        "head angle relative to the body over the labels, as JSON for `smooth --reference`.",
+    )
     p.add_argument("--labelled", required=True, type=Path, help="labelled set .npz")
     p.add_argument("--out", required=True, type=Path, help="reference JSON to write")
     p.set_defaults(func=run_qc_reference)

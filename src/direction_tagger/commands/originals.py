@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zipfile
-from pathlib import Path
 
 import numpy as np
 

@@ -9,27 +9,40 @@ from ..originals.split import load_subset
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train a model on a labelled set",
-                              description="Train a keypoint model for a budget of optimiser steps; keeps "
-                              "the best validation and resumes from its checkpoint when re-run.")
+    p = subparsers.add_parser(
+        "train",
+        help="train a model on a labelled set",
+        description="Train a keypoint model for a budget of optimiser steps; keeps "
+        "the best validation and resumes from its checkpoint when re-run.",
+    )
     p.add_argument("--data", required=True, help="labelled set .npz (data contract)")
-    p.add_argument("--split", help="split JSON (from `direction-tagger split`): trains on "
-                   "'train', stops early on 'val'")
-    p.add_argument("--val-data", help="a separate labelled .npz for validation (instead of --split)")
+    p.add_argument(
+        "--split",
+        help="split JSON (from `direction-tagger split`): trains on 'train', stops early on 'val'",
+    )
+    p.add_argument(
+        "--val-data", help="a separate labelled .npz for validation (instead of --split)"
+    )
     p.add_argument("--out", required=True, help="model file to write (.pt)")
     p.add_argument("--log", required=True, help="training log CSV to write")
     p.add_argument("--curves", help="training curves PNG to write")
-    p.add_argument("--checkpoint", help="checkpoint for resuming, written at every validation (default: OUT.ckpt)")
-    p.add_argument("--options", default="{}",
-                   help="JSON object of training options (see TrainConfig), e.g. "
-                   "'{\"steps\": 500, \"architecture\": \"seed_cnn\"}'")
+    p.add_argument(
+        "--checkpoint",
+        help="checkpoint for resuming, written at every validation (default: OUT.ckpt)",
+    )
+    p.add_argument(
+        "--options",
+        default="{}",
+        help="JSON object of training options (see TrainConfig), e.g. "
+        '\'{"steps": 500, "architecture": "seed_cnn"}\'',
+    )
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
     p.set_defaults(func=run_train)
 
 
 def run_train(args) -> int:
-    from ..train.curves import training_curves_figure
     from ..device import use_threads
+    from ..train.curves import training_curves_figure
     from ..train.loop import TrainConfig, train
 
     cfg = TrainConfig.from_dict(json.loads(args.options))
@@ -46,8 +59,17 @@ def run_train(args) -> int:
         images, locs, val_images, val_locs = data.images, data.locs, val.images, val.locs
     else:
         raise SystemExit("direction-tagger train: error: give --split or --val-data for validation")
-    train(images, locs, val_images, val_locs, cfg, args.out, args.log,
-          checkpoint_path=args.checkpoint, data_sha256=sha256_file(args.data))
+    train(
+        images,
+        locs,
+        val_images,
+        val_locs,
+        cfg,
+        args.out,
+        args.log,
+        checkpoint_path=args.checkpoint,
+        data_sha256=sha256_file(args.data),
+    )
     if args.curves:
         training_curves_figure(args.log, args.curves)
     return 0

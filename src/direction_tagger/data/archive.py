@@ -67,7 +67,9 @@ def classify_zip(path: str | os.PathLike) -> str:
     )
 
 
-def extract_members(archive: str | os.PathLike, members: dict[str, str | os.PathLike]) -> dict[str, Path]:
+def extract_members(
+    archive: str | os.PathLike, members: dict[str, str | os.PathLike]
+) -> dict[str, Path]:
     """Extract `.npz` members of an archive by file name (any folder inside it) to their paths.
 
     Each is written atomically. A missing member is a DataError listing what the archive
@@ -75,7 +77,9 @@ def extract_members(archive: str | os.PathLike, members: dict[str, str | os.Path
     archive = Path(archive)
     kind = classify_zip(archive)
     if kind == "npz":
-        raise DataError(f"{archive}: is a single .npz (a zip of .npy arrays), not an archive of .npz files")
+        raise DataError(
+            f"{archive}: is a single .npz (a zip of .npy arrays), not an archive of .npz files"
+        )
     with zipfile.ZipFile(archive) as zf:
         names = [n for n in _useful_names(zf.namelist()) if not n.endswith("/")]
         out = {}

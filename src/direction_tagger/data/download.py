@@ -117,14 +117,25 @@ def _announce(path: Path, digest: str, pin: str | None, log: Log) -> None:
         log(f"{path}: sha256 {digest} matches the pinned value")
     else:
         log(f"{path}: sha256 {digest} (recorded in {path.name}.sha256)")
-        log(f"nothing pinned: to make later runs check this file, set `sha256: {digest}` under "
-            "`data: published:` in your config (config/config.yaml)")
+        log(
+            f"nothing pinned: to make later runs check this file, set `sha256: {digest}` under "
+            "`data: published:` in your config (config/config.yaml)"
+        )
 
 
-def download_file(source: str | os.PathLike, dest: str | os.PathLike, sha256: str | None = None, *,
-                  retries: int = 5, backoff: float = 1.0, timeout: float = 60.0,
-                  drive_base_url: str | None = None, served_name: bool = False,
-                  info: dict | None = None, log: Log = _stderr) -> Path:
+def download_file(
+    source: str | os.PathLike,
+    dest: str | os.PathLike,
+    sha256: str | None = None,
+    *,
+    retries: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    drive_base_url: str | None = None,
+    served_name: bool = False,
+    info: dict | None = None,
+    log: Log = _stderr,
+) -> Path:
     """Put the bytes of `source` at `dest`, checked; no interpretation beyond 'a complete zip'.
 
     Goes through `<dest>.part` (kept across runs for resuming only when a sha256 is pinned,
@@ -150,11 +161,19 @@ def download_file(source: str | os.PathLike, dest: str | os.PathLike, sha256: st
         with session:
             url = src.value
             if src.kind == "drive":
-                url = resolve_drive(session, src.value, base_url=drive_base_url, retries=retries,
-                                     backoff=backoff, timeout=timeout, log=log)
+                url = resolve_drive(
+                    session,
+                    src.value,
+                    base_url=drive_base_url,
+                    retries=retries,
+                    backoff=backoff,
+                    timeout=timeout,
+                    log=log,
+                )
             log(f"downloading {url} -> {dest}")
-            filename = transfer(session, url, part, retries=retries, backoff=backoff,
-                                 timeout=timeout, log=log)
+            filename = transfer(
+                session, url, part, retries=retries, backoff=backoff, timeout=timeout, log=log
+            )
     digest = _check_file(part, dest, pin, move_aside=True)
     if info is not None:
         info.update(filename=filename, sha256=digest)
@@ -222,10 +241,20 @@ def _place(raw: Path, dest: Path, member: str, digest: str, *, owned: bool, log:
     return dest
 
 
-def fetch(source: str | os.PathLike, dest: str | os.PathLike, sha256: str | None = None, *,
-          member: str | None = None, force: bool = False, retries: int = 5, backoff: float = 1.0,
-          timeout: float = 60.0, drive_base_url: str | None = None,
-          local_dirs: list[str | os.PathLike] | None = None, log: Log = _stderr) -> Path:
+def fetch(
+    source: str | os.PathLike,
+    dest: str | os.PathLike,
+    sha256: str | None = None,
+    *,
+    member: str | None = None,
+    force: bool = False,
+    retries: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    drive_base_url: str | None = None,
+    local_dirs: list[str | os.PathLike] | None = None,
+    log: Log = _stderr,
+) -> Path:
     """Make `dest` hold the data file `member` (default: `dest`'s name) from `source`.
 
     `sha256` pins what is downloaded (the `.npz`, or the archive holding it). Order, cheapest
@@ -259,9 +288,18 @@ def fetch(source: str | os.PathLike, dest: str | os.PathLike, sha256: str | None
         _announce(local, digest, pin, log)
         return _place(local, dest, member, digest, owned=False, log=log)
     with _locked(cache_dir):  # the labelled-set and movie jobs may share one download
-        return _from_cache_or_network(source, cache_dir, dest, member, pin, retries=retries,
-                                      backoff=backoff, timeout=timeout,
-                                      drive_base_url=drive_base_url, log=log)
+        return _from_cache_or_network(
+            source,
+            cache_dir,
+            dest,
+            member,
+            pin,
+            retries=retries,
+            backoff=backoff,
+            timeout=timeout,
+            drive_base_url=drive_base_url,
+            log=log,
+        )
 
 
 @contextlib.contextmanager
@@ -281,23 +319,45 @@ def _locked(cache_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _from_cache_or_network(source, cache_dir: Path, dest: Path, member: str, pin: str | None, *,
-                           retries, backoff, timeout, drive_base_url, log) -> Path:
+def _from_cache_or_network(
+    source,
+    cache_dir: Path,
+    dest: Path,
+    member: str,
+    pin: str | None,
+    *,
+    retries,
+    backoff,
+    timeout,
+    drive_base_url,
+    log,
+) -> Path:
     cached = _cached_download(cache_dir, pin)
     if cached is not None:
         raw, digest = cached
         log(f"{dest}: using the earlier download {raw} (no network)")
     else:
         info: dict = {}
-        raw = download_file(source, cache_dir / "download", pin, retries=retries, backoff=backoff,
-                            timeout=timeout, drive_base_url=drive_base_url, served_name=True,
-                            info=info, log=log)
+        raw = download_file(
+            source,
+            cache_dir / "download",
+            pin,
+            retries=retries,
+            backoff=backoff,
+            timeout=timeout,
+            drive_base_url=drive_base_url,
+            served_name=True,
+            info=info,
+            log=log,
+        )
         digest = info["sha256"]
     if classify_zip(raw) == "npz" and raw.name in PUBLISHED_NAMES and raw.name != member:
         # The source serves the other published file (e.g. the labelled set when the movie was
         # asked for): never store it under the wrong name. Other names (mirrors) are trusted.
-        raise DataError(f"{dest}: {source} serves the single file '{raw.name}', not '{member}' "
-                        f"(nor an archive holding it); kept in {raw.parent}")
+        raise DataError(
+            f"{dest}: {source} serves the single file '{raw.name}', not '{member}' "
+            f"(nor an archive holding it); kept in {raw.parent}"
+        )
     return _place(raw, dest, member, digest, owned=True, log=log)
 
 

@@ -19,9 +19,9 @@ import os
 import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..io import DataError
 
@@ -123,7 +123,9 @@ def _retrying(what: str, retries: int, backoff: float, log: Log, attempt: Callab
             return attempt()
         except transient as err:
             if isinstance(err, requests.exceptions.SSLError) or k == retries:
-                raise DataError(f"{what}: download failed after {k + 1} attempts: {_one_line(err)}") from None
+                raise DataError(
+                    f"{what}: download failed after {k + 1} attempts: {_one_line(err)}"
+                ) from None
             delay = min(backoff * 2**k, 60.0)
             log(f"{what}: {_one_line(err)}; retry {k + 1}/{retries} in {delay:.2g} s")
             time.sleep(delay)
@@ -161,9 +163,11 @@ def served_filename(content_disposition: str | None, url: str | None = None) -> 
     path part when it has a suffix); None when there is none. Never a path."""
     name = None
     if content_disposition:
-        m = (re.search(r"filename\*\s*=\s*UTF-8''([^;]+)", content_disposition, re.I)
-             or re.search(r'filename\s*=\s*"([^"]+)"', content_disposition, re.I)
-             or re.search(r"filename\s*=\s*([^;\s]+)", content_disposition, re.I))
+        m = (
+            re.search(r"filename\*\s*=\s*UTF-8''([^;]+)", content_disposition, re.I)
+            or re.search(r'filename\s*=\s*"([^"]+)"', content_disposition, re.I)
+            or re.search(r"filename\s*=\s*([^;\s]+)", content_disposition, re.I)
+        )
         if m:
             name = urllib.parse.unquote(m.group(1))
     if name is None and url:
@@ -175,8 +179,9 @@ def served_filename(content_disposition: str | None, url: str | None = None) -> 
     return name if name not in ("", ".", "..") else None
 
 
-def transfer(session, url: str, part: Path, *, retries: int, backoff: float, timeout: float,
-              log: Log) -> str | None:
+def transfer(
+    session, url: str, part: Path, *, retries: int, backoff: float, timeout: float, log: Log
+) -> str | None:
     """Download `url` into `part`, resuming with Range (206) or restarting when it is ignored.
 
     Returns the file name the server gave (see `served_filename`)."""
@@ -210,7 +215,9 @@ def transfer(session, url: str, part: Path, *, retries: int, backoff: float, tim
             if offset and r.status_code == 206:
                 start, total = _content_range_start(r.headers.get("Content-Range"))
                 if start != offset:
-                    raise _Transient(f"server answered Range {offset} with {r.headers.get('Content-Range')}")
+                    raise _Transient(
+                        f"server answered Range {offset} with {r.headers.get('Content-Range')}"
+                    )
                 mode, state["total"] = "ab", total
             else:
                 if offset:
@@ -225,7 +232,9 @@ def transfer(session, url: str, part: Path, *, retries: int, backoff: float, tim
             except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException) as err:
                 got = part.stat().st_size
                 of = f" of {state['total']}" if state["total"] is not None else ""
-                raise _Transient(f"connection dropped after {got}{of} bytes ({type(err).__name__})") from None
+                raise _Transient(
+                    f"connection dropped after {got}{of} bytes ({type(err).__name__})"
+                ) from None
         size = part.stat().st_size
         if state["total"] is not None and size < state["total"]:
             raise _Transient(f"connection closed after {size} of {state['total']} bytes")
@@ -237,19 +246,30 @@ def transfer(session, url: str, part: Path, *, retries: int, backoff: float, tim
     return state.get("filename")
 
 
-def resolve_drive(session, file_id: str, *, base_url: str | None, retries: int, backoff: float,
-                   timeout: float, log: Log) -> str:
+def resolve_drive(
+    session,
+    file_id: str,
+    *,
+    base_url: str | None,
+    retries: int,
+    backoff: float,
+    timeout: float,
+    log: Log,
+) -> str:
     """Follow Drive's confirmation page (large files) to the URL that serves the bytes."""
     from gdown.download import get_url_from_gdrive_confirmation
     from gdown.exceptions import FileURLRetrievalError
 
     url = drive_download_url(file_id, base_url)
     for _ in range(4):  # uc -> confirmation form -> data; one spare step
-        def probe():
+
+        def probe(url=url):  # this step's URL
             with session.get(url, stream=True, timeout=timeout) as r:
                 if r.status_code in _PERMANENT_HTTP:
-                    raise DataError(f"Google Drive file {file_id}: HTTP {r.status_code} {r.reason}; "
-                                    "is the link shared as 'Anyone with the link'?")
+                    raise DataError(
+                        f"Google Drive file {file_id}: HTTP {r.status_code} {r.reason}; "
+                        "is the link shared as 'Anyone with the link'?"
+                    )
                 if r.status_code == 429 or r.status_code >= 500:
                     raise _Transient(f"HTTP {r.status_code} {r.reason}")
                 if r.status_code >= 400:

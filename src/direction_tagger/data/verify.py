@@ -31,7 +31,11 @@ PUBLISHED_N = 98_944  # 1,546 originals x 64 augmentations
 LABEL_BOUNDS = (-0.5, FRAME_SIZE - 0.5)
 MONTAGE_FRAMES = 32
 HEADING_BINS = 36  # 10 degrees each
-PLOT_FILES = {"body_length": "body_length.png", "heading": "heading.png", "brightness": "brightness.png"}
+PLOT_FILES = {
+    "body_length": "body_length.png",
+    "heading": "heading.png",
+    "brightness": "brightness.png",
+}
 
 
 # --------------------------------------------------------------------------- checks
@@ -51,8 +55,11 @@ def npz_headers(path: str | os.PathLike) -> dict[str, dict]:
                 key = name[:-4] if name.endswith(".npy") else name
                 with zf.open(name) as f:
                     version = np.lib.format.read_magic(f)
-                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                            else np.lib.format.read_array_header_2_0)
+                    read = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
                     shape, _, dtype = read(f)
                 if dtype.hasobject:
                     raise DataError(
@@ -85,8 +92,10 @@ def _row_digests(images: np.ndarray, extra: np.ndarray | None = None) -> list[by
     if extra is None:
         return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat]
     tail = np.ascontiguousarray(extra.reshape(len(extra), -1))
-    return [hashlib.blake2b(row.tobytes() + t.tobytes(), digest_size=16).digest()
-            for row, t in zip(flat, tail)]
+    return [
+        hashlib.blake2b(row.tobytes() + t.tobytes(), digest_size=16).digest()
+        for row, t in zip(flat, tail)
+    ]
 
 
 def _duplicates(digests: list[bytes]) -> int:
@@ -101,8 +110,14 @@ def _histogram(values: np.ndarray, bins, range_=None) -> dict:
 
 def _describe(values: np.ndarray) -> dict:
     q = np.percentile(values, [0, 5, 50, 95, 100])
-    return {"min": float(q[0]), "p5": float(q[1]), "median": float(q[2]), "mean": float(values.mean()),
-            "p95": float(q[3]), "max": float(q[4])}
+    return {
+        "min": float(q[0]),
+        "p5": float(q[1]),
+        "median": float(q[2]),
+        "mean": float(values.mean()),
+        "p95": float(q[3]),
+        "max": float(q[4]),
+    }
 
 
 def label_stats(locs: np.ndarray) -> dict:
@@ -113,19 +128,26 @@ def label_stats(locs: np.ndarray) -> dict:
     length = back + head
     top = max(1.0, float(np.ceil(length.max())))
     per_keypoint = {
-        name: {"x": [float(locs[:, k, 0].min()), float(locs[:, k, 0].max())],
-               "y": [float(locs[:, k, 1].min()), float(locs[:, k, 1].max())]}
+        name: {
+            "x": [float(locs[:, k, 0].min()), float(locs[:, k, 0].max())],
+            "y": [float(locs[:, k, 1].min()), float(locs[:, k, 1].max())],
+        }
         for k, name in enumerate(KEYPOINTS)
     }
     return {
         "bounds_px": list(LABEL_BOUNDS),
         "range_px": per_keypoint,
-        "body_length_px": _describe(length) | {"histogram": _histogram(length, int(min(2 * top, 120)), (0, top))},
+        "body_length_px": _describe(length)
+        | {"histogram": _histogram(length, int(min(2 * top, 120)), (0, top))},
         "base_neck_px": _describe(back),
         "neck_head_px": _describe(head),
         "zero_length_segments": int(((back == 0) | (head == 0)).sum()),
-        "body_direction_deg": {"histogram": _histogram(body_direction(locs), HEADING_BINS, (0, 360))},
-        "head_direction_deg": {"histogram": _histogram(head_direction(locs), HEADING_BINS, (0, 360))},
+        "body_direction_deg": {
+            "histogram": _histogram(body_direction(locs), HEADING_BINS, (0, 360))
+        },
+        "head_direction_deg": {
+            "histogram": _histogram(head_direction(locs), HEADING_BINS, (0, 360))
+        },
     }
 
 
@@ -133,8 +155,13 @@ def _image_stats(images: np.ndarray) -> dict:
     flat = images.reshape(len(images), -1)
     means = flat.mean(axis=1, dtype=np.float64)
     constant = int((flat.min(axis=1) == flat.max(axis=1)).sum())
-    return {"min": int(flat.min()), "max": int(flat.max()), "mean": float(means.mean()),
-            "frame_mean_range": [float(means.min()), float(means.max())], "constant_frames": constant}
+    return {
+        "min": int(flat.min()),
+        "max": int(flat.max()),
+        "mean": float(means.mean()),
+        "frame_mean_range": [float(means.min()), float(means.max())],
+        "constant_frames": constant,
+    }
 
 
 def _load(path: Path, loader):
@@ -152,19 +179,27 @@ def _verify_labelled(path, expected_n: int | None = None) -> tuple[dict, io.Labe
     expected_n = expected_n or None  # 0 = no expectation (what the workflow passes for others)
     _check_bounds(path, data.locs)
     if expected_n is not None and n != expected_n:
-        notes.append(f"WARNING: N = {n:,} frames, expected {expected_n:,}; a different version of "
-                     "the data? (pin its sha256 to be sure)")
+        notes.append(
+            f"WARNING: N = {n:,} frames, expected {expected_n:,}; a different version of "
+            "the data? (pin its sha256 to be sure)"
+        )
     elif n != PUBLISHED_N:
-        notes.append(f"N = {n:,}, not the published set's {PUBLISHED_N:,}; fine for another labelled set")
+        notes.append(
+            f"N = {n:,}, not the published set's {PUBLISHED_N:,}; fine for another labelled set"
+        )
     image_digests = _row_digests(data.images)
     dup_frames = _duplicates(image_digests)
     dup_examples = _duplicates(_row_digests(data.images, data.locs)) if dup_frames else 0
     if dup_frames:
-        notes.append(f"{dup_frames} frames repeat an earlier image exactly "
-                     f"({dup_examples} with the same labels too)")
+        notes.append(
+            f"{dup_frames} frames repeat an earlier image exactly "
+            f"({dup_examples} with the same labels too)"
+        )
     labels = label_stats(data.locs)
     if labels["zero_length_segments"]:
-        notes.append(f"{labels['zero_length_segments']} frames have two keypoints at the same place")
+        notes.append(
+            f"{labels['zero_length_segments']} frames have two keypoints at the same place"
+        )
     summary = {
         "file": str(path),
         "kind": "labelled",
@@ -248,20 +283,30 @@ def plot_headings(stats: dict, path: str | os.PathLike, title: str = "") -> Path
     """Polar histograms; 0° = right (+x), 90° = up on screen, as everywhere in the project."""
     fig = new_figure(figsize=(7.4, 3.8), layout="constrained")
     fig.get_layout_engine().set(w_pad=0.15)  # room for the 0 deg / 180 deg tick labels
-    for i, (key, label) in enumerate([("body_direction_deg", "body (base→neck)"),
-                                      ("head_direction_deg", "head (neck→nose)")]):
+    for i, (key, label) in enumerate(
+        [("body_direction_deg", "body (base→neck)"), ("head_direction_deg", "head (neck→nose)")]
+    ):
         hist = stats[key]["histogram"]
         edges = np.radians(hist["edges"])
         ax = fig.add_subplot(1, 2, i + 1, projection="polar")
-        ax.bar(edges[:-1], hist["counts"], width=np.diff(edges), align="edge", alpha=0.8,
-               edgecolor="white", linewidth=0.5)
+        ax.bar(
+            edges[:-1],
+            hist["counts"],
+            width=np.diff(edges),
+            align="edge",
+            alpha=0.8,
+            edgecolor="white",
+            linewidth=0.5,
+        )
         ax.set_title(label, fontsize=10)
         ax.set_yticklabels([])
     fig.suptitle(title or "Heading distribution")
     return save_figure(fig, path, dpi=100, facecolor="white")
 
 
-def plot_brightness(images: np.ndarray, fps: float, path: str | os.PathLike, title: str = "") -> Path:
+def plot_brightness(
+    images: np.ndarray, fps: float, path: str | os.PathLike, title: str = ""
+) -> Path:
     means = images.reshape(len(images), -1).mean(axis=1)
     fig = new_figure(figsize=(6, 3), layout="constrained")
     ax = fig.add_subplot()
@@ -279,8 +324,15 @@ def sample_indices(n: int, k: int = MONTAGE_FRAMES, seed: int = 0) -> np.ndarray
     return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
 
 
-def write_outputs(path: str | os.PathLike, summary_path, montage_path, plots_dir, *,
-                  movie: bool = False, expected_n: int | None = None) -> dict:
+def write_outputs(
+    path: str | os.PathLike,
+    summary_path,
+    montage_path,
+    plots_dir,
+    *,
+    movie: bool = False,
+    expected_n: int | None = None,
+) -> dict:
     """Verify `path` and write the summary JSON, the montage PNG and the plots in `plots_dir`."""
     from ..montage import save_montage
 
@@ -294,13 +346,22 @@ def write_outputs(path: str | os.PathLike, summary_path, montage_path, plots_dir
     plots_dir.mkdir(parents=True, exist_ok=True)
     plots = {}
     if summary["labels"] is not None:
-        plots["body_length"] = str(plot_body_length(summary["labels"], plots_dir / PLOT_FILES["body_length"],
-                                                    f"Body length — {name}"))
-        plots["heading"] = str(plot_headings(summary["labels"], plots_dir / PLOT_FILES["heading"],
-                                             f"Headings — {name}"))
+        plots["body_length"] = str(
+            plot_body_length(
+                summary["labels"], plots_dir / PLOT_FILES["body_length"], f"Body length — {name}"
+            )
+        )
+        plots["heading"] = str(
+            plot_headings(
+                summary["labels"], plots_dir / PLOT_FILES["heading"], f"Headings — {name}"
+            )
+        )
     if movie:
-        plots["brightness"] = str(plot_brightness(data.images, fps, plots_dir / PLOT_FILES["brightness"],
-                                                  f"Frame brightness — {name}"))
+        plots["brightness"] = str(
+            plot_brightness(
+                data.images, fps, plots_dir / PLOT_FILES["brightness"], f"Frame brightness — {name}"
+            )
+        )
     idx = sample_indices(len(data.images))
     locs = data.locs[idx] if data.locs is not None else None
     save_montage(montage_path, data.images[idx], locs=locs, titles=[f"#{i}" for i in idx])  # atomic

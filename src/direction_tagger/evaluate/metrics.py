@@ -59,12 +59,18 @@ def confidence_vs_error(confidence: np.ndarray, errors: np.ndarray, bad_px: floa
     return {
         "spearman": rho,
         f"bad_share_lowest_10pct_confidence(>{bad_px}px)": float(np.mean(err[low] > bad_px)),
-        f"bad_share_rest(>{bad_px}px)": float(np.mean(err[~low] > bad_px)) if (~low).any() else None,
+        f"bad_share_rest(>{bad_px}px)": float(np.mean(err[~low] > bad_px))
+        if (~low).any()
+        else None,
     }
 
 
-def evaluate(pred: np.ndarray, confidence: np.ndarray, truth: np.ndarray,
-             baseline_locs: np.ndarray | None = None) -> tuple[dict, pd.DataFrame]:
+def evaluate(
+    pred: np.ndarray,
+    confidence: np.ndarray,
+    truth: np.ndarray,
+    baseline_locs: np.ndarray | None = None,
+) -> tuple[dict, pd.DataFrame]:
     """All metrics as a JSON-able dict, and a per-frame table.
 
     `baseline_locs` (3, 2), e.g. the training mean, gives the error of always predicting it:

@@ -16,19 +16,42 @@ def error_figure(frame, path, title: str) -> None:
     for name in KEYPOINTS:
         err = np.sort(frame[f"{name}_error_px"].to_numpy())
         left.plot(err, np.linspace(0, 1, len(err)), color=colours[name], label=KEYPOINT_NAMES[name])
-        right.scatter(frame[f"{name}_confidence"], frame[f"{name}_error_px"],
-                      s=4, alpha=0.4, color=colours[name], label=KEYPOINT_NAMES[name])
-    left.set(xlabel="error (px)", ylabel="share of frames with error ≤ x", xlim=(0, 6),
-             title=f"{title}: cumulative error")
+        right.scatter(
+            frame[f"{name}_confidence"],
+            frame[f"{name}_error_px"],
+            s=4,
+            alpha=0.4,
+            color=colours[name],
+            label=KEYPOINT_NAMES[name],
+        )
+    left.set(
+        xlabel="error (px)",
+        ylabel="share of frames with error ≤ x",
+        xlim=(0, 6),
+        title=f"{title}: cumulative error",
+    )
     left.grid(alpha=0.3)
     left.legend()
-    right.set(xlabel="confidence", ylabel="error (px)", yscale="symlog", title="error vs confidence")
+    right.set(
+        xlabel="confidence", ylabel="error (px)", yscale="symlog", title="error vs confidence"
+    )
     right.grid(alpha=0.3)
     save_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
-def evaluate_to_files(pred, confidence, truth, images, name: str, metrics_json, frames_csv,
-                      figure_png=None, worst_png=None, baseline_locs=None, extra=None) -> dict:
+def evaluate_to_files(
+    pred,
+    confidence,
+    truth,
+    images,
+    name: str,
+    metrics_json,
+    frames_csv,
+    figure_png=None,
+    worst_png=None,
+    baseline_locs=None,
+    extra=None,
+) -> dict:
     metrics, frame = evaluate(pred, confidence, truth, baseline_locs)
     metrics = {"set": name} | (extra or {}) | metrics
     write_json(metrics_json, metrics)
@@ -40,6 +63,8 @@ def evaluate_to_files(pred, confidence, truth, images, name: str, metrics_json, 
         from ..montage import save_montage
 
         worst = np.argsort(-frame[[f"{k}_error_px" for k in KEYPOINTS]].max(axis=1).to_numpy())[:24]
-        titles = [f"#{i}: {frame.loc[i, [f'{k}_error_px' for k in KEYPOINTS]].max():.1f}px" for i in worst]
+        titles = [
+            f"#{i}: {frame.loc[i, [f'{k}_error_px' for k in KEYPOINTS]].max():.1f}px" for i in worst
+        ]
         save_montage(worst_png, images[worst], locs=truth[worst], pred=pred[worst], titles=titles)
     return metrics

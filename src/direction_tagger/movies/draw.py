@@ -39,11 +39,18 @@ def glyph_atlas(px: int) -> tuple[dict[str, np.ndarray], int, int]:
     font = FontProperties(family="DejaVu Sans Mono", size=px)
     baseline = 0.27 * px / cell_h
     for i, ch in enumerate(chars):
-        fig.text((i * cell_w + 0.5) / width, baseline, ch, fontproperties=font, color="white",
-                 ha="left", va="baseline")
+        fig.text(
+            (i * cell_w + 0.5) / width,
+            baseline,
+            ch,
+            fontproperties=font,
+            color="white",
+            ha="left",
+            va="baseline",
+        )
     fig.canvas.draw()
     strip = np.asarray(fig.canvas.buffer_rgba())[:, :, 0].astype(np.float32) / 255.0
-    glyphs = {ch: strip[:, i * cell_w:(i + 1) * cell_w] for i, ch in enumerate(chars)}
+    glyphs = {ch: strip[:, i * cell_w : (i + 1) * cell_w] for i, ch in enumerate(chars)}
     return glyphs, cell_w, cell_h
 
 
@@ -76,7 +83,7 @@ def blend_premultiplied(canvas, top, left, alpha, premult):
     t1, l1 = min(top + h, H), min(left + w, W)
     if t0 >= t1 or l0 >= l1:
         return
-    sl = np.s_[t0 - top:t1 - top, l0 - left:l1 - left]
+    sl = np.s_[t0 - top : t1 - top, l0 - left : l1 - left]
     region = canvas[t0:t1, l0:l1]
     _store(region, region * (1.0 - alpha[sl]) + premult[sl])
 
@@ -130,8 +137,12 @@ class Strokes:
 
     def arrow(self, start, direction_deg, length, width, head):
         """Arrow from (row, col) `start` along `direction_deg`, `length` px, head `head` px."""
-        self.shape(start, _arrow_offsets(int(round(direction_deg)) % 360, float(length),
-                                         float(width), float(head)))
+        self.shape(
+            start,
+            _arrow_offsets(
+                int(round(direction_deg)) % 360, float(length), float(width), float(head)
+            ),
+        )
 
     def blend(self, canvas, colour):
         if self.parts:
@@ -205,7 +216,7 @@ def _arrow_offsets(direction_deg: int, length: float, width: float, head: float)
 def disc_stencil(r_out: float, r_in: float = 0.0) -> np.ndarray:
     """Anti-aliased coverage of a disc (or ring when r_in > 0), centred in an odd square."""
     half = int(np.ceil(r_out)) + 1
-    yy, xx = np.mgrid[-half:half + 1, -half:half + 1]
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
     d = np.hypot(yy, xx)
     cover = np.clip(r_out + 0.5 - d, 0.0, 1.0)
     if r_in > 0:
@@ -215,8 +226,13 @@ def disc_stencil(r_out: float, r_in: float = 0.0) -> np.ndarray:
 
 def draw_stencil(canvas, row, col, stencil, colour, alpha=1.0):
     half = stencil.shape[0] // 2
-    _blend_patch(canvas, int(round(row)) - half, int(round(col)) - half,
-                 stencil * alpha if alpha != 1.0 else stencil, colour)
+    _blend_patch(
+        canvas,
+        int(round(row)) - half,
+        int(round(col)) - half,
+        stencil * alpha if alpha != 1.0 else stencil,
+        colour,
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -231,7 +247,7 @@ def _text_patch(text, colour, px, box):
     h, w = mask.shape[:2]
     alpha = np.full((h + 2 * pad, w + 2 * pad, 1), 0.55, np.float32)
     premult = np.zeros((h + 2 * pad, w + 2 * pad, 3), np.float32)
-    inner = np.s_[pad:pad + h, pad:pad + w]
+    inner = np.s_[pad : pad + h, pad : pad + w]
     # text over the box: a = m + 0.55 (1 - m), premult = m * colour (box is black)
     alpha[inner] = mask + 0.55 * (1.0 - mask)
     premult[inner] = mask * colour

@@ -31,8 +31,7 @@ from .smooth import smooth_angles
 BODY_COLOUR = "#e07b00"
 HEAD_COLOUR = "#008c9e"
 FLAG_COLOUR = "#d62728"
-FIGURE_NAMES = ("direction_traces.png", "trajectory.png", "heading_polar.png",
-                "qc_timeline.png")
+FIGURE_NAMES = ("direction_traces.png", "trajectory.png", "heading_polar.png", "qc_timeline.png")
 
 
 def break_wraps(deg: np.ndarray, limit: float = 180.0) -> np.ndarray:
@@ -76,15 +75,20 @@ def plot_direction_traces(table: pd.DataFrame, path) -> Path:
     duration = (t[-1] - t[0]) if len(t) > 1 else 1.0
     fig = new_figure(figsize=(10, 5.4), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
-    for ax, column, label, colour in ((axes[0], "body_direction_deg", "body direction",
-                                       BODY_COLOUR),
-                                      (axes[1], "head_direction_deg", "head direction",
-                                       HEAD_COLOUR)):
+    for ax, column, label, colour in (
+        (axes[0], "body_direction_deg", "body direction", BODY_COLOUR),
+        (axes[1], "head_direction_deg", "head direction", HEAD_COLOUR),
+    ):
         raw, smoothed = _direction_pair(table, column)
         if flags is not None and flags.any():
             # at least ~1/500 of the axis wide, so single flagged frames stay visible
-            ax.broken_barh(_flag_spans(t, flags, duration / 500), (0, 360),
-                           facecolors=FLAG_COLOUR, alpha=0.15, label="QC flagged")
+            ax.broken_barh(
+                _flag_spans(t, flags, duration / 500),
+                (0, 360),
+                facecolors=FLAG_COLOUR,
+                alpha=0.15,
+                label="QC flagged",
+            )
         _wrapped_line(ax, t, raw, color=colour, alpha=0.4, linewidth=0.8, label="raw")
         _wrapped_line(ax, t, smoothed, color=colour, linewidth=1.6, label="smoothed")
         ax.set_ylim(0, 360)
@@ -94,10 +98,8 @@ def plot_direction_traces(table: pd.DataFrame, path) -> Path:
     axes[1].set_xlabel("time (s)")
     axes[0].set_xlim(t[0], t[-1] if len(t) > 1 else t[0] + 1)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper right", ncols=3, fontsize="small",
-               frameon=False)
-    fig.suptitle("Directions over time (0 = right, 90 = up, counter-clockwise)",
-                 x=0.02, ha="left")
+    fig.legend(handles, labels, loc="outside upper right", ncols=3, fontsize="small", frameon=False)
+    fig.suptitle("Directions over time (0 = right, 90 = up, counter-clockwise)", x=0.02, ha="left")
     return save_figure(fig, path, dpi=120)
 
 
@@ -117,13 +119,11 @@ def plot_trajectory(table: pd.DataFrame, path) -> Path:
     finite = np.isfinite(points).all(axis=1)
     if finite.any():
         first, last = points[finite][0], points[finite][-1]
-        ax.plot(*first, "o", color="black", markerfacecolor="white", markersize=8,
-                label="start")
+        ax.plot(*first, "o", color="black", markerfacecolor="white", markersize=8, label="start")
         ax.plot(*last, "s", color="black", markersize=7, label="end")
         ax.legend(loc="upper right", fontsize="small")
     lo, hi = -0.5, FRAME_SIZE - 0.5
-    ax.add_patch(Rectangle((lo, lo), hi - lo, hi - lo, fill=False, edgecolor="0.5",
-                           linestyle="--"))
+    ax.add_patch(Rectangle((lo, lo), hi - lo, hi - lo, fill=False, edgecolor="0.5", linestyle="--"))
     ax.set_xlim(lo - 1, hi + 1)
     ax.set_ylim(hi + 1, lo - 1)  # image orientation: y (row) grows downward
     ax.set_aspect("equal")
@@ -144,18 +144,33 @@ def plot_heading_polar(table: pd.DataFrame, path, bins: int = 36) -> Path:
     head = np.radians(table["head_direction_deg"].dropna().to_numpy(float))
     body_hist = np.histogram(body, edges)[0] / n
     head_hist = np.histogram(head, edges)[0] / n
-    ax.bar(edges[:-1], body_hist, width=width, align="edge", color=BODY_COLOUR, alpha=0.75,
-           edgecolor="white", linewidth=0.5, label="body (tail base -> neck)")
+    ax.bar(
+        edges[:-1],
+        body_hist,
+        width=width,
+        align="edge",
+        color=BODY_COLOUR,
+        alpha=0.75,
+        edgecolor="white",
+        linewidth=0.5,
+        label="body (tail base -> neck)",
+    )
     theta = np.repeat(edges, 2)[1:-1]
-    ax.plot(np.append(theta, theta[0]), np.append(np.repeat(head_hist, 2), head_hist[0]),
-            color=HEAD_COLOUR, linewidth=1.6, label="head (neck -> nose)")
+    ax.plot(
+        np.append(theta, theta[0]),
+        np.append(np.repeat(head_hist, 2), head_hist[0]),
+        color=HEAD_COLOUR,
+        linewidth=1.6,
+        label="head (neck -> nose)",
+    )
     ax.set_thetagrids([0, 45, 90, 135, 180, 225, 270, 315])
     ax.set_rlabel_position(247.5)  # radial labels in a quiet corner
     ax.tick_params(axis="y", labelsize="x-small", labelcolor="0.4")
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
     ax.set_title("Heading distribution (share of frames)\n0 = right, 90 = up", fontsize=11)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize="small",
-              frameon=False)
+    ax.legend(
+        loc="lower center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize="small", frameon=False
+    )
     return save_figure(fig, path, dpi=120)
 
 
@@ -173,8 +188,14 @@ def plot_qc_timeline(table: pd.DataFrame, path) -> Path:
         spans = _flag_spans(t, flag, (t[-1] - t[0] + dt) / 800)
         colour = "black" if name == "qc_any" else FLAG_COLOUR
         ax.broken_barh(spans, (row - 0.35, 0.7), facecolors=colour)
-        ax.text(1.005, row, f"{100 * flag.mean():.1f}%", transform=ax.get_yaxis_transform(),
-                va="center", fontsize="small")
+        ax.text(
+            1.005,
+            row,
+            f"{100 * flag.mean():.1f}%",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize="small",
+        )
     ax.set_yticks(range(len(names)), [n.removeprefix("qc_").replace("_", " ") for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.set_xlim(t[0] - dt / 2, t[-1] + dt / 2)

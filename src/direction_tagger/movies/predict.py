@@ -31,8 +31,16 @@ class Predictions:
 
 
 # Most informative first: identity, 180°, then flipped and quarter turns.
-TTA_ORDER = [(0, False), (2, False), (1, True), (3, True), (1, False), (3, False), (0, True),
-             (2, True)]
+TTA_ORDER = [
+    (0, False),
+    (2, False),
+    (1, True),
+    (3, True),
+    (1, False),
+    (3, False),
+    (0, True),
+    (2, True),
+]
 
 
 def tta_transforms(tta: bool | int) -> list[tuple[int, bool]]:
@@ -46,8 +54,9 @@ def tta_transforms(tta: bool | int) -> list[tuple[int, bool]]:
 class Predictor:
     """A model ready for inference: batch norm folded, channels-last, no autograd."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device | str = "cpu",
-                 bf16: bool | None = None):
+    def __init__(
+        self, model: torch.nn.Module, device: torch.device | str = "cpu", bf16: bool | None = None
+    ):
         self.device = torch.device(device)
         # bf16 autocast where it is fast (None = decide from the hardware); coordinates are
         # still decoded in fp32 by the soft-argmax.
@@ -63,8 +72,13 @@ class Predictor:
         return out["coords"].float(), out["confidence"].float()
 
     @torch.inference_mode()
-    def predict(self, images: np.ndarray, tta: bool | int = False, batch_size: int = 1024,
-                progress: bool = False) -> Predictions:
+    def predict(
+        self,
+        images: np.ndarray,
+        tta: bool | int = False,
+        batch_size: int = 1024,
+        progress: bool = False,
+    ) -> Predictions:
         transforms = tta_transforms(tta)
         locs, conf, spread = [], [], []
         starts = range(0, len(images), batch_size)

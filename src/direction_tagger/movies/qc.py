@@ -101,19 +101,30 @@ def _swap_events(locs: np.ndarray, lag: int, tolerance_deg: float) -> np.ndarray
     with np.errstate(invalid="ignore"):
         flip = np.abs(angle_difference(body[lag:], body[:-lag])) >= 180.0 - tolerance_deg
         base, nose = locs[:, 0], locs[:, 2]
-        straight = (np.linalg.norm(base[lag:] - base[:-lag], axis=-1)
-                    + np.linalg.norm(nose[lag:] - nose[:-lag], axis=-1))
-        crossed = (np.linalg.norm(base[lag:] - nose[:-lag], axis=-1)
-                   + np.linalg.norm(nose[lag:] - base[:-lag], axis=-1))
+        straight = np.linalg.norm(base[lag:] - base[:-lag], axis=-1) + np.linalg.norm(
+            nose[lag:] - nose[:-lag], axis=-1
+        )
+        crossed = np.linalg.norm(base[lag:] - nose[:-lag], axis=-1) + np.linalg.norm(
+            nose[lag:] - base[:-lag], axis=-1
+        )
         traded = crossed < straight
     event[lag:] = flip | traded
     return event
 
 
-def qc_flags(locs, confidence, spread=None, fps: float = 30.0, reference: dict | None = None,
-             *, max_jump_px: float | None = None, max_spread_px: float = 2.0,
-             min_confidence: float = 0.5, geometry_margin: float = 0.1,
-             swap_tolerance_deg: float = 30.0) -> dict[str, np.ndarray]:
+def qc_flags(
+    locs,
+    confidence,
+    spread=None,
+    fps: float = 30.0,
+    reference: dict | None = None,
+    *,
+    max_jump_px: float | None = None,
+    max_spread_px: float = 2.0,
+    min_confidence: float = 0.5,
+    geometry_margin: float = 0.1,
+    swap_tolerance_deg: float = 30.0,
+) -> dict[str, np.ndarray]:
     """Per-frame QC flags of raw predictions; returns {name: (M,) bool} for FLAG_NAMES.
 
     locs: (M, 3, 2) px; confidence: (M, 3); spread: (M, 3) px or None / all-NaN; fps: frames
@@ -137,8 +148,10 @@ def qc_flags(locs, confidence, spread=None, fps: float = 30.0, reference: dict |
     with np.errstate(invalid="ignore"):
         step1, step2 = _max_step(locs, 1), _max_step(locs, 2)
         jump = _onsets(step1 > max_jump_px, step2 <= max_jump_px)
-        swap = _onsets(_swap_events(locs, 1, swap_tolerance_deg),
-                       ~_swap_events(locs, 2, swap_tolerance_deg) & (step2 <= max_jump_px))
+        swap = _onsets(
+            _swap_events(locs, 1, swap_tolerance_deg),
+            ~_swap_events(locs, 2, swap_tolerance_deg) & (step2 <= max_jump_px),
+        )
         low = (~(confidence >= min_confidence)).any(axis=1)
         if spread is None:
             wide = np.zeros(m, bool)
@@ -157,8 +170,7 @@ def qc_flags(locs, confidence, spread=None, fps: float = 30.0, reference: dict |
                 floor = GEOMETRY_MIN_PAD_DEG if name.endswith("_deg") else GEOMETRY_MIN_PAD_PX
                 pad = max(geometry_margin * (hi - lo), floor)
                 geometry |= (values < lo - pad) | (values > hi + pad)
-    return {"jump": jump, "spread": wide, "low_confidence": low, "geometry": geometry,
-            "swap": swap}
+    return {"jump": jump, "spread": wide, "low_confidence": low, "geometry": geometry, "swap": swap}
 
 
 def _longest_run(flag: np.ndarray) -> tuple[int, int]:
@@ -190,8 +202,11 @@ def qc_summary(flags: dict[str, np.ndarray], locs, fps: float, smoothed=None) ->
     locs = np.asarray(locs, dtype=np.float64)
     m = len(locs)
     names = {k: KEYPOINT_NAMES[k].replace(" ", "_") for k in KEYPOINTS}
-    flags = {k.removeprefix("qc_"): np.asarray(v, bool) for k, v in flags.items()
-             if k not in ("any", "qc_any")}
+    flags = {
+        k.removeprefix("qc_"): np.asarray(v, bool)
+        for k, v in flags.items()
+        if k not in ("any", "qc_any")
+    }
     any_flag = np.any(list(flags.values()), axis=0) if flags else np.zeros(m, bool)
     share = {k: _num(v.mean()) if m else None for k, v in flags.items()}
     count = {k: int(v.sum()) for k, v in flags.items()}
@@ -201,8 +216,10 @@ def qc_summary(flags: dict[str, np.ndarray], locs, fps: float, smoothed=None) ->
 
     def per_keypoint(values):  # (T, 3) distances -> {name: median}
         with np.errstate(all="ignore"):
-            med = [np.nanmedian(values[:, k]) if np.isfinite(values[:, k]).any() else np.nan
-                   for k in range(len(KEYPOINTS))]
+            med = [
+                np.nanmedian(values[:, k]) if np.isfinite(values[:, k]).any() else np.nan
+                for k in range(len(KEYPOINTS))
+            ]
         return {names[kp]: _num(v) for kp, v in zip(KEYPOINTS, med)}
 
     step = np.linalg.norm(np.diff(locs, axis=0), axis=-1) if m > 1 else np.full((0, 3), np.nan)
@@ -216,8 +233,11 @@ def qc_summary(flags: dict[str, np.ndarray], locs, fps: float, smoothed=None) ->
         "duration_s": _num(m / fps),
         "flagged_share": share,
         "flagged_frames": count,
-        "longest_flagged_run": {"frames": run, "seconds": _num(run / fps),
-                                "start_frame": start if run else None},
+        "longest_flagged_run": {
+            "frames": run,
+            "seconds": _num(run / fps),
+            "start_frame": start if run else None,
+        },
         "median_step_px": per_keypoint(step),
         "median_jitter_px": per_keypoint(jitter),
     }

@@ -35,10 +35,19 @@ import numpy as np
 
 from ..geometry import angle_difference, body_direction, head_direction
 from ..io import FRAME_SIZE, KEYPOINTS
-from .draw import (Strokes, blend_premultiplied, disc_stencil, draw_stencil, draw_text, glyph_atlas,
-                   line_pixels)
-from .video_io import read_video_frames  # noqa: F401  (re-exported: callers import it here)
-from .video_io import write_video
+from .draw import (
+    Strokes,
+    blend_premultiplied,
+    disc_stencil,
+    draw_stencil,
+    draw_text,
+    glyph_atlas,
+    line_pixels,
+)
+from .video_io import (
+    read_video_frames,  # noqa: F401  (re-exported: callers import it here)
+    write_video,
+)
 
 # RGB colours (uint8 triples), see the module docstring.
 KEYPOINT_COLOURS = {"base": (60, 130, 255), "neck": (250, 250, 250), "head": (255, 60, 210)}
@@ -79,8 +88,9 @@ class _Layout:
         # keypoints in upscaled (row, col): pixel centre x maps to (x + 0.5) * s - 0.5
         self.rc = (locs[..., ::-1].astype(np.float64) + 0.5) * s - 0.5  # (M, 3, 2)
         self.finite = np.isfinite(self.rc).all(axis=2)  # (M, 3)
-        self.ring_colours = [tuple(int(v) for v in c)
-                             for c in confidence_colour(confidence).reshape(-1, 3)]
+        self.ring_colours = [
+            tuple(int(v) for v in c) for c in confidence_colour(confidence).reshape(-1, 3)
+        ]
         self.body_deg = body_direction(locs)
         self.head_deg = head_direction(locs)
         self.disc = disc_stencil(0.6 * s)
@@ -145,8 +155,9 @@ class _Panel:
         self.body_rows = self._column_rows(layout.body_deg, pad)
         self.head_rows = self._column_rows(layout.head_deg, pad)
         flags = np.zeros(m, bool) if flags_any is None else flags_any
-        self.flag_cols = np.concatenate([np.zeros(pad, bool), np.repeat(flags, self.ppf),
-                                         np.zeros(pad, bool)])
+        self.flag_cols = np.concatenate(
+            [np.zeros(pad, bool), np.repeat(flags, self.ppf), np.zeros(pad, bool)]
+        )
         self.rows = np.arange(self.plot_h)[:, None]
         self.background = self._background(layout)
 
@@ -170,24 +181,50 @@ class _Panel:
         bg[:] = PANEL_BACKGROUND
         px = layout.text_px
         _, cw, ch = glyph_atlas(px)
-        for top, title, colour in ((self.body_top, "body direction (deg)", BODY_COLOUR),
-                                   (self.head_top, "head direction (deg)", HEAD_COLOUR)):
+        for top, title, colour in (
+            (self.body_top, "body direction (deg)", BODY_COLOUR),
+            (self.head_top, "head direction (deg)", HEAD_COLOUR),
+        ):
             draw_text(bg, self.x0, top - ch - 3, title, colour, px, box=False)
-            area = bg[top:top + self.plot_h, self.x0:self.x1]
+            area = bg[top : top + self.plot_h, self.x0 : self.x1]
             area[:] = area * 0.6 + 0.4 * np.float32(12)
             for deg in (0, 90, 180, 270, 360):
                 r = top + int(round((360 - deg) / 360 * (self.plot_h - 1)))
-                bg[r, self.x0:self.x1] = (70, 70, 78) if deg % 180 else (95, 95, 105)
-                draw_text(bg, self.x0 - 4, r - ch // 2, str(deg), (170, 170, 170), px,
-                           box=False, anchor="right")
-            future = bg[top:top + self.plot_h, self.x0 + self.now_col + 1:self.x1]
+                bg[r, self.x0 : self.x1] = (70, 70, 78) if deg % 180 else (95, 95, 105)
+                draw_text(
+                    bg,
+                    self.x0 - 4,
+                    r - ch // 2,
+                    str(deg),
+                    (170, 170, 170),
+                    px,
+                    box=False,
+                    anchor="right",
+                )
+            future = bg[top : top + self.plot_h, self.x0 + self.now_col + 1 : self.x1]
             future *= 0.7
-        draw_text(bg, self.x0 - 4, self.strip_top + self.strip_h // 2 - ch // 2, "QC",
-                   (170, 170, 170), px, box=False, anchor="right")
-        bg[self.strip_top:self.strip_top + self.strip_h, self.x0:self.x1] = (40, 40, 46)
+        draw_text(
+            bg,
+            self.x0 - 4,
+            self.strip_top + self.strip_h // 2 - ch // 2,
+            "QC",
+            (170, 170, 170),
+            px,
+            box=False,
+            anchor="right",
+        )
+        bg[self.strip_top : self.strip_top + self.strip_h, self.x0 : self.x1] = (40, 40, 46)
         seconds = self.frames_shown / layout.fps
-        draw_text(bg, self.x1, self.body_top - ch - 3, f"{seconds:.3g} s shown",
-                   (150, 150, 150), px, box=False, anchor="right")
+        draw_text(
+            bg,
+            self.x1,
+            self.body_top - ch - 3,
+            f"{seconds:.3g} s shown",
+            (150, 150, 150),
+            px,
+            box=False,
+            anchor="right",
+        )
         return np.clip(bg, 0, 255).astype(np.uint8)
 
     def draw(self, out, frame):
@@ -195,28 +232,31 @@ class _Panel:
         out[...] = self.background
         start = self.pad + frame * self.ppf - self.now_col
         cols = slice(start, start + self.plot_w)
-        for top, rows, colour in ((self.body_top, self.body_rows, BODY_COLOUR),
-                                  (self.head_top, self.head_rows, HEAD_COLOUR)):
+        for top, rows, colour in (
+            (self.body_top, self.body_rows, BODY_COLOUR),
+            (self.head_top, self.head_rows, HEAD_COLOUR),
+        ):
             y = rows[cols]
-            prev = rows[start - 1:start - 1 + self.plot_w]
+            prev = rows[start - 1 : start - 1 + self.plot_w]
             # join consecutive columns with a vertical run, except across the 0/360 wrap
             joined = np.isfinite(prev) & (np.abs(prev - y) < self.plot_h / 2)
             lo = np.where(joined, np.minimum(prev, y), y) - 1.0
             hi = np.where(joined, np.maximum(prev, y), y) + 1.0
             mask = (self.rows >= np.floor(lo)) & (self.rows <= np.ceil(hi))  # NaN -> False
-            area = out[top:top + self.plot_h, self.x0:self.x1]
+            area = out[top : top + self.plot_h, self.x0 : self.x1]
             area[mask] = colour
             yn = y[self.now_col]
             if np.isfinite(yn):
                 r0 = top + int(round(yn))
                 c0 = self.x0 + self.now_col
-                out[max(r0 - 3, top):r0 + 4, c0 - 3:c0 + 4] = colour  # the current value
+                out[max(r0 - 3, top) : r0 + 4, c0 - 3 : c0 + 4] = colour  # the current value
         for top in (self.body_top, self.head_top):
-            out[top:top + self.plot_h, self.x0 + self.now_col] = (255, 255, 255)
+            out[top : top + self.plot_h, self.x0 + self.now_col] = (255, 255, 255)
         flagged = self.flag_cols[cols]
-        strip = out[self.strip_top:self.strip_top + self.strip_h, self.x0:self.x1]
+        strip = out[self.strip_top : self.strip_top + self.strip_h, self.x0 : self.x1]
         strip[:, flagged] = FLAG_COLOUR
         strip[:, self.now_col] = (255, 255, 255)
+
 
 def _draw_frame(out, lay: _Layout, images, i):
     """Draw frame `i` into the left (size, size) part of `out` (uint8 RGB) in place."""
@@ -299,11 +339,14 @@ def _check_inputs(images, locs, confidence, fps, flags, scale, trail):
     locs = np.asarray(locs, np.float64)
     confidence = np.asarray(confidence, np.float64)
     if locs.shape != (m, len(KEYPOINTS), 2):
-        raise ValueError(f"locs have shape {locs.shape}; expected ({m}, {len(KEYPOINTS)}, 2) "
-                         f"to match {m} frames")
+        raise ValueError(
+            f"locs have shape {locs.shape}; expected ({m}, {len(KEYPOINTS)}, 2) to match {m} frames"
+        )
     if confidence.shape != (m, len(KEYPOINTS)):
-        raise ValueError(f"confidence has shape {confidence.shape}; expected ({m}, "
-                         f"{len(KEYPOINTS)}) to match {m} frames")
+        raise ValueError(
+            f"confidence has shape {confidence.shape}; expected ({m}, "
+            f"{len(KEYPOINTS)}) to match {m} frames"
+        )
     fps = float(fps)
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps is {fps}; expected a positive number")
@@ -323,8 +366,7 @@ def _check_inputs(images, locs, confidence, fps, flags, scale, trail):
             short = name.removeprefix("qc_")
             if short != "any":
                 flag_names[short] = f
-        flags_any = (np.any(list(flag_names.values()), axis=0) if flag_names
-                     else np.zeros(m, bool))
+        flags_any = np.any(list(flag_names.values()), axis=0) if flag_names else np.zeros(m, bool)
     else:
         flags_any = np.asarray(flags, bool)
         if flags_any.shape != (m,):
@@ -334,8 +376,21 @@ def _check_inputs(images, locs, confidence, fps, flags, scale, trail):
     return images, locs, confidence, fps, flags_any, flag_names
 
 
-def render_video(path, images, locs, confidence, fps, flags=None, scale=8, trail=15,
-                 panel=False, *, crf=20, preset="superfast", progress=True) -> Path:
+def render_video(
+    path,
+    images,
+    locs,
+    confidence,
+    fps,
+    flags=None,
+    scale=8,
+    trail=15,
+    panel=False,
+    *,
+    crf=20,
+    preset="superfast",
+    progress=True,
+) -> Path:
     """Render the tagged video of a whole movie to `path` (.mp4, H.264, yuv420p) atomically.
 
     images: (M, 50, 50) uint8 frames; locs: (M, 3, 2) float (x, y) px in KEYPOINTS order
@@ -350,14 +405,25 @@ def render_video(path, images, locs, confidence, fps, flags=None, scale=8, trail
     while encoding, no file is left at `path`.
     """
     images, locs, confidence, fps, flags_any, flag_names = _check_inputs(
-        images, locs, confidence, fps, flags, scale, trail)
+        images, locs, confidence, fps, flags, scale, trail
+    )
     lay = _Layout(images, locs, confidence, fps, flags_any, flag_names, scale, trail, panel)
     path = Path(path)
 
     def draw(out, i):
         _draw_frame(out, lay, images, i)
         if lay.panel is not None:
-            lay.panel.draw(out[:, lay.size:], i)
+            lay.panel.draw(out[:, lay.size :], i)
 
-    return write_video(path, len(images), lay.width, lay.size, fps, draw, crf=crf, preset=preset,
-                       progress=progress, desc=f"render {path.name}")
+    return write_video(
+        path,
+        len(images),
+        lay.width,
+        lay.size,
+        fps,
+        draw,
+        crf=crf,
+        preset=preset,
+        progress=progress,
+        desc=f"render {path.name}",
+    )

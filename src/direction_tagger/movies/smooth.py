@@ -47,8 +47,9 @@ def fill_gaps(x: np.ndarray, max_gap: int) -> np.ndarray:
         for start, stop in _runs(missing):
             if start == 0 or stop == len(col) or stop - start > max_gap:
                 continue
-            col[start:stop] = np.interp(t[start:stop], [start - 1, stop],
-                                        [col[start - 1], col[stop]])
+            col[start:stop] = np.interp(
+                t[start:stop], [start - 1, stop], [col[start - 1], col[stop]]
+            )
     return x
 
 
@@ -97,9 +98,16 @@ def drop_outliers(track: np.ndarray, window: int, outlier_px: float) -> np.ndarr
     return track
 
 
-def smooth_locs(locs, confidence=None, method: str = "savgol", window: int = 7,
-                polyorder: int = 2, min_confidence: float = 0.5, max_gap: int = 5,
-                outlier_px: float | None = 6.0) -> np.ndarray:
+def smooth_locs(
+    locs,
+    confidence=None,
+    method: str = "savgol",
+    window: int = 7,
+    polyorder: int = 2,
+    min_confidence: float = 0.5,
+    max_gap: int = 5,
+    outlier_px: float | None = 6.0,
+) -> np.ndarray:
     """Smooth (T, K, 2) keypoint tracks (x, y px) over time; returns float64 (T, K, 2).
 
     confidence: (T, K) in [0, 1] or None (all trusted). Points below `min_confidence` and
@@ -131,8 +139,9 @@ def smooth_locs(locs, confidence=None, method: str = "savgol", window: int = 7,
     return out
 
 
-def smooth_angles(deg, window: int = 7, method: str = "savgol", polyorder: int = 2,
-                  max_gap: int = 0) -> np.ndarray:
+def smooth_angles(
+    deg, window: int = 7, method: str = "savgol", polyorder: int = 2, max_gap: int = 0
+) -> np.ndarray:
     """Smooth a direction trace in degrees; returns degrees in [0, 360), NaN where input is NaN
     (gaps up to `max_gap` frames are interpolated on the unit circle first).
 
@@ -144,6 +153,7 @@ def smooth_angles(deg, window: int = 7, method: str = "savgol", polyorder: int =
     if max_gap:
         vec = fill_gaps(vec, max_gap)
     window = _odd(window)
-    smoothed = np.stack([_filter_runs(vec[:, c], method, window, polyorder) for c in range(2)],
-                        axis=-1)
+    smoothed = np.stack(
+        [_filter_runs(vec[:, c], method, window, polyorder) for c in range(2)], axis=-1
+    )
     return np.degrees(np.arctan2(smoothed[:, 1], smoothed[:, 0])) % 360.0

@@ -64,9 +64,16 @@ def _position_columns(locs: np.ndarray, suffix: str) -> dict[str, np.ndarray]:
     return cols
 
 
-def movie_table(locs, confidence, spread=None, fps: float = DEFAULT_FPS,
-                flags: dict[str, np.ndarray] | None = None, *, raw_locs=None,
-                truth_locs=None) -> pd.DataFrame:
+def movie_table(
+    locs,
+    confidence,
+    spread=None,
+    fps: float = DEFAULT_FPS,
+    flags: dict[str, np.ndarray] | None = None,
+    *,
+    raw_locs=None,
+    truth_locs=None,
+) -> pd.DataFrame:
     """Tidy per-frame table of a movie's predictions (columns in the module docstring).
 
     locs: (M, 3, 2) px in KEYPOINTS order (tail base, neck, nose), NaN allowed; confidence:
@@ -98,8 +105,9 @@ def movie_table(locs, confidence, spread=None, fps: float = DEFAULT_FPS,
         if spread is not None:
             cols[f"{name}_spread_px"] = spread[:, k]
     cols |= _geometry_columns(locs)
-    cols["body_length_px"] = (np.linalg.norm(locs[:, 1] - locs[:, 0], axis=-1)
-                              + np.linalg.norm(locs[:, 2] - locs[:, 1], axis=-1))
+    cols["body_length_px"] = np.linalg.norm(locs[:, 1] - locs[:, 0], axis=-1) + np.linalg.norm(
+        locs[:, 2] - locs[:, 1], axis=-1
+    )
     centre = (locs[:, 0] + locs[:, 1]) / 2
     if m > 1:
         velocity = np.gradient(centre, axis=0) * fps  # px/s, central differences
@@ -132,8 +140,11 @@ def write_table(path: str | os.PathLike, table: pd.DataFrame) -> Path:
     return Path(path)
 
 
-REQUIRED_COLUMNS = ("frame", "time_s", *(f"{k}_{c}" for k in KEYPOINTS
-                                          for c in ("x", "y", "confidence")))
+REQUIRED_COLUMNS = (
+    "frame",
+    "time_s",
+    *(f"{k}_{c}" for k in KEYPOINTS for c in ("x", "y", "confidence")),
+)
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -186,12 +197,16 @@ def table_spread(table: pd.DataFrame) -> np.ndarray | None:
 
 def table_flags(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """{name: (M,) bool} from the qc_* columns (without qc_any); empty when there are none."""
-    return {c.removeprefix("qc_"): table[c].fillna(False).to_numpy(bool)
-            for c in table.columns if c.startswith("qc_") and c != "qc_any"}
+    return {
+        c.removeprefix("qc_"): table[c].fillna(False).to_numpy(bool)
+        for c in table.columns
+        if c.startswith("qc_") and c != "qc_any"
+    }
 
 
-def write_dlc_csv(path: str | os.PathLike, locs, confidence,
-                  scorer: str = "direction-tagger") -> Path:
+def write_dlc_csv(
+    path: str | os.PathLike, locs, confidence, scorer: str = "direction-tagger"
+) -> Path:
     """Write predictions in DeepLabCut's CSV layout, atomically.
 
     Three header rows -- scorer / bodyparts / coords -- then one row per frame, indexed by
@@ -204,8 +219,9 @@ def write_dlc_csv(path: str | os.PathLike, locs, confidence,
     confidence = np.asarray(confidence, dtype=np.float64)
     if confidence.shape != (m, len(KEYPOINTS)):
         raise ValueError(f"confidence has shape {confidence.shape}; expected ({m}, 3)")
-    columns = pd.MultiIndex.from_product([[scorer], DLC_BODYPARTS, ["x", "y", "likelihood"]],
-                                         names=["scorer", "bodyparts", "coords"])
+    columns = pd.MultiIndex.from_product(
+        [[scorer], DLC_BODYPARTS, ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
+    )
     values = np.concatenate([locs, confidence[..., None]], axis=2).reshape(m, -1)
     frame = pd.DataFrame(values, columns=columns, index=pd.RangeIndex(m))
     with atomic_path(path) as tmp:

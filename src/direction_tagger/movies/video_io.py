@@ -9,16 +9,26 @@ when complete: if anything fails, no file is left at the target.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 
-def write_video(path, n_frames: int, width: int, height: int, fps: float,
-                draw: Callable[[np.ndarray, int], None], *, crf=20, preset="superfast",
-                progress=True, desc: str | None = None) -> Path:
+def write_video(
+    path,
+    n_frames: int,
+    width: int,
+    height: int,
+    fps: float,
+    draw: Callable[[np.ndarray, int], None],
+    *,
+    crf=20,
+    preset="superfast",
+    progress=True,
+    desc: str | None = None,
+) -> Path:
     """Encode `n_frames` frames to `path` (.mp4, H.264, yuv420p, `fps`) atomically.
 
     `draw(out, i)` fills `out`, a (height, width, 3) uint8 RGB buffer, with frame i (every
@@ -36,8 +46,14 @@ def write_video(path, n_frames: int, width: int, height: int, fps: float,
     # pipe write releases the GIL, so drawing overlaps with waiting for the encoder).
     buffers = [np.empty((height, width, 3), np.uint8) for _ in range(2)]
     writer = imageio_ffmpeg.write_frames(
-        str(tmp), (width, height), pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-        fps=fps, codec="libx264", quality=None, macro_block_size=2,
+        str(tmp),
+        (width, height),
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        fps=fps,
+        codec="libx264",
+        quality=None,
+        macro_block_size=2,
         output_params=["-crf", str(crf), "-preset", preset, "-movflags", "+faststart"],
     )
     ok = False
@@ -45,8 +61,14 @@ def write_video(path, n_frames: int, width: int, height: int, fps: float,
         writer.send(None)
         with ThreadPoolExecutor(max_workers=1) as sender:
             pending = None
-            for i in tqdm(range(n_frames), total=n_frames, desc=desc or path.name, unit="frame",
-                          disable=not progress, mininterval=1.0):
+            for i in tqdm(
+                range(n_frames),
+                total=n_frames,
+                desc=desc or path.name,
+                unit="frame",
+                disable=not progress,
+                mininterval=1.0,
+            ):
                 out = buffers[i % 2]  # its previous frame (i - 2) was sent: `pending` waited
                 draw(out, i)
                 if pending is not None:

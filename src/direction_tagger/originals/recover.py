@@ -53,8 +53,15 @@ from scipy import ndimage
 from ..dihedral import COMPOSE, DIHEDRAL, INVERSE, MATRICES, dihedral_images
 from ..geometry import CENTRE
 from ..io import FRAME_SIZE
-from .matching import (Aligner, blur, descriptor_variants, descriptors, estimate_noise_sigma,
-                       exact_copies, matmul_t)
+from .matching import (
+    Aligner,
+    blur,
+    descriptor_variants,
+    descriptors,
+    estimate_noise_sigma,
+    exact_copies,
+    matmul_t,
+)
 
 DEFAULT_MAX_SHIFT_PX = 2
 _ALIGN_SIGMA = 1.0  # px blur before the exact alignment (tames noise and sub-pixel effects)
@@ -76,7 +83,6 @@ class RecoveryResult:
     frame_flip: np.ndarray = field(default=None)  # (N,) bool
     frame_shift: np.ndarray = field(default=None)  # (N, 2) float (shift_x, shift_y) px
     frame_residual: np.ndarray = field(default=None)  # (N,) alignment MSE (blurred grey levels^2)
-
 
 
 def _cleanest(

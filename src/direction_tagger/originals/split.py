@@ -218,8 +218,14 @@ def _npz_key(path, key: str, required: bool = True) -> np.ndarray | None:
         raise DataError(f"{path}: not a readable .npz file ({err})") from None
 
 
-def frame_groups(data_path, n: int, data_sha256: str, groups_path=None, group_key=None,
-                 default_key: str = "groups"):
+def frame_groups(
+    data_path,
+    n: int,
+    data_sha256: str,
+    groups_path=None,
+    group_key=None,
+    default_key: str = "groups",
+):
     """(group of every one of the n frames of data_path, where it came from): from a groups file
     (`recover`'s), a key of the data file (or "frame": each frame its own group), else
     `default_key` when the file has it; (None, None) when it has not. Shared by `split`

@@ -29,9 +29,13 @@ def variant_of(overrides: dict) -> str:
 
 def run_row(name: str, overrides: dict, summary: dict, evalset: str) -> dict:
     m = summary["evaluation"][evalset]
-    row = {"run": name, "variant": variant_of(overrides), "architecture": summary["architecture"],
-           "training_minutes": summary["training_seconds"] / 60,
-           "train_images_per_s": summary["train_images_per_s"]}
+    row = {
+        "run": name,
+        "variant": variant_of(overrides),
+        "architecture": summary["architecture"],
+        "training_minutes": summary["training_seconds"] / 60,
+        "train_images_per_s": summary["train_images_per_s"],
+    }
     for key in KEYPOINTS:
         row[f"{key}_median_px"] = m["keypoints"][key]["median"]
         row[f"{key}_p95_px"] = m["keypoints"][key]["p95"]
@@ -42,8 +46,10 @@ def run_row(name: str, overrides: dict, summary: dict, evalset: str) -> dict:
 
 def compare_runs(summaries: dict[str, str], overrides: dict[str, dict], evalset: str):
     """(per-run table, per-variant mean and sd table) from each run's summary.json."""
-    rows = [run_row(name, overrides.get(name, {}), read_json(path, "run summary"), evalset)
-            for name, path in summaries.items()]
+    rows = [
+        run_row(name, overrides.get(name, {}), read_json(path, "run summary"), evalset)
+        for name, path in summaries.items()
+    ]
     runs = pd.DataFrame(rows)
     metrics = [c for c in runs.columns if c not in ("run", "variant", "architecture")]
     grouped = runs.groupby("variant")[metrics]
@@ -56,14 +62,23 @@ def comparison_figure(runs: pd.DataFrame, path, evalset: str) -> None:
     """Median error per keypoint, one dot per run, bars at the mean of each variant."""
     fig, axes = pyplot().subplots(1, 4, figsize=(14, 3.8), sharey=False)
     columns = [f"{k}_median_px" for k in KEYPOINTS] + ["body_direction_p95_deg"]
-    titles = ["tail base median (px)", "neck median (px)", "nose median (px)",
-              "body direction p95 (°)"]
+    titles = [
+        "tail base median (px)",
+        "neck median (px)",
+        "nose median (px)",
+        "body direction p95 (°)",
+    ]
     variants = sorted(runs.variant.unique())
     for ax, column, title in zip(axes, columns, titles):
         for i, variant in enumerate(variants):
             values = runs.loc[runs.variant == variant, column]
-            ax.bar(i, values.mean(), color="lightsteelblue",
-                   yerr=values.std(ddof=1) if len(values) > 1 else None, capsize=4)
+            ax.bar(
+                i,
+                values.mean(),
+                color="lightsteelblue",
+                yerr=values.std(ddof=1) if len(values) > 1 else None,
+                capsize=4,
+            )
             ax.scatter([i] * len(values), values, color="k", s=12, zorder=3)
         ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right", fontsize=7)
         ax.set_title(title, fontsize=9)

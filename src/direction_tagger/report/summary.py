@@ -10,53 +10,86 @@ from ..io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json, write_json
 
 
 def accuracy_lines(name: str, m: dict) -> list[str]:
-    lines = [f"### {name} ({m['n_frames']} frames{', TTA' if m.get('tta') else ''})", "",
-             "| keypoint | median px | mean px | p95 px | PCK@2px | PCK@5px |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"### {name} ({m['n_frames']} frames{', TTA' if m.get('tta') else ''})",
+        "",
+        "| keypoint | median px | mean px | p95 px | PCK@2px | PCK@5px |",
+        "|---|---|---|---|---|---|",
+    ]
     for key in KEYPOINTS:
         k = m["keypoints"][key]
-        lines.append(f"| {KEYPOINT_NAMES[key]} | {k['median']:.2f} | {k['mean']:.2f} | "
-                     f"{k['p95']:.2f} | {k['pck@2px']:.1%} | {k['pck@5px']:.1%} |")
+        lines.append(
+            f"| {KEYPOINT_NAMES[key]} | {k['median']:.2f} | {k['mean']:.2f} | "
+            f"{k['p95']:.2f} | {k['pck@2px']:.1%} | {k['pck@5px']:.1%} |"
+        )
     body, head = m["body_direction"], m["head_direction"]
-    lines += ["", f"Body direction error: median {body['median_deg']:.1f}°, p95 "
-              f"{body['p95_deg']:.1f}°, head/tail swapped (> 90°) in {body['share_over_90deg']:.2%}"
-              f" of frames. Head direction error: median {head['median_deg']:.1f}°, p95 "
-              f"{head['p95_deg']:.1f}°."]
+    lines += [
+        "",
+        f"Body direction error: median {body['median_deg']:.1f}°, p95 "
+        f"{body['p95_deg']:.1f}°, head/tail swapped (> 90°) in {body['share_over_90deg']:.2%}"
+        f" of frames. Head direction error: median {head['median_deg']:.1f}°, p95 "
+        f"{head['p95_deg']:.1f}°.",
+    ]
     if "mean_baseline" in m:
-        lines.append(f"Predicting the training mean instead would give a median error of "
-                     f"{m['mean_baseline']['median_px_all']:.1f} px.")
+        lines.append(
+            f"Predicting the training mean instead would give a median error of "
+            f"{m['mean_baseline']['median_px_all']:.1f} px."
+        )
     return lines + [""]
 
 
-def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str, str],
-                  movies: dict[str, str], split: str | None = None) -> tuple[str, dict]:
+def build_summary(
+    run: str,
+    model_meta: dict,
+    train_log: str,
+    metrics: dict[str, str],
+    movies: dict[str, str],
+    split: str | None = None,
+) -> tuple[str, dict]:
     log = pd.read_csv(train_log)
     budget = model_meta.get("budget", {})
-    data = {"run": run, "architecture": model_meta["architecture"],
-            "device": model_meta.get("device"), "precision": model_meta.get("precision"),
-            "budget": budget, "steps_done": model_meta.get("steps_done"),
-            "stopped_by": model_meta.get("stopped_by"), "best_step": model_meta.get("best_step"),
-            "training_seconds": float(log.seconds.max()),
-            "train_images_per_s": float(log.images_per_s.iloc[-1]),
-            "evaluation": {n: read_json(p) for n, p in metrics.items()},
-            "movies": {n: read_json(p) for n, p in movies.items()}}
-    lines = [f"# direction-tagger run `{run}`", "",
-             f"Model `{data['architecture']}` trained on {model_meta.get('n_train')} frames "
-             f"(validation {model_meta.get('n_val')}) on {data['device']}, "
-             f"{data['precision'] or 'fp32'}: {data['steps_done']} of {budget.get('steps')} steps "
-             f"of {budget.get('batch_size')} frames in {data['training_seconds'] / 60:.1f} min "
-             f"({data['train_images_per_s']:.0f} images/s), best at step {data['best_step']} "
-             f"(validation median {model_meta.get('val_median_px', float('nan')):.2f} px).", "",
-             f"Budget: {budget.get('reason')}.", ""]
+    data = {
+        "run": run,
+        "architecture": model_meta["architecture"],
+        "device": model_meta.get("device"),
+        "precision": model_meta.get("precision"),
+        "budget": budget,
+        "steps_done": model_meta.get("steps_done"),
+        "stopped_by": model_meta.get("stopped_by"),
+        "best_step": model_meta.get("best_step"),
+        "training_seconds": float(log.seconds.max()),
+        "train_images_per_s": float(log.images_per_s.iloc[-1]),
+        "evaluation": {n: read_json(p) for n, p in metrics.items()},
+        "movies": {n: read_json(p) for n, p in movies.items()},
+    }
+    lines = [
+        f"# direction-tagger run `{run}`",
+        "",
+        f"Model `{data['architecture']}` trained on {model_meta.get('n_train')} frames "
+        f"(validation {model_meta.get('n_val')}) on {data['device']}, "
+        f"{data['precision'] or 'fp32'}: {data['steps_done']} of {budget.get('steps')} steps "
+        f"of {budget.get('batch_size')} frames in {data['training_seconds'] / 60:.1f} min "
+        f"({data['train_images_per_s']:.0f} images/s), best at step {data['best_step']} "
+        f"(validation median {model_meta.get('val_median_px', float('nan')):.2f} px).",
+        "",
+        f"Budget: {budget.get('reason')}.",
+        "",
+    ]
     if data["stopped_by"] == "max_minutes":
         cap = model_meta.get("config", {}).get("max_minutes")
-        lines += [f"> **Warning:** training hit its safety cap (train.max_minutes = {cap}) after "
-                  f"{data['steps_done']} of {budget.get('steps')} steps "
-                  f"({data['steps_done'] / max(1, budget.get('steps', 1)):.0%}); the model is the "
-                  f"best so far, not a finished one. Raise or remove the cap and re-run to resume.", ""]
+        lines += [
+            f"> **Warning:** training hit its safety cap (train.max_minutes = {cap}) after "
+            f"{data['steps_done']} of {budget.get('steps')} steps "
+            f"({data['steps_done'] / max(1, budget.get('steps', 1)):.0%}); the model is the "
+            f"best so far, not a finished one. Raise or remove the cap and re-run to resume.",
+            "",
+        ]
     elif data["stopped_by"] == "early_stopping":
-        lines += [f"Stopped early: no validation improvement in "
-                  f"{model_meta.get('config', {}).get('patience')} validations.", ""]
+        lines += [
+            f"Stopped early: no validation improvement in "
+            f"{model_meta.get('config', {}).get('patience')} validations.",
+            "",
+        ]
     lines += ["## Accuracy on labelled frames the model never trained on", ""]
     if split:
         data["split_rule"] = read_json(split).get("rule")
@@ -64,15 +97,20 @@ def build_summary(run: str, model_meta: dict, train_log: str, metrics: dict[str,
     for name, m in data["evaluation"].items():
         lines += accuracy_lines(name, m)
     if movies:
-        lines += ["## Movies", "",
-                  "| movie | frames | flagged by QC | longest flagged stretch | median nose jitter |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "## Movies",
+            "",
+            "| movie | frames | flagged by QC | longest flagged stretch | median nose jitter |",
+            "|---|---|---|---|---|",
+        ]
         for name, qc in data["movies"].items():
             share = qc["flagged_share"]["any"] or 0.0
             run = qc["longest_flagged_run"]
             jitter = qc["median_jitter_px"].get("nose")
-            lines.append(f"| {name} | {qc['n_frames']} | {share:.1%} | {run['frames']} frames | "
-                         f"{'n/a' if jitter is None else f'{jitter:.2f} px'} |")
+            lines.append(
+                f"| {name} | {qc['n_frames']} | {share:.1%} | {run['frames']} frames | "
+                f"{'n/a' if jitter is None else f'{jitter:.2f} px'} |"
+            )
         lines.append("")
     return "\n".join(lines), data
 

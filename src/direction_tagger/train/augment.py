@@ -148,15 +148,20 @@ def random_rotate_scale(
     angle = torch.deg2rad((2 * u[:, 0] - 1) * max_degrees)
     scale = torch.exp((2 * u[:, 1] - 1) * torch.log(torch.tensor(max_scale, device=device)))
     cos, sin = torch.cos(angle), torch.sin(angle)
-    forward = scale[:, None, None] * torch.stack([torch.stack([cos, -sin], -1),
-                                                  torch.stack([sin, cos], -1)], -2)  # (B, 2, 2)
+    forward = scale[:, None, None] * torch.stack(
+        [torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2
+    )  # (B, 2, 2)
     # Normalised coordinates (align_corners=False) are pixel coordinates about the centre
     # divided by size / 2 on both axes, so the same 2x2 map applies to them.
     theta = torch.cat([torch.linalg.inv(forward), torch.zeros(b, 2, 1, device=device)], dim=2)
     grid = torch.nn.functional.affine_grid(theta, (b, 1, size, size), align_corners=False)
-    out = torch.nn.functional.grid_sample(images.reshape(b, 1, size, size).float(), grid,
-                                          mode="bilinear", padding_mode="reflection",
-                                          align_corners=False).reshape(images.shape)
+    out = torch.nn.functional.grid_sample(
+        images.reshape(b, 1, size, size).float(),
+        grid,
+        mode="bilinear",
+        padding_mode="reflection",
+        align_corners=False,
+    ).reshape(images.shape)
     c = (size - 1) / 2.0
     new_locs = torch.einsum("bij,bkj->bki", forward, locs.float() - c) + c
     return out, new_locs

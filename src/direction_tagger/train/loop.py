@@ -59,7 +59,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast where it is fast (CUDA, CPUs with native bf16)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -76,8 +76,14 @@ class Budget:
 
     def as_dict(self, batch_size: int, n_train: int) -> dict:
         images = self.steps * batch_size
-        return {"steps": self.steps, "eval_every": self.eval_every, "batch_size": batch_size,
-                "images": images, "passes": images / max(1, n_train), "reason": self.reason}
+        return {
+            "steps": self.steps,
+            "eval_every": self.eval_every,
+            "batch_size": batch_size,
+            "images": images,
+            "passes": images / max(1, n_train),
+            "reason": self.reason,
+        }
 
 
 def training_budget(cfg: TrainConfig, n_train: int) -> Budget:
@@ -92,8 +98,10 @@ def training_budget(cfg: TrainConfig, n_train: int) -> Budget:
     else:
         by_passes = math.ceil(cfg.passes * n_train / cfg.batch_size)
         steps = max(cfg.min_steps, by_passes)
-        reason = (f"automatic: {cfg.passes:g} passes over {n_train} training frames at batch "
-                  f"{cfg.batch_size} = {by_passes} steps, floor train.min_steps = {cfg.min_steps}")
+        reason = (
+            f"automatic: {cfg.passes:g} passes over {n_train} training frames at batch "
+            f"{cfg.batch_size} = {by_passes} steps, floor train.min_steps = {cfg.min_steps}"
+        )
     eval_every = cfg.eval_every or max(1, math.ceil(steps / 20))
     return Budget(steps=steps, eval_every=min(eval_every, steps), reason=reason)
 
@@ -168,8 +176,9 @@ def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: Trai
     from .augment import random_augment_batch, random_rotate_scale
 
     if cfg.augment_rotation_deg > 0 or cfg.augment_scale > 1:
-        frames, locs = random_rotate_scale(frames, locs, generator, cfg.augment_rotation_deg,
-                                           cfg.augment_scale)
+        frames, locs = random_rotate_scale(
+            frames, locs, generator, cfg.augment_rotation_deg, cfg.augment_scale
+        )
     return random_augment_batch(
         frames, locs, generator, shift_px=cfg.augment_shift_px, noise_sigma=cfg.augment_noise_sigma
     )
@@ -180,7 +189,9 @@ def validate(model, images: torch.Tensor, locs: torch.Tensor, cfg: TrainConfig, 
     model.eval()
     losses, errors = [], []
     for start in range(0, len(images), batch):
-        x = normalise_frames(images[start : start + batch]).contiguous(memory_format=torch.channels_last)
+        x = normalise_frames(images[start : start + batch]).contiguous(
+            memory_format=torch.channels_last
+        )
         y = locs[start : start + batch]
         with autocast(x.device, cfg):
             out = model(x)
@@ -245,22 +256,29 @@ def train(
     model_path, log_csv = Path(model_path), Path(log_csv)
     checkpoint_path = Path(checkpoint_path or model_path.with_suffix(".ckpt"))
     if len(train_images) == 0 or len(val_images) == 0:
-        raise DataError(f"training needs frames to train on and to validate on; got "
-                        f"{len(train_images)} training and {len(val_images)} validation frames")
+        raise DataError(
+            f"training needs frames to train on and to validate on; got "
+            f"{len(train_images)} training and {len(val_images)} validation frames"
+        )
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     precision = "bf16 autocast" if cfg.amp and bf16_is_fast(device) else "fp32"
     budget = training_budget(cfg, len(train_images))
     print(f"training {cfg.architecture} on {describe(device)}, {precision}", flush=True)
-    print(f"budget: {budget.steps} steps of {cfg.batch_size} frames "
-          f"({budget.steps * cfg.batch_size / len(train_images):.0f} passes over "
-          f"{len(train_images)} frames), validation every {budget.eval_every} steps; "
-          f"{budget.reason}", flush=True)
+    print(
+        f"budget: {budget.steps} steps of {cfg.batch_size} frames "
+        f"({budget.steps * cfg.batch_size / len(train_images):.0f} passes over "
+        f"{len(train_images)} frames), validation every {budget.eval_every} steps; "
+        f"{budget.reason}",
+        flush=True,
+    )
     torch.manual_seed(cfg.seed)
 
     # channels-last: oneDNN (CPU) and cuDNN (GPU) convolutions are fastest in that layout
-    model = build_model(cfg.architecture, **cfg.arch_kwargs).to(device, memory_format=torch.channels_last)
+    model = build_model(cfg.architecture, **cfg.arch_kwargs).to(
+        device, memory_format=torch.channels_last
+    )
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     images = torch.from_numpy(np.ascontiguousarray(train_images)).to(device)  # uint8 on device
@@ -271,8 +289,10 @@ def train(
 
     # What the weights depend on; not the safety cap, so raising it resumes a capped run.
     shaping = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "max_minutes"}
-    fingerprint = json.dumps({"config": shaping, "data": data_sha256,
-                              "n_train": len(images), "n_val": len(v_images)}, sort_keys=True)
+    fingerprint = json.dumps(
+        {"config": shaping, "data": data_sha256, "n_train": len(images), "n_val": len(v_images)},
+        sort_keys=True,
+    )
     history, best, step, stale, elapsed = [], None, 0, 0, 0.0
     if (ckpt := _load_checkpoint(checkpoint_path, fingerprint)) is not None:
         model.load_state_dict(ckpt["model"])
@@ -318,9 +338,13 @@ def train(
         over_time = cfg.max_minutes is not None and time.monotonic() - clock > 60 * cfg.max_minutes
         if step % budget.eval_every and step < budget.steps and not over_time:
             continue
-        row = {"step": step, "images_seen": step * cfg.batch_size,
-               "passes": step * cfg.batch_size / len(images), "train_loss": running / max(1, seen),
-               "lr": lr}
+        row = {
+            "step": step,
+            "images_seen": step * cfg.batch_size,
+            "passes": step * cfg.batch_size / len(images),
+            "train_loss": running / max(1, seen),
+            "lr": lr,
+        }
         row |= validate(model, v_images, v_locs, cfg)
         row["seconds"] = time.monotonic() - clock
         row["images_per_s"] = session_images / max(1e-9, time.monotonic() - session_start)
@@ -328,21 +352,37 @@ def train(
         running, seen = 0.0, 0
         improved = best is None or row["val_median_px"] < best["val_median_px"]
         if improved:
-            best = {"step": step, "val_median_px": row["val_median_px"],
-                    "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+            best = {
+                "step": step,
+                "val_median_px": row["val_median_px"],
+                "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            }
         stale = 0 if improved else stale + 1
-        bar.write(f"step {step}/{budget.steps}: train loss {row['train_loss']:.4f}, val median "
-                  f"{row['val_median_px']:.2f} px, mean {row['val_mean_px']:.2f} px"
-                  f"{' (best)' if improved else ''}, {row['images_per_s']:.0f} img/s")
-        _save_checkpoint(checkpoint_path, {
-            "fingerprint": fingerprint, "step": step, "model": model.state_dict(),
-            "optimiser": optimiser.state_dict(), "history": history, "best": best,
-            "stale": stale, "elapsed": row["seconds"],
-        })
+        bar.write(
+            f"step {step}/{budget.steps}: train loss {row['train_loss']:.4f}, val median "
+            f"{row['val_median_px']:.2f} px, mean {row['val_mean_px']:.2f} px"
+            f"{' (best)' if improved else ''}, {row['images_per_s']:.0f} img/s"
+        )
+        _save_checkpoint(
+            checkpoint_path,
+            {
+                "fingerprint": fingerprint,
+                "step": step,
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "history": history,
+                "best": best,
+                "stale": stale,
+                "elapsed": row["seconds"],
+            },
+        )
         if over_time and step < budget.steps:
             stopped_by = "max_minutes"
-            print(f"WARNING: the safety cap train.max_minutes = {cfg.max_minutes:g} was reached "
-                  f"after {step} of {budget.steps} steps; keeping the best model so far", flush=True)
+            print(
+                f"WARNING: the safety cap train.max_minutes = {cfg.max_minutes:g} was reached "
+                f"after {step} of {budget.steps} steps; keeping the best model so far",
+                flush=True,
+            )
             break
     bar.close()
 
@@ -372,8 +412,18 @@ def train(
 
 
 def write_log(path: Path, history: list[dict]) -> None:
-    fields = ["step", "images_seen", "passes", "train_loss", "val_loss", "val_mean_px",
-              "val_median_px", "lr", "seconds", "images_per_s"]
+    fields = [
+        "step",
+        "images_seen",
+        "passes",
+        "train_loss",
+        "val_loss",
+        "val_mean_px",
+        "val_median_px",
+        "lr",
+        "seconds",
+        "images_per_s",
+    ]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
@@ -398,9 +448,13 @@ def load_model(path: str | Path, device: torch.device | str = "cpu"):
         raise
     except Exception as err:  # weights_only refuses pickled code: say so in one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(f"{path}: not a direction-tagger model file or unsafe to load ({first})") from None
+        raise DataError(
+            f"{path}: not a direction-tagger model file or unsafe to load ({first})"
+        ) from None
     if not isinstance(bundle, dict) or "state_dict" not in bundle or "metadata" not in bundle:
-        raise DataError(f"{path}: not a direction-tagger model file (expected state_dict + metadata)")
+        raise DataError(
+            f"{path}: not a direction-tagger model file (expected state_dict + metadata)"
+        )
     meta = bundle["metadata"]
     model = build_model(meta["architecture"], **meta.get("arch_kwargs", {}))
     model.load_state_dict(bundle["state_dict"])

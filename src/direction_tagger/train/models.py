@@ -72,7 +72,9 @@ def soft_argmax(logits: torch.Tensor, stride: int, size: int = FRAME_SIZE):
     return torch.stack([x, y], dim=-1), probs
 
 
-def heatmap_confidence(probs: torch.Tensor, coords: torch.Tensor, stride: int, radius_px: float = 3.0):
+def heatmap_confidence(
+    probs: torch.Tensor, coords: torch.Tensor, stride: int, radius_px: float = 3.0
+):
     """Probability mass within `radius_px` of the predicted point: near 1 for a sharp, unimodal
     heatmap, low when the net hesitates between places (e.g. head vs tail)."""
     b, k, h, w = probs.shape
@@ -85,7 +87,9 @@ def heatmap_confidence(probs: torch.Tensor, coords: torch.Tensor, stride: int, r
 
 
 def conv1x1_bn(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)
+    )
 
 
 class HeatmapUNet(nn.Module):

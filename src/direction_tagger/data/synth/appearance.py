@@ -13,8 +13,17 @@ import numpy as np
 
 from ...geometry import CENTRE
 from ...io import FRAME_SIZE
-from .body import (GRID, HOOD_FROM, N_HEAD, N_SPINE, Posture, body_shapes, disc_distance,
-                   tail_coverage, unit)
+from .body import (
+    GRID,
+    HOOD_FROM,
+    N_HEAD,
+    N_SPINE,
+    Posture,
+    body_shapes,
+    disc_distance,
+    tail_coverage,
+    unit,
+)
 
 _CHUNK = 64  # frames rendered at once (bounds memory: 64 x 22 discs x 50 x 50 float32)
 # Texture: sums of plane waves (low: lighting / bedding patches; grain: bedding texture).
@@ -56,10 +65,10 @@ class Appearance:
     wall_r: np.ndarray  # (B,)
     wall_amp: np.ndarray  # (B,) 0 = absent
 
-    def take(self, index) -> "Appearance":
+    def take(self, index) -> Appearance:
         return Appearance(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
-    def repeat(self, n: int) -> "Appearance":
+    def repeat(self, n: int) -> Appearance:
         """The first frame's look for n frames (a movie)."""
         return Appearance(
             **{f.name: np.repeat(getattr(self, f.name)[:1], n, 0) for f in fields(self)}

@@ -71,7 +71,7 @@ class Posture:
     def __len__(self) -> int:
         return len(self.cx)
 
-    def take(self, index) -> "Posture":
+    def take(self, index) -> Posture:
         return Posture(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
