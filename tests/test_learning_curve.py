@@ -412,7 +412,7 @@ def test_learning_curve_without_test_frames_stops_at_once_in_one_line(tmp_path):
 def test_learning_curve_target_builds_table_figure_and_markdown(tmp_path):
     import matplotlib.image
 
-    from direction_tagger.train.loop import load_model
+    from direction_tagger.train.model_file import load_model
 
     # one thread per job: two small trainings at once (40 s instead of 78 s on 2 busy cores)
     run_snakemake(

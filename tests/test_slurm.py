@@ -463,7 +463,7 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
 
     from direction_tagger.io import load_movie
     from direction_tagger.movies.video_io import read_video_frames
-    from direction_tagger.train.loop import load_model
+    from direction_tagger.train.model_file import load_model
 
     started = time.monotonic()
     proc = start_snakemake_on_slurm(

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_snakemake
-from direction_tagger.train.loop import load_model
+from direction_tagger.train.model_file import load_model
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from conftest import SHRUNK_DEMO, run_snakemake
 from direction_tagger.io import load_labelled, load_movie
 from direction_tagger.movies.predict import Predictor
 from direction_tagger.movies.render import read_video_frames
-from direction_tagger.train.loop import load_model
+from direction_tagger.train.model_file import load_model
 
 pytestmark = pytest.mark.slow
 

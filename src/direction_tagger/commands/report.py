@@ -38,7 +38,7 @@ def register(subparsers) -> None:
 
 def run_summary(args) -> int:
     from ..report.summary import write_summary
-    from ..train.loop import load_model
+    from ..train.model_file import load_model
 
     _, meta = load_model(args.model)
     text = write_summary(

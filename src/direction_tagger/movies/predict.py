@@ -111,7 +111,7 @@ class Predictor:
 def load_predictor(model_path, device: str = "auto", threads: int | None = None):
     """A saved model, ready for inference on `device`, with its metadata."""
     from ..device import pick_device, use_threads
-    from ..train.loop import load_model
+    from ..train.model_file import load_model
 
     use_threads(threads)
     device = pick_device(device)

@@ -29,6 +29,8 @@ from tqdm import tqdm
 from .. import __version__
 from ..device import bf16_is_fast, describe, pick_device
 from ..io import KEYPOINTS, DataError, atomic_path
+from .budget import BatchStream, step_generator, training_budget
+from .model_file import save_model
 from .models import HALF, NORMALISATION, build_model, normalise_frames
 
 
@@ -68,44 +70,6 @@ class TrainConfig:
         return cls(**values)
 
 
-@dataclass(frozen=True)
-class Budget:
-    steps: int
-    eval_every: int
-    reason: str
-
-    def as_dict(self, batch_size: int, n_train: int) -> dict:
-        images = self.steps * batch_size
-        return {
-            "steps": self.steps,
-            "eval_every": self.eval_every,
-            "batch_size": batch_size,
-            "images": images,
-            "passes": images / max(1, n_train),
-            "reason": self.reason,
-        }
-
-
-def training_budget(cfg: TrainConfig, n_train: int) -> Budget:
-    """How many optimiser steps to train, and why.
-
-    Set explicitly (`steps`), or automatic: `passes` over the training frames, but never fewer
-    than `min_steps` -- so a lab's 80 frames get 1,000 augmented steps (every frame seen in
-    hundreds of random transforms), and 80,000 frames get 30 passes.
-    """
-    if cfg.steps is not None:
-        steps, reason = cfg.steps, f"train.steps = {cfg.steps}"
-    else:
-        by_passes = math.ceil(cfg.passes * n_train / cfg.batch_size)
-        steps = max(cfg.min_steps, by_passes)
-        reason = (
-            f"automatic: {cfg.passes:g} passes over {n_train} training frames at batch "
-            f"{cfg.batch_size} = {by_passes} steps, floor train.min_steps = {cfg.min_steps}"
-        )
-    eval_every = cfg.eval_every or max(1, math.ceil(steps / 20))
-    return Budget(steps=steps, eval_every=min(eval_every, steps), reason=reason)
-
-
 def coordinate_loss(pred: torch.Tensor, target: torch.Tensor, architecture: str) -> torch.Tensor:
     if architecture == "seed_cnn":  # the published loss: MSE on (t - 25) / 25
         return F.mse_loss((pred - HALF) / HALF, (target - HALF) / HALF)
@@ -134,40 +98,6 @@ def learning_rate(progress: float, cfg: TrainConfig) -> float:
         return cfg.lr * max(progress / cfg.warmup_fraction, 0.01)
     rest = (progress - cfg.warmup_fraction) / max(1e-9, 1 - cfg.warmup_fraction)
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, rest)))
-
-
-class BatchStream:
-    """Step s -> which training frames form its batch, as a pure function of (seed, s).
-
-    The frames are walked in a fresh random order each pass, passes follow each other without
-    a break, so every frame is seen equally often whatever the batch size (even one larger
-    than the set), and a resumed run picks up exactly where the killed one was.
-    """
-
-    def __init__(self, n: int, batch_size: int, seed: int):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self._orders: dict[int, np.ndarray] = {}
-
-    def _order(self, p: int) -> np.ndarray:
-        if p not in self._orders:
-            if len(self._orders) > 64:
-                self._orders.clear()
-            self._orders[p] = np.random.default_rng([self.seed, 0, p]).permutation(self.n)
-        return self._orders[p]
-
-    def indices(self, step: int) -> np.ndarray:
-        start, end = step * self.batch_size, (step + 1) * self.batch_size
-        parts = []
-        for p in range(start // self.n, (end - 1) // self.n + 1):
-            lo, hi = max(start - p * self.n, 0), min(end - p * self.n, self.n)
-            parts.append(self._order(p)[lo:hi])
-        return np.concatenate(parts)
-
-
-def step_generator(seed: int, step: int) -> torch.Generator:
-    """The random generator of one step's augmentation, independent of every other step."""
-    state = int(np.random.SeedSequence([seed, 1, step]).generate_state(1, dtype=np.uint64)[0])
-    return torch.Generator(device="cpu").manual_seed(state)
 
 
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
@@ -428,34 +358,3 @@ def write_log(path: Path, history: list[dict]) -> None:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(history)
-
-
-def save_model(path: str | Path, state_dict: dict, metadata: dict) -> None:
-    """Weights as a state_dict plus JSON-able metadata: loadable with weights_only=True."""
-    # Round-trip through JSON: plain types only (weights_only loading refuses anything else,
-    # e.g. torch's TorchVersion string subclass), and fail now rather than at load time.
-    metadata = json.loads(json.dumps(metadata))
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": state_dict, "metadata": metadata}, tmp)
-
-
-def load_model(path: str | Path, device: torch.device | str = "cpu"):
-    """Load a saved model without unpickling code. Returns (model in eval mode, metadata)."""
-    path = Path(path)
-    try:
-        bundle = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # weights_only refuses pickled code: say so in one line
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(
-            f"{path}: not a direction-tagger model file or unsafe to load ({first})"
-        ) from None
-    if not isinstance(bundle, dict) or "state_dict" not in bundle or "metadata" not in bundle:
-        raise DataError(
-            f"{path}: not a direction-tagger model file (expected state_dict + metadata)"
-        )
-    meta = bundle["metadata"]
-    model = build_model(meta["architecture"], **meta.get("arch_kwargs", {}))
-    model.load_state_dict(bundle["state_dict"])
-    return model.to(device).eval(), meta
