@@ -42,6 +42,7 @@ wildcard_constraints:
     published=r"[^/]+",
     lc_count=r"[0-9]+",
     lc_seed=r"[0-9]+",
+    tta=r"[0-9]+",
 
 
 include: "workflow/rules/common.smk"

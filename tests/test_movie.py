@@ -166,8 +166,12 @@ def test_smooth_figures_and_render_through_the_cli(tmp_path, capsys):
     assert list(smooth.columns[: len(BASE_COLUMNS)]) == BASE_COLUMNS
     for column in ("base_x_raw", "head_direction_deg_raw", "base_x_true", "qc_swap", "qc_any"):
         assert column in smooth.columns
-    assert np.flatnonzero(smooth["qc_swap"]).tolist() == [20]
-    assert smooth["qc_geometry"].sum() <= 1  # only the swapped frame may look odd
+    # the planted swap is turned back by the polarity pass, so QC has no swap left to flag
+    assert np.flatnonzero(smooth["polarity_exchanged"]).tolist() == [20]
+    assert not smooth["qc_swap"].any() and not smooth["qc_geometry"].any()
+    raw_table = pd.read_csv(predictions)
+    for column in ("base_x", "head_y"):  # the raw columns keep the model's answer, swap and all
+        assert np.allclose(smooth[f"{column}_raw"], raw_table[column], atol=1e-5)
     error = np.hypot(
         smooth["head_x"] - smooth["head_x_true"], smooth["head_y"] - smooth["head_y_true"]
     )
@@ -175,7 +179,15 @@ def test_smooth_figures_and_render_through_the_cli(tmp_path, capsys):
     dlc = pd.read_csv(tmp_path / "dlc.csv", header=[0, 1, 2], index_col=0)
     assert dlc.shape == (40, 9) and np.isfinite(dlc.to_numpy()).all()
     qc = json.loads((tmp_path / "qc.json").read_text())
-    assert qc["flagged_frames"]["swap"] == 1 and qc["settings"]["method"] == "savgol"
+    assert qc["flagged_frames"]["swap"] == 0 and qc["settings"]["method"] == "savgol"
+    assert qc["polarity"]["exchanged_frames"] == 1 and qc["frames_left_missing"] == 0
+
+    # without the polarity pass the swap stays, flagged on its frame only, not smeared
+    args = ["smooth", "--predictions", str(predictions), "--out", str(tmp_path / "kept.csv")]
+    assert main([*args, "--no-polarity"]) == 0
+    kept = pd.read_csv(tmp_path / "kept.csv")
+    assert np.flatnonzero(kept["qc_swap"]).tolist() == [20]
+    assert not kept["polarity_exchanged"].any()
 
     assert (
         main(

@@ -20,3 +20,13 @@ def eval_subset(wildcards):
 
 def eval_split(wildcards, input):
     return input.split if eval_subset(wildcards) else None
+
+
+def calibration_for(section):
+    """The calibration made with the TTA this section's predictions use."""
+
+    def path(wildcards):
+        tta = tta_count(run_config(wildcards)[section]["tta"])
+        return f"results/{wildcards.run}/calibration/tta{tta}.json"
+
+    return path

@@ -49,6 +49,7 @@ rule smooth_movie:
     input:
         raw=f"{RESULTS}/movies/{{movie}}/predictions_raw.csv",
         reference=f"{RESULTS}/label_reference.json",
+        calibration=calibration_for("predict"),
     output:
         smooth=f"{RESULTS}/movies/{{movie}}/predictions.csv",
         dlc=f"{RESULTS}/movies/{{movie}}/predictions_dlc.csv",
@@ -64,6 +65,8 @@ rule smooth_movie:
         window=setting("smooth", "window"),
         min_confidence=setting("smooth", "min_confidence"),
         max_gap=setting("smooth", "max_gap"),
+        polarity=setting("smooth", "polarity"),
+        flag_risk=setting("smooth", "flag_risk"),
     script:
         "../scripts/smooth.py"
 

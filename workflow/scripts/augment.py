@@ -5,11 +5,8 @@ from run_command import run_command
 run_command(
     snakemake,
     "augment",
-    "--data",
-    snakemake.input.data,
-    "--out",
-    snakemake.output.data,
-    "--montage",
-    snakemake.output.montage,
     *snakemake.params.options,
+    data=snakemake.input.data,
+    out=snakemake.output.data,
+    montage=snakemake.output.montage,
 )

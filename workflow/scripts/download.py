@@ -5,12 +5,8 @@ from run_command import run_command
 run_command(
     snakemake,
     "download",
-    "--source",
-    snakemake.params.source,
-    "--out",
-    snakemake.params.file,
-    "--member",
-    snakemake.wildcards.published,
-    "--sha256",
-    snakemake.params.sha256,
+    source=snakemake.params.source,
+    out=snakemake.params.file,
+    member=snakemake.wildcards.published,
+    sha256=snakemake.params.sha256,
 )

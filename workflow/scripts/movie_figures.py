@@ -5,8 +5,6 @@ from run_command import run_command
 run_command(
     snakemake,
     "movie-figures",
-    "--predictions",
-    snakemake.input[0],
-    "--outdir",
-    snakemake.params.outdir,
+    predictions=snakemake.input[0],
+    outdir=snakemake.params.outdir,
 )

@@ -3,5 +3,8 @@
 from run_command import run_command
 
 run_command(
-    snakemake, "qc-reference", "--labelled", snakemake.params.data, "--out", snakemake.output[0]
+    snakemake,
+    "qc-reference",
+    labelled=snakemake.params.data,
+    out=snakemake.output[0],
 )

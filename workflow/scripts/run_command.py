@@ -16,27 +16,32 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 sys.path.insert(0, str(SRC))
 
 
-def run_command(snakemake, command: str, *args) -> None:
-    """`direction-tagger COMMAND ARGS...`; exits with its status (non-zero fails the job)."""
+def run_command(snakemake, *command: str, **options) -> None:
+    """`direction-tagger COMMAND... --option value...`, then exit with its status (non-zero
+    fails the job). An option named `group_key` is `--group-key`; None or False leaves it out,
+    True gives the bare flag, a list gives its values one after the other."""
     from direction_tagger import __version__, cli
 
-    argv = [command] + [str(a) for a in args if a is not None]
+    argv = [str(word) for word in command]
+    for name, value in options.items():
+        argv += [str(a) for a in as_arguments(f"--{name.replace('_', '-')}", value)]
     if snakemake.log:
         sys.stdout.flush()
         sys.stderr.flush()
-        log = open(snakemake.log[0], "w")  # noqa: SIM115 (open for the life of the job)
+        log = open(snakemake.log[0], "w")  # open for the life of the job
         os.dup2(log.fileno(), 1)  # file descriptors too: ffmpeg and torch write there
         os.dup2(log.fileno(), 2)
-    print(f"direction-tagger {__version__} {command}, library {SRC}", file=sys.stderr, flush=True)
+    print(f"direction-tagger {__version__} {' '.join(command)}, library {SRC}", file=sys.stderr)
+    sys.stderr.flush()
     sys.exit(cli.main(argv))
 
 
-def option(name: str, value) -> list:
-    """`[name, value]`, or nothing when value is None, False or empty (an option not given)."""
-    if value is None or value is False or value == "" or value == []:
+def as_arguments(name: str, value) -> list:
+    """An option's command-line words: none for None / False, the flag alone for True."""
+    if value is None or value is False:
         return []
     if value is True:
         return [name]
-    if isinstance(value, (list, tuple)):
+    if not isinstance(value, (str, int, float)):  # a list, or Snakemake's lists of files
         return [name, *value]
     return [name, value]

@@ -1,26 +1,20 @@
-"""Rule smooth_movie -> `direction-tagger smooth` -> direction_tagger.movies.smooth and .qc."""
+"""Rule smooth_movie -> `direction-tagger smooth` -> direction_tagger.movies.postprocess."""
 
 from run_command import run_command
 
 run_command(
     snakemake,
     "smooth",
-    "--predictions",
-    snakemake.input.raw,
-    "--out",
-    snakemake.output.smooth,
-    "--method",
-    snakemake.params.method,
-    "--window",
-    snakemake.params.window,
-    "--min-confidence",
-    snakemake.params.min_confidence,
-    "--max-gap",
-    snakemake.params.max_gap,
-    "--reference",
-    snakemake.input.reference,
-    "--qc-json",
-    snakemake.output.qc,
-    "--dlc-csv",
-    snakemake.output.dlc,
+    predictions=snakemake.input.raw,
+    out=snakemake.output.smooth,
+    method=snakemake.params.method,
+    window=snakemake.params.window,
+    min_confidence=snakemake.params.min_confidence,
+    max_gap=snakemake.params.max_gap,
+    reference=snakemake.input.reference,
+    calibration=snakemake.input.calibration,
+    flag_risk=snakemake.params.flag_risk,
+    no_polarity=not snakemake.params.polarity,
+    qc_json=snakemake.output.qc,
+    dlc_csv=snakemake.output.dlc,
 )

@@ -37,8 +37,85 @@ def register(subparsers) -> None:
         help="test-time augmentation over N dihedral transforms (alone: 8)",
     )
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--calibration",
+        help="calibration JSON (from `calibrate`, same --tta): adds calibrated probabilities "
+        "and their reliability on these frames",
+    )
+    p.add_argument("--reliability", help="reliability diagram PNG to write (with --calibration)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
     p.set_defaults(func=run_evaluate)
+
+    p = subparsers.add_parser(
+        "calibrate",
+        help="turn a model's confidence into P(error <= 2 px), fitted on validation frames",
+        description="Predicts the --subset (default: val) frames of --split with --tta, and fits "
+        "P(error <= R px), R = 2 and 3, on the confidence and TTA spread (see "
+        "direction_tagger.evaluate.calibration).",
+    )
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True, help="labelled set .npz")
+    p.add_argument("--split", required=True, help="split JSON")
+    p.add_argument("--subset", default="val", help="which part of --split (default: val)")
+    p.add_argument("--tta", type=int, default=0, metavar="N", help="the TTA the predictions use")
+    p.add_argument("--out", required=True, help="calibration JSON to write")
+    p.add_argument("--reliability", help="reliability diagram PNG (on the same frames) to write")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
+    p.set_defaults(func=run_calibrate)
+
+
+def read_calibration(path, tta: int | None = None) -> dict:
+    """A calibration file (made for predictions with this TTA, when given: another TTA has
+    another spread)."""
+    from ..io import DataError, read_json
+
+    calibration = read_json(path, "calibration")
+    if "coefficients" not in calibration or "tta" not in calibration:
+        raise DataError(f"{path}: not a calibration (make one with `direction-tagger calibrate`)")
+    if tta is not None and int(calibration["tta"]) != int(tta):
+        raise DataError(
+            f"{path}: calibrated for TTA {calibration['tta']}, but these predictions use TTA "
+            f"{tta}; calibrate with --tta {tta}"
+        )
+    return calibration
+
+
+def run_calibrate(args) -> int:
+    from ..evaluate.calibration import fit_calibration, p_within, reliability, reliability_figure
+    from ..io import DataError, sha256_file, write_json
+    from ..movies.predict import load_predictor
+
+    predictor, _ = load_predictor(args.model, args.device, args.threads)
+    data = load_labelled(args.data)
+    idx = load_subset(args.split, args.subset)
+    if len(idx) == 0:
+        raise DataError(f"{args.split}: part '{args.subset}' is empty; nothing to calibrate on")
+    pred = predictor.predict(data.images[idx], tta=args.tta, progress=True)
+    errors = np.linalg.norm(pred.locs - data.locs[idx], axis=-1)
+    calibration = fit_calibration(errors, pred.confidence, pred.spread, args.tta)
+    calibration |= {
+        "model": str(args.model),
+        "model_sha256": sha256_file(args.model),
+        "data": str(args.data),
+        "split": str(args.split),
+        "subset": args.subset,
+    }
+    write_json(args.out, calibration)
+    if args.reliability:
+        diagrams = {
+            f"within {r:g} px": reliability(
+                p_within(calibration, pred.confidence, pred.spread, r), errors <= r
+            )
+            for r in (2.0, 3.0)
+        }
+        reliability_figure(diagrams, args.reliability, f"calibration ({args.subset} frames)")
+    shares = calibration["share_within"]
+    print(
+        f"calibrated on {len(idx)} {args.subset} frames (TTA {args.tta}): "
+        f"{100 * shares['2']:.1f}% of points within 2 px, {100 * shares['3']:.1f}% within 3 px"
+    )
+    return 0
 
 
 def run_evaluate(args) -> int:
@@ -51,6 +128,7 @@ def run_evaluate(args) -> int:
     if args.split:
         idx = load_subset(args.split, args.subset)
         images, locs = images[idx], locs[idx]
+    calibration = read_calibration(args.calibration, args.tta) if args.calibration else None
     pred = predictor.predict(images, tta=args.tta, progress=True)
     name = args.name or Path(args.data).stem
     metrics = evaluate_to_files(
@@ -65,6 +143,9 @@ def run_evaluate(args) -> int:
         worst_png=args.worst,
         baseline_locs=np.asarray(meta["train_mean_locs"]),
         extra={"model": str(args.model), "architecture": meta["architecture"], "tta": args.tta},
+        spread=pred.spread,
+        calibration=calibration,
+        reliability_png=args.reliability,
     )
     k = metrics["keypoints"]
     print(

@@ -86,27 +86,56 @@ def run_smooth(args) -> int:
         "max_jump_px": args.max_jump_px,
         "max_spread_px": args.max_spread_px,
         "min_confidence": args.min_confidence,
+        "flag_risk": args.flag_risk,
     }
+    table = read_table(args.predictions)
+    calibration = None
+    if args.calibration:
+        from .evaluate import read_calibration
+
+        calibration = read_calibration(args.calibration)
+        _check_spread(calibration, table, args)
     result = smooth_and_check(
-        read_table(args.predictions), smoothing, checks, reference, fps=args.fps
+        table, smoothing, checks, reference, args.fps, calibration, args.polarity
     )
     write_table(args.out, result.table)
     if args.dlc_csv:
-        write_dlc_csv(args.dlc_csv, result.dlc_locs, result.confidence)
+        write_dlc_csv(args.dlc_csv, result.locs, result.likelihood)
     if args.qc_json:
         result.qc["settings"]["outlier_px"] = args.outlier_px
         result.qc["settings"]["reference"] = str(args.reference) if args.reference else None
+        result.qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
         write_json(args.qc_json, result.qc)
     print(
         f"{args.out}: {len(result.table)} frames smoothed ({args.method}, window "
-        f"{args.window}); {100 * result.qc['flagged_share']['any']:.1f}% flagged by QC"
+        f"{args.window}); {100 * result.qc['flagged_share']['any']:.1f}% flagged by QC; "
+        f"head and tail exchanged on {result.qc['polarity']['exchanged_frames']} frames"
     )
     return 0
 
 
+def _check_spread(calibration: dict, table, args) -> None:
+    """A calibration made with TTA needs the TTA spread in the predictions, and one made
+    without TTA cannot use it (the spread feature would mean something else)."""
+    has_spread = all(f"{k}_spread_px" in table.columns for k in ("base", "neck", "head"))
+    if (calibration["tta"] > 1) != has_spread:
+        raise DataError(
+            f"{args.calibration}: calibrated for TTA {calibration['tta']}, but "
+            f"{args.predictions} was predicted {'with' if has_spread else 'without'} TTA; "
+            "calibrate with the TTA the predictions use"
+        )
+
+
 def run_render(args) -> int:
     from ..movies.render import render_video
-    from ..movies.tables import read_table, table_confidence, table_flags, table_locs
+    from ..movies.tables import (
+        read_table,
+        table_bool,
+        table_confidence,
+        table_flags,
+        table_locs,
+        table_values,
+    )
 
     movie = load_movie(args.movie)
     table = read_table(args.predictions)
@@ -116,13 +145,21 @@ def run_render(args) -> int:
             f"{len(movie)} frames; expected one row per frame"
         )
     flags = table_flags(table) or None
+    # calibrated confidence when the table has it; doubtful points are drawn hollow
+    calibrated = table_values(table, "_p_within_2px")
+    confidence = table_confidence(table) if calibrated is None else calibrated
+    hollow = table_bool(table, "_kept_raw")
+    if calibrated is not None:
+        doubtful = ~(calibrated >= 0.5)
+        hollow = doubtful if hollow is None else hollow | doubtful
     render_video(
         args.out,
         movie.images,
         table_locs(table),
-        table_confidence(table),
+        confidence,
         movie.fps,
         flags=flags,
+        hollow=hollow,
         scale=args.scale,
         trail=args.trail,
         panel=args.panel,
@@ -226,6 +263,24 @@ def register(subparsers) -> None:
         type=float,
         default=None,
         help="frames per second (default: from the time_s column)",
+    )
+    p.add_argument(
+        "--calibration",
+        help="the model's calibration JSON (from `calibrate`, with the predictions' TTA): "
+        "confidence becomes P(error <= 2 px) and QC flags frames by their calibrated risk",
+    )
+    p.add_argument(
+        "--flag-risk",
+        type=float,
+        default=0.2,
+        help="with --calibration: flag a frame when the chance that some keypoint is more than "
+        "3 px off exceeds this (0.2)",
+    )
+    p.add_argument(
+        "--no-polarity",
+        dest="polarity",
+        action="store_false",
+        help="keep each frame's head/tail polarity as predicted (default: least-cost path)",
     )
     p.set_defaults(func=run_smooth)
 

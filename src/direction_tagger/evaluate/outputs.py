@@ -6,6 +6,7 @@ import numpy as np
 
 from ..figures import pyplot, save_figure
 from ..io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, write_json
+from .calibration import p_within, reliability, reliability_figure
 from .metrics import evaluate
 
 
@@ -39,6 +40,20 @@ def error_figure(frame, path, title: str) -> None:
     save_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
+def calibrated_columns(frame, confidence, spread, calibration: dict) -> dict:
+    """Add each keypoint's calibrated P(error <= 2 px) to the per-frame table; return the
+    reliability of the calibration on these frames, per radius."""
+    out = {}
+    for radius in ("2", "3"):
+        p = p_within(calibration, confidence, spread, float(radius))
+        errors = frame[[f"{k}_error_px" for k in KEYPOINTS]].to_numpy()
+        out[radius] = {"reliability": reliability(p, errors <= float(radius))}
+        if radius == "2":
+            for k, name in enumerate(KEYPOINTS):
+                frame[f"{name}_p_within_2px"] = p[:, k]
+    return out
+
+
 def evaluate_to_files(
     pred,
     confidence,
@@ -51,9 +66,20 @@ def evaluate_to_files(
     worst_png=None,
     baseline_locs=None,
     extra=None,
+    spread=None,
+    calibration=None,
+    reliability_png=None,
 ) -> dict:
     metrics, frame = evaluate(pred, confidence, truth, baseline_locs)
     metrics = {"set": name} | (extra or {}) | metrics
+    if calibration is not None:
+        metrics["calibration"] = calibrated_columns(frame, confidence, spread, calibration)
+        if reliability_png:
+            reliability_figure(
+                {f"within {r} px": metrics["calibration"][r]["reliability"] for r in ("2", "3")},
+                reliability_png,
+                f"{name}: calibrated confidence",
+            )
     write_json(metrics_json, metrics)
     with atomic_path(frames_csv) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.4f")

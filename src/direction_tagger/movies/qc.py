@@ -9,6 +9,9 @@ them with ``qc_``):
 - ``spread``: the test-time-augmentation spread of some keypoint exceeds `max_spread_px`
   (never set when the spread is NaN, i.e. TTA was off).
 - ``low_confidence``: some keypoint's confidence is below `min_confidence`.
+- ``uncertain`` (replaces ``spread`` and ``low_confidence`` when the model is calibrated,
+  `p_within_3` given): the calibrated chance that some keypoint is more than 3 px off,
+  1 - prod_k P(error_k <= 3 px), exceeds `flag_risk` (default 0.2: one in five).
 - ``geometry``: tail base->neck length, neck->nose length, their sum (body length) or the head
   angle relative to the body lies outside the range seen in the training labels (`reference`
   from `geometry_reference`: its 0.5th-99.5th percentile range, widened on each side by
@@ -124,6 +127,8 @@ def qc_flags(
     min_confidence: float = 0.5,
     geometry_margin: float = 0.1,
     swap_tolerance_deg: float = 30.0,
+    p_within_3=None,
+    flag_risk: float = 0.2,
 ) -> dict[str, np.ndarray]:
     """Per-frame QC flags of raw predictions; returns {name: (M,) bool} for FLAG_NAMES.
 
@@ -170,7 +175,16 @@ def qc_flags(
                 floor = GEOMETRY_MIN_PAD_DEG if name.endswith("_deg") else GEOMETRY_MIN_PAD_PX
                 pad = max(geometry_margin * (hi - lo), floor)
                 geometry |= (values < lo - pad) | (values > hi + pad)
+    if p_within_3 is not None:
+        risk = frame_risk(p_within_3)
+        uncertain = ~(risk <= flag_risk)  # NaN (a keypoint missing) counts as uncertain
+        return {"jump": jump, "uncertain": uncertain, "geometry": geometry, "swap": swap}
     return {"jump": jump, "spread": wide, "low_confidence": low, "geometry": geometry, "swap": swap}
+
+
+def frame_risk(p_within_3) -> np.ndarray:
+    """(M,) calibrated chance that some keypoint of the frame is more than 3 px off."""
+    return 1.0 - np.prod(np.asarray(p_within_3, dtype=np.float64), axis=1)
 
 
 def _longest_run(flag: np.ndarray) -> tuple[int, int]:

@@ -6,8 +6,10 @@ What a frame shows (colours are fixed so a lab can learn them once):
   grey levels contrast-stretched once per movie (0.5th-99.5th percentile -> 0-255);
 - one filled disc per keypoint in the keypoint's colour -- tail base **blue**, neck **white**,
   nose **magenta** -- inside a ring whose colour is the keypoint's confidence, running
-  **red (0) -> yellow (0.5) -> green (1)**. A NaN position (e.g. a gap the smoother left
-  open) is not drawn;
+  **red (0) -> yellow (0.5) -> green (1)** (the calibrated P(error <= 2 px) when the table
+  has it). A doubtful point (`hollow`: calibrated P(within 2 px) below 0.5, or a raw
+  prediction shown where the smoother left a gap) is drawn hollow, a ring in its colour
+  around the image; a NaN position is not drawn (the smoother never leaves one);
 - the skeleton: tail base -> neck in **orange** with an arrowhead at its middle (the body
   direction), neck -> nose in **cyan** continued by a short cyan arrow beyond the nose
   (the head direction);
@@ -73,8 +75,11 @@ def confidence_colour(confidence) -> np.ndarray:
 class _Layout:
     """Everything that depends only on scale and the movie, computed once."""
 
-    def __init__(self, images, locs, confidence, fps, flags_any, flag_names, scale, trail, panel):
+    def __init__(
+        self, images, locs, confidence, fps, flags_any, flag_names, scale, trail, panel, hollow
+    ):
         self.scale = s = int(scale)
+        self.hollow = np.zeros(locs.shape[:2], bool) if hollow is None else hollow
         self.size = FRAME_SIZE * s
         self.trail = int(trail)
         self.fps = float(fps)
@@ -94,6 +99,7 @@ class _Layout:
         self.body_deg = body_direction(locs)
         self.head_deg = head_direction(locs)
         self.disc = disc_stencil(0.6 * s)
+        self.hollow_disc = disc_stencil(0.6 * s, 0.6 * s - max(1.5, 0.25 * s))
         self.ring = disc_stencil(0.6 * s + max(1.5, 0.3 * s), 0.6 * s)
         self.line_width = max(1.0, s / 4)  # px
         self.arrow_head = max(5.0, 1.4 * s)
@@ -295,7 +301,8 @@ def _draw_frame(out, lay: _Layout, images, i):
     for k, name in enumerate(KEYPOINTS):
         if finite[k]:
             draw_stencil(canvas, rc[k, 0], rc[k, 1], lay.ring, lay.ring_colours[3 * i + k])
-            draw_stencil(canvas, rc[k, 0], rc[k, 1], lay.disc, KEYPOINT_COLOURS[name])
+            disc = lay.hollow_disc if lay.hollow[i, k] else lay.disc
+            draw_stencil(canvas, rc[k, 0], rc[k, 1], disc, KEYPOINT_COLOURS[name])
 
     # compass (top-right)
     cr, cc = lay.compass_centre
@@ -387,6 +394,7 @@ def render_video(
     trail=15,
     panel=False,
     *,
+    hollow=None,
     crf=20,
     preset="superfast",
     progress=True,
@@ -399,7 +407,8 @@ def render_video(
     name -> (M,) bool (e.g. from `qc.qc_flags`; names are shown, a `qc_` prefix dropped).
     scale: integer upscaling (frame side = 50 * scale px; x8 -> 400x400). trail: nose trail
     length in frames (0 = none). panel: add the scrolling direction-trace panel to the right
-    (doubles the width). crf / preset: libx264 quality and speed.
+    (doubles the width). hollow: None or (M, 3) bool, points drawn hollow (doubtful). crf /
+    preset: libx264 quality and speed.
 
     Raises ValueError (before anything is written) when the arrays disagree; if anything fails
     while encoding, no file is left at `path`.
@@ -407,7 +416,11 @@ def render_video(
     images, locs, confidence, fps, flags_any, flag_names = _check_inputs(
         images, locs, confidence, fps, flags, scale, trail
     )
-    lay = _Layout(images, locs, confidence, fps, flags_any, flag_names, scale, trail, panel)
+    if hollow is not None:
+        hollow = np.asarray(hollow, bool)
+        if hollow.shape != locs.shape[:2]:
+            raise ValueError(f"hollow has shape {hollow.shape}; expected {locs.shape[:2]}")
+    lay = _Layout(images, locs, confidence, fps, flags_any, flag_names, scale, trail, panel, hollow)
     path = Path(path)
 
     def draw(out, i):

@@ -17,6 +17,11 @@ origin top-left; angles degrees in [0, 360), 0 = right, 90 = up):
                              base_x_raw, base_y_raw, ..., head_y_raw, body_direction_deg_raw,
                              head_direction_deg_raw, head_relative_deg_raw
     [<column>_true ...]      with `truth_locs` (synthetic movies): same names with _true
+    [polarity_exchanged]     the smoothed table: tail base and nose exchanged on this frame
+                             (movies/polarity.py); the raw columns keep the model's answer
+    [<kp>_kept_raw]          the smoothed table: the smoother left a gap here, so the main
+                             columns show the raw prediction (flagged qc_gap)
+    [<kp>_p_within_2px]      with a calibration: P(this point is within 2 px of the truth)
     [qc_<flag> ..., qc_any]  with `flags` (see qc.py): booleans
 
 Spread columns appear when `spread` is given and not all NaN. Missing values are empty cells.
@@ -73,13 +78,15 @@ def movie_table(
     *,
     raw_locs=None,
     truth_locs=None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Tidy per-frame table of a movie's predictions (columns in the module docstring).
 
     locs: (M, 3, 2) px in KEYPOINTS order (tail base, neck, nose), NaN allowed; confidence:
     (M, 3) in [0, 1]; spread: (M, 3) px or None; fps: frames per second; flags: {name: (M,)
     bool} from `qc.qc_flags` (names may already carry the qc_ prefix); raw_locs / truth_locs:
-    optional (M, 3, 2) written as *_raw / *_true columns.
+    optional (M, 3, 2) written as *_raw / *_true columns; extra: more (M,) columns, written
+    before the flags.
     """
     locs = _as_locs(locs, None, "locs")
     m = len(locs)
@@ -114,10 +121,15 @@ def movie_table(
         cols["speed_px_s"] = np.linalg.norm(velocity, axis=-1)
     else:
         cols["speed_px_s"] = np.full(m, np.nan)
-    for extra, suffix in ((raw_locs, "_raw"), (truth_locs, "_true")):
-        if extra is not None:
-            extra = _as_locs(extra, m, f"{suffix[1:]} locs")
-            cols |= _position_columns(extra, suffix) | _geometry_columns(extra, suffix)
+    for other, suffix in ((raw_locs, "_raw"), (truth_locs, "_true")):
+        if other is not None:
+            other = _as_locs(other, m, f"{suffix[1:]} locs")
+            cols |= _position_columns(other, suffix) | _geometry_columns(other, suffix)
+    for name, values in (extra or {}).items():
+        values = np.asarray(values)
+        if values.shape != (m,):
+            raise ValueError(f"column '{name}' has shape {values.shape}; expected ({m},)")
+        cols[name] = values
     if flags is not None:
         any_flag = np.zeros(m, bool)
         for name, flag in flags.items():
@@ -195,6 +207,22 @@ def table_spread(table: pd.DataFrame) -> np.ndarray | None:
     return table[cols].to_numpy(np.float64)
 
 
+def table_bool(table: pd.DataFrame, suffix: str) -> np.ndarray | None:
+    """(M, 3) bool of the per-keypoint columns `<kp><suffix>` (e.g. _kept_raw); None if absent."""
+    cols = [f"{k}{suffix}" for k in KEYPOINTS]
+    if not all(c in table.columns for c in cols):
+        return None
+    return table[cols].fillna(False).to_numpy(bool)
+
+
+def table_values(table: pd.DataFrame, suffix: str) -> np.ndarray | None:
+    """(M, 3) float of the per-keypoint columns `<kp><suffix>`; None if absent."""
+    cols = [f"{k}{suffix}" for k in KEYPOINTS]
+    if not all(c in table.columns for c in cols):
+        return None
+    return table[cols].to_numpy(np.float64)
+
+
 def table_flags(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """{name: (M,) bool} from the qc_* columns (without qc_any); empty when there are none."""
     return {
@@ -211,7 +239,8 @@ def write_dlc_csv(
 
     Three header rows -- scorer / bodyparts / coords -- then one row per frame, indexed by
     frame number. Body parts are named **tail_base, neck, nose** (our base, neck, head), each
-    with x, y (px, x = column, y = row, origin top-left) and likelihood (the confidence).
+    with x, y (px, x = column, y = row, origin top-left) and likelihood (the calibrated
+    P(error <= 2 px) when the model is calibrated, else its confidence).
     Read it back with ``pandas.read_csv(path, header=[0, 1, 2], index_col=0)``.
     """
     locs = _as_locs(locs, None, "locs")
