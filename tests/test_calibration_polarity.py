@@ -9,13 +9,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_movie import rat_track
 
 from direction_tagger.cli import main
 from direction_tagger.evaluate.calibration import fit_calibration, p_within, reliability
 from direction_tagger.movies.polarity import exchanged, fix_polarity, polarity_states
 from direction_tagger.movies.postprocess import smooth_and_check
 from direction_tagger.movies.tables import movie_table
-from test_movie import rat_track
 
 SMOOTHING = {"method": "savgol", "window": 7, "min_confidence": 0.3, "max_gap": 5}
 CHECKS = {"flag_risk": 0.2}
