@@ -56,6 +56,30 @@ def test_demo_movie_tables_and_summary(demo_run):
     assert "synthetic_test" in summary and "demo_walk" in summary
 
 
+def test_demo_movie_is_calibrated_complete_and_polarity_checked(demo_run):
+    movie_dir = demo_run / "results/demo/movies/demo_walk"
+    tidy = pd.read_csv(movie_dir / "predictions.csv")
+    # every point is drawn: the smoother never leaves a gap
+    assert np.isfinite(tidy.filter(regex=r"^(base|neck|head)_[xy]$").to_numpy()).all()
+    p = tidy[["base_p_within_2px", "neck_p_within_2px", "head_p_within_2px"]].to_numpy()
+    assert ((p >= 0) & (p <= 1)).all()
+    qc = json.loads((movie_dir / "qc.json").read_text())
+    assert qc["calibrated"] and qc["frames_left_missing"] == 0
+    assert qc["polarity"]["exchanged_frames"] == int(tidy["polarity_exchanged"].sum())
+    assert set(qc["flagged_share"]) >= {"jump", "uncertain", "geometry", "swap", "gap", "any"}
+    expected = qc["expected_share_off_3px"]
+    assert 0 <= expected["all"] <= 1
+    # the movie chain used the calibration made with its TTA (predict.tta = 2 by default)
+    calibration = json.loads((demo_run / "results/demo/calibration/tta2.json").read_text())
+    assert calibration["tta"] == 2 and calibration["subset"] == "val"
+    # the evaluation on frames the calibration never saw, with its reliability diagram
+    metrics = json.loads((demo_run / "results/demo/eval/synthetic_test/metrics.json").read_text())
+    diagram = metrics["calibration"]["2"]["reliability"]
+    assert diagram["n_points"] == 3 * metrics["n_frames"] and diagram["ece"] < 0.2
+    png = demo_run / "results/demo/eval/synthetic_test/reliability.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_second_run_has_nothing_to_do(demo_run):
     result = run_snakemake(demo_run, "--dry-run", configs=[SHRUNK_DEMO])
     assert "Nothing to be done" in result.stdout + result.stderr
@@ -69,6 +93,7 @@ def test_report_builds_with_figures_and_video(demo_run):
         "training_curves.png",
         "worst_frames.png",
         "qc_timeline.png",
+        "reliability.png",
         "summary.md",
     ):
         assert name in html, name

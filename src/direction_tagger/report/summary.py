@@ -35,6 +35,17 @@ def accuracy_lines(name: str, m: dict) -> list[str]:
             f"Predicting the training mean instead would give a median error of "
             f"{m['mean_baseline']['median_px_all']:.1f} px."
         )
+    if "calibration" in m:
+        parts = []
+        for radius in ("2", "3"):
+            d = m["calibration"][radius]["reliability"]
+            gap = max((abs(b["mean_p"] - b["observed"]) for b in d["bins"]), default=0.0)
+            parts.append(f"P(within {radius} px): ECE {d['ece']:.3f}, largest bin gap {gap:.2f}")
+        lines.append(
+            "Calibrated confidence on these frames (never used to fit it): "
+            + "; ".join(parts)
+            + "."
+        )
     return lines + [""]
 
 
@@ -100,15 +111,24 @@ def build_summary(
         lines += [
             "## Movies",
             "",
-            "| movie | frames | flagged by QC | longest flagged stretch | median nose jitter |",
-            "|---|---|---|---|---|",
+            "| movie | frames | flagged by QC | head/tail turned back | chance a keypoint is > 3 px"
+            " off, flagged / unflagged frames | longest flagged stretch | median nose jitter |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, qc in data["movies"].items():
             share = qc["flagged_share"]["any"] or 0.0
             run = qc["longest_flagged_run"]
             jitter = qc["median_jitter_px"].get("nose")
+            exchanged = qc.get("polarity", {}).get("exchanged_frames")
+            expected = qc.get("expected_share_off_3px") or {}
+            risk = " / ".join(
+                "n/a" if expected.get(k) is None else f"{expected[k]:.1%}"
+                for k in ("flagged", "unflagged")
+            )
             lines.append(
-                f"| {name} | {qc['n_frames']} | {share:.1%} | {run['frames']} frames | "
+                f"| {name} | {qc['n_frames']} | {share:.1%} | "
+                f"{'n/a' if exchanged is None else f'{exchanged} frames'} | "
+                f"{risk if expected else 'not calibrated'} | {run['frames']} frames | "
                 f"{'n/a' if jitter is None else f'{jitter:.2f} px'} |"
             )
         lines.append("")
