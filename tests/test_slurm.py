@@ -502,6 +502,7 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
         "synth_movie",
         "verify",
         "train",
+        "calibrate",
         "evaluate",
         "predict_movie",
         "smooth_movie",

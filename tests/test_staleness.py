@@ -26,7 +26,7 @@ TINY = SHRUNK_DEMO | {
     "predict": {"tta": False},
 }
 MOVIE_AFTER_PREDICTION = {"smooth_movie", "render_movie", "movie_figures", "summary"}
-TRAINING_AND_AFTER = {"train", "evaluate", "predict_movie"} | MOVIE_AFTER_PREDICTION
+TRAINING_AND_AFTER = {"train", "calibrate", "evaluate", "predict_movie"} | MOVIE_AFTER_PREDICTION
 
 
 @pytest.fixture(scope="module")
