@@ -278,3 +278,12 @@ def test_calibrate_then_evaluate_reports_reliability(tmp_path):
     frames = pd.read_csv(tmp_path / "f.csv")
     assert ((frames["head_p_within_2px"] >= 0) & (frames["head_p_within_2px"] <= 1)).all()
     assert (tmp_path / "rel.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_clean_validation_set_does_not_make_the_calibration_certain():
+    # 20 frames, every point within 2 px: the probability stays high but below 1
+    rng = np.random.default_rng(6)
+    errors = rng.uniform(0.1, 1.5, (20, 3))
+    calibration = fit_calibration(errors, rng.uniform(0.6, 0.95, (20, 3)), None, tta=0)
+    p = p_within(calibration, np.full((5, 3), 0.8), None, 3.0)
+    assert (p > 0.9).all() and (p < 0.995).all()

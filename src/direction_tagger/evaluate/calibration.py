@@ -5,9 +5,9 @@ points by how wrong they are, but their values mean nothing by themselves. A cal
 turns them into probabilities, P(error <= R px) for R = 2 and 3 px: one logistic regression per
 radius on two features, logit(confidence) and log(spread + 0.05 px), fitted on the model's
 validation frames with the TTA the predictions will use (without TTA the spread feature is a
-constant and only confidence counts). The slopes get a small ridge penalty, the intercept none,
-so the mean probability equals the share within R px on those frames even when they are few
-(a lab's 20 validation frames). Measured on real mice held out by recording, the held-out
+constant and only confidence counts). The slopes get a small ridge penalty, the intercept none
+(only half a pseudo-point each way), so the mean probability equals the share within R px on
+those frames even when they are few (a lab's 20 validation frames), and never reaches 1. Measured on real mice held out by recording, the held-out
 reliability stays within 0.1 of the diagonal (benchmarks/bench_real_qc.py).
 """
 
@@ -33,13 +33,19 @@ def features(confidence, spread) -> np.ndarray:
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
-    """[intercept, slopes...] maximising the likelihood of y (0/1) with a ridge on the slopes."""
+    """[intercept, slopes...] maximising the likelihood of y (0/1) with a ridge on the slopes.
+
+    Half a success and half a failure at the mean features are added (Jeffreys' prior): with
+    20 validation frames and no point beyond 3 px, P(within 3 px) stays a little below 1
+    instead of running off to certainty."""
+    x = np.vstack([x, x.mean(axis=0), x.mean(axis=0)])
+    y = np.concatenate([y, [1.0, 0.0]])
+    weight = np.concatenate([np.ones(len(y) - 2), [0.5, 0.5]])
 
     def loss(w):
         z = w[0] + x @ w[1:]
-        p = expit(z)
-        grad_z = p - y
-        value = np.sum(np.logaddexp(0, z) - y * z) + ridge * np.sum(w[1:] ** 2)
+        grad_z = weight * (expit(z) - y)
+        value = np.sum(weight * (np.logaddexp(0, z) - y * z)) + ridge * np.sum(w[1:] ** 2)
         grad = np.concatenate([[grad_z.sum()], x.T @ grad_z + 2 * ridge * w[1:]])
         return value, grad
 
