@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +24,16 @@ import numpy as np
 from .. import io
 from ..figures import new_figure, save_figure
 from ..geometry import body_direction, head_direction
-from ..io import FRAME_SIZE, KEYPOINTS, DataError, write_json
+from ..io import (  # noqa: F401  (npz_headers: re-exported, verify's own check)
+    FRAME_SIZE,
+    KEYPOINTS,
+    LABEL_BOUNDS,
+    DataError,
+    npz_headers,
+    write_json,
+)
 
 PUBLISHED_N = 98_944  # 1,546 originals x 64 augmentations
-LABEL_BOUNDS = (-0.5, FRAME_SIZE - 0.5)
 MONTAGE_FRAMES = 32
 HEADING_BINS = 36  # 10 degrees each
 PLOT_FILES = {
@@ -39,52 +44,6 @@ PLOT_FILES = {
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def npz_headers(path: str | os.PathLike) -> dict[str, dict]:
-    """{key: {'dtype', 'shape'}} read from each `.npy` header only: no data, no unpickling.
-
-    An object array in any key is a DataError (numpy would need pickle to read it)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    headers = {}
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for name in zf.namelist():
-                key = name[:-4] if name.endswith(".npy") else name
-                with zf.open(name) as f:
-                    version = np.lib.format.read_magic(f)
-                    read = (
-                        np.lib.format.read_array_header_1_0
-                        if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0
-                    )
-                    shape, _, dtype = read(f)
-                if dtype.hasobject:
-                    raise DataError(
-                        f"{path}: key '{key}' holds a pickled object array ({dtype}); refusing to "
-                        "unpickle it (expected a plain numeric array)"
-                    )
-                headers[key] = {"dtype": str(dtype), "shape": list(shape)}
-    except DataError:
-        raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from None
-    return headers
-
-
-def _check_bounds(path: Path, locs: np.ndarray) -> None:
-    lo, hi = LABEL_BOUNDS
-    for k, name in enumerate(KEYPOINTS):
-        xy = locs[:, k]
-        outside = ((xy < lo) | (xy > hi)).any(axis=1)
-        if outside.any():
-            i = int(np.flatnonzero(outside)[0])
-            raise DataError(
-                f"{path}: key 'locs_{name}' has {int(outside.sum())} labels outside the frame "
-                f"[{lo}, {hi}] px (first: frame {i}, ({xy[i, 0]:.2f}, {xy[i, 1]:.2f}))"
-            )
 
 
 def _row_digests(images: np.ndarray, extra: np.ndarray | None = None) -> list[bytes]:
@@ -177,7 +136,6 @@ def _verify_labelled(path, expected_n: int | None = None) -> tuple[dict, io.Labe
     data, notes = _load(path, io.load_labelled)
     n = len(data)
     expected_n = expected_n or None  # 0 = no expectation (what the workflow passes for others)
-    _check_bounds(path, data.locs)
     if expected_n is not None and n != expected_n:
         notes.append(
             f"WARNING: N = {n:,} frames, expected {expected_n:,}; a different version of "
@@ -230,9 +188,7 @@ def _verify_movie(path) -> tuple[dict, io.Movie]:
     path = Path(path)
     headers = npz_headers(path)
     movie, notes = _load(path, io.load_movie)
-    if movie.locs is not None:
-        _check_bounds(path, movie.locs)
-    elif any(k.startswith("locs_") for k in headers):
+    if movie.locs is None and any(k.startswith("locs_") for k in headers):
         notes.append("some but not all locs_* keys present; ground truth ignored")
     digests = _row_digests(movie.images)
     repeats = sum(a == b for a, b in zip(digests, digests[1:]))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..checks import TTA_COUNTS
 from ..device import bf16_is_fast
 from ..dihedral import dihedral_images, inverse_dihedral_points
 from ..train.models import normalise_frames, prepare_for_inference
@@ -46,7 +47,7 @@ TTA_ORDER = [
 def tta_transforms(tta: bool | int) -> list[tuple[int, bool]]:
     """True = all 8 transforms, False/0/1 = none, n = the first n of TTA_ORDER."""
     n = 8 if tta is True else int(tta)
-    if n not in (0, 1, 2, 4, 8):
+    if n not in TTA_COUNTS:
         raise ValueError(f"tta must be 0, 1, 2, 4 or 8 transforms, got {tta}")
     return TTA_ORDER[:n] if n > 1 else []
 

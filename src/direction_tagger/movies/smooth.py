@@ -24,6 +24,8 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import savgol_filter
 
+from ..io import DataError
+
 METHODS = ("savgol", "median")
 
 
@@ -69,13 +71,16 @@ def _filter_runs(x: np.ndarray, method: str, window: int, polyorder: int) -> np.
     return out
 
 
-def _check(method: str, window: int, polyorder: int) -> None:
+def check_settings(method: str, window: int, polyorder: int) -> None:
+    """DataError (a ValueError) unless the filter settings work together."""
     if method not in METHODS:
-        raise ValueError(f"method is {method!r}; expected one of {METHODS}")
+        raise DataError(f"smoothing method is {method!r}; expected one of {METHODS}")
     if int(window) != window or window < 1:
-        raise ValueError(f"window is {window}; expected a positive integer (frames)")
+        raise DataError(f"smoothing window is {window}; expected a positive integer (frames)")
     if method == "savgol" and window > 1 and polyorder >= (window if window % 2 else window - 1):
-        raise ValueError(f"polyorder {polyorder} must be smaller than the window ({window})")
+        raise DataError(
+            f"smoothing polyorder {polyorder} must be smaller than the window ({window} frames)"
+        )
 
 
 def _odd(window: int) -> int:
@@ -116,7 +121,7 @@ def smooth_locs(
     filtered with `method` ("savgol" with `polyorder`, or "median") over `window` frames
     (made odd). Frames inside longer gaps are NaN in the result.
     """
-    _check(method, window, polyorder)
+    check_settings(method, window, polyorder)
     locs = np.array(locs, dtype=np.float64)
     if locs.ndim != 3 or locs.shape[2] != 2:
         raise ValueError(f"locs have shape {locs.shape}; expected (T, K, 2)")
@@ -147,7 +152,7 @@ def smooth_angles(
 
     The unit vector (cos, sin) is filtered, not the angle, so 359 -> 1 is a 2-degree step.
     """
-    _check(method, window, polyorder)
+    check_settings(method, window, polyorder)
     rad = np.radians(np.asarray(deg, dtype=np.float64))
     vec = np.stack([np.cos(rad), np.sin(rad)], axis=-1)
     if max_gap:

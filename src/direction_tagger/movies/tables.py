@@ -173,10 +173,29 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"{path}: missing columns {missing}; expected a tidy predictions CSV")
     if table.empty:
         raise DataError(f"{path}: holds no frames; expected at least one row")
+    _check_last_row(path)
     for column in REQUIRED_COLUMNS:
         if not pd.api.types.is_numeric_dtype(table[column]):
             raise DataError(f"{path}: column '{column}' is not numeric")
     return table
+
+
+def _check_last_row(path: Path, tail_bytes: int = 1 << 16) -> None:
+    """A file cut mid-row reads as a table whose last row has empty cells (NaN, a value that is
+    allowed); count the last line's fields against the header's to tell the two apart."""
+    with open(path, "rb") as f:
+        header = f.readline().rstrip(b"\r\n")
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - tail_bytes))
+        lines = [line for line in f.read().splitlines() if line.strip()]
+    if not lines or lines[-1] == header:
+        return
+    fields, expected = lines[-1].count(b",") + 1, header.count(b",") + 1
+    if fields < expected:
+        raise DataError(
+            f"{path}: its last row has {fields} of {expected} fields; the file was cut short "
+            "(expected complete rows: write it again)"
+        )
 
 
 def table_fps(table: pd.DataFrame, default: float = DEFAULT_FPS) -> float:

@@ -3,12 +3,16 @@ decoder (for tests and reports).
 
 The writer pipes raw RGB frames to ffmpeg (libx264, yuv420p) from a helper thread while the
 next frame is drawn, into a temporary ``.mp4`` beside the target that is renamed onto it only
-when complete: if anything fails, no file is left at the target.
+when complete: if anything fails, no file is left at the target. imageio-ffmpeg does not
+report how ffmpeg ended, so "complete" is read from the file itself: its MP4 boxes must fill
+it exactly and hold the index (`moov`), which a full disk leaves unwritten.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import struct
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +40,6 @@ def write_video(
     progress bar (default: the file name).
     """
     import imageio_ffmpeg
-    from tqdm import tqdm
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,9 +59,28 @@ def write_video(
         macro_block_size=2,
         output_params=["-crf", str(crf), "-preset", preset, "-movflags", "+faststart"],
     )
-    ok = False
+    complete = False
     try:
         writer.send(None)
+        _write_frames(writer, buffers, n_frames, draw, path, progress, desc)
+        writer.close()  # waits for ffmpeg to finish the file
+        complete = mp4_is_complete(tmp)
+    finally:
+        writer.close()
+        if complete:
+            os.replace(tmp, path)
+        elif tmp.exists():
+            tmp.unlink()
+    if not complete:  # ffmpeg ended without an error we could see, but left the file unfinished
+        raise OSError(errno.EIO, "ffmpeg could not finish the video (is the disk full?)", str(path))
+    return path
+
+
+def _write_frames(writer, buffers, n_frames: int, draw, path: Path, progress: bool, desc):
+    """Draw each frame and send it to ffmpeg, one frame drawn while the other is sent."""
+    from tqdm import tqdm
+
+    try:
         with ThreadPoolExecutor(max_workers=1) as sender:
             pending = None
             for i in tqdm(
@@ -76,14 +98,38 @@ def write_video(
                 pending = sender.submit(writer.send, out)
             if pending is not None:
                 pending.result()
-        ok = True
-    finally:
-        writer.close()  # waits for ffmpeg to finish the file
-        if ok:
-            os.replace(tmp, path)
-        elif tmp.exists():
-            tmp.unlink()
-    return path
+    except OSError as err:  # ffmpeg stopped reading: its own message says why, on stderr
+        raise OSError(
+            errno.EIO, f"ffmpeg stopped while writing the video ({_first_line(err)})", str(path)
+        ) from None
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def mp4_is_complete(path) -> bool:
+    """Whether an MP4 file's top-level boxes fill it exactly and include the index (`moov`)
+    and the media data (`mdat`): a write cut short by a full disk fails this."""
+    path = Path(path)
+    size, offset, seen = path.stat().st_size, 0, set()
+    with open(path, "rb") as f:
+        while offset < size:
+            f.seek(offset)
+            header = f.read(16)
+            if len(header) < 8:
+                return False
+            length, kind = struct.unpack(">I4s", header[:8])
+            if length == 1 and len(header) == 16:  # 64-bit size follows
+                length = struct.unpack(">Q", header[8:16])[0]
+            elif length == 0:  # to the end of the file
+                length = size - offset
+            if length < 8:
+                return False
+            seen.add(kind)
+            offset += length
+    return offset == size and {b"moov", b"mdat"} <= seen
 
 
 def read_video_frames(path) -> tuple[np.ndarray, float]:

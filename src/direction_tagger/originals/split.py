@@ -13,12 +13,10 @@ whatever provenance the caller adds (data checksum, group source). Evaluation re
 from __future__ import annotations
 
 import os
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, read_json, write_json
+from ..io import DataError, open_npz, read_json, read_key, write_json
 
 SPLIT_FORMAT = "direction-tagger split v1"
 
@@ -134,8 +132,9 @@ def _read(path) -> dict:
     return data
 
 
-def load_split(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """{part: int64 frame indices} from a split JSON; a frame in two parts is a DataError."""
+def load_split(path: str | os.PathLike, n_frames: int | None = None) -> dict[str, np.ndarray]:
+    """{part: int64 frame indices} from a split JSON; a frame in two parts is a DataError, and
+    so is an index beyond `n_frames` (the frames of the labelled set it is used with)."""
     data = _read(path)
     out, seen = {}, set()
     for name, idx in data["indices"].items():
@@ -147,6 +146,11 @@ def load_split(path: str | os.PathLike) -> dict[str, np.ndarray]:
         ):
             raise DataError(f"{path}: part '{name}' must be a list of frame indices >= 0")
         arr = arr.astype(np.int64)
+        if n_frames is not None and arr.size and arr.max() >= n_frames:
+            raise DataError(
+                f"{path}: part '{name}' has frame index {arr.max()}, but the labelled set has "
+                f"{n_frames} frames (indices 0..{n_frames - 1}); a split of another file?"
+            )
         both = seen.intersection(arr.tolist())
         if both:
             raise DataError(f"{path}: {len(both)} frames are in '{name}' and another part")
@@ -191,31 +195,26 @@ def subsample_originals(train_indices, originals, count: int, seed: int) -> np.n
     return np.sort(train_indices[np.isin(labels, chosen)])
 
 
-def load_subset(path: str | os.PathLike, name: str) -> np.ndarray:
-    """The frame indices of one part ('train', 'val', 'test') of a split file."""
-    split = load_split(path)
+def load_subset(
+    path: str | os.PathLike, name: str, n_frames: int | None = None, allow_empty: bool = True
+) -> np.ndarray:
+    """The frame indices of one part ('train', 'val', 'test') of a split file, each below
+    `n_frames` when given; an empty part is a DataError unless `allow_empty`."""
+    split = load_split(path, n_frames)
     if name not in split:
         raise DataError(f"{path}: no subset '{name}'; it has {sorted(split)}")
+    if not allow_empty and len(split[name]) == 0:
+        raise DataError(f"{path}: part '{name}' is empty; expected at least one frame")
     return np.asarray(split[name], dtype=np.int64)
 
 
 def _npz_key(path, key: str, required: bool = True) -> np.ndarray | None:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if key not in npz.files and not required:
-                return None
-            if key not in npz.files:
-                raise DataError(f"{path}: no key '{key}' (it has {', '.join(npz.files)})")
-            return npz[key]
-    except ValueError as err:
-        raise DataError(
-            f"{path}: key '{key}' could not be read without unpickling ({err})"
-        ) from None
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from None
+    with open_npz(path) as npz:
+        if key not in npz.files and not required:
+            return None
+        if key not in npz.files:
+            raise DataError(f"{path}: no key '{key}' (it has {', '.join(npz.files)})")
+        return read_key(npz, path, key)
 
 
 def frame_groups(

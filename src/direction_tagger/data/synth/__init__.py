@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...checks import FPS_RANGE
 from .appearance import render, sample_appearance
 from .behaviour import simulate
 from .body import keypoints, sample_postures
+
+# Below this the simulation's step (a frame) is so long that the animal leaves the crop.
+MIN_MOVIE_FPS = 0.5
 
 __all__ = ["make_labelled_set", "make_movie"]
 
@@ -75,8 +79,11 @@ def make_movie(
     movie; sensor noise is fresh each frame. `arena_radius` (px) defaults to 80-160 at random;
     other options as in `make_labelled_set`. Returns images (n, 50, 50) uint8, locs (n, 3, 2).
     """
-    if n_frames < 1 or not fps > 0:
-        raise ValueError(f"need n_frames >= 1 and fps > 0, got {n_frames} and {fps}")
+    if n_frames < 1 or not MIN_MOVIE_FPS <= fps <= FPS_RANGE[1]:
+        raise ValueError(
+            f"need n_frames >= 1 and fps {MIN_MOVIE_FPS:g} to {FPS_RANGE[1]:g}, got {n_frames} "
+            f"and {fps}"
+        )
     rng = np.random.default_rng(seed)
     arena_radius = float(rng.uniform(80.0, 160.0) if arena_radius is None else arena_radius)
     p, offset = simulate(n_frames, fps, rng, length_range, margin, max_speed / fps, arena_radius)
