@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import torch
 
+from .checks import DEVICE
+from .io import DataError
+
 
 def pick_device(requested: str = "auto") -> torch.device:
-    """`auto` prefers CUDA > MPS > CPU; an explicit name that isn't available is an error."""
+    """`auto` prefers CUDA > MPS > CPU; an explicit name that isn't available is a DataError."""
     if requested == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(requested)
+    try:
+        device = torch.device(DEVICE.check(requested))
+    except ValueError as err:
+        raise DataError(f"device: {err}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{requested}' requested but CUDA is not available here")
+        raise DataError(f"device '{requested}' requested but CUDA is not available here")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise DataError(
+            f"device '{requested}' requested but this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s), cuda:0 to cuda:N-1"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError(f"device '{requested}' requested but MPS is not available here")
+        raise DataError(f"device '{requested}' requested but MPS is not available here")
     return device
 
 

@@ -11,6 +11,8 @@ Models are built by name from JSON-able keyword arguments, so a checkpoint is a
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -149,14 +151,26 @@ def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
 ARCHITECTURES = {"seed_cnn": SeedCNN, "heatmap_unet": HeatmapUNet}
 
 
-def build_model(architecture: str, **arch_kwargs) -> nn.Module:
-    try:
-        cls = ARCHITECTURES[architecture]
-    except KeyError:
+def check_architecture(architecture, arch_kwargs) -> None:
+    """ValueError unless `architecture` is known and `arch_kwargs` are options it takes, each a
+    positive integer (the only kind there is: channel widths)."""
+    if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
         raise ValueError(
-            f"unknown architecture '{architecture}'; expected one of {sorted(ARCHITECTURES)}"
-        ) from None
-    return cls(**arch_kwargs)
+            f"unknown architecture {architecture!r}; expected one of {sorted(ARCHITECTURES)}"
+        )
+    if not isinstance(arch_kwargs, dict):
+        raise ValueError(f"expected a mapping of options, got {arch_kwargs!r}")
+    known = sorted(inspect.signature(ARCHITECTURES[architecture]).parameters)
+    for name, value in arch_kwargs.items():
+        if name not in known:
+            raise ValueError(f"'{architecture}' has no option '{name}' (it has {known})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"option '{name}' is {value!r}; expected a positive integer")
+
+
+def build_model(architecture: str, **arch_kwargs) -> nn.Module:
+    check_architecture(architecture, arch_kwargs)
+    return ARCHITECTURES[architecture](**arch_kwargs)
 
 
 def normalise_frames(frames: torch.Tensor) -> torch.Tensor:
