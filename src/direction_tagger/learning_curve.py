@@ -17,12 +17,19 @@ from .figures import pyplot, save_figure
 from .io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json
 
 COLOURS = {"base": "tab:blue", "neck": "tab:green", "head": "tab:red"}  # as in evaluation.py
+# What a point of the curve reads of its split and of its evaluation's metrics.
+SUBSET_SPLIT_KEYS = ("count_requested", "seed", "n_originals", "parts.train.n_frames")
+METRICS_KEYS = (
+    "n_frames",
+    *(f"keypoints.{k}.median" for k in KEYPOINTS),
+    "body_direction.share_over_90deg",
+)
 
 
 def point_row(split_json, metrics_json) -> dict:
     """One subset: what it was trained on (from its split) and how it did on the test part."""
-    split = read_json(split_json, "split JSON")
-    metrics = read_json(metrics_json, "metrics JSON")
+    split = read_json(split_json, "subset split JSON (from subsample-split)", SUBSET_SPLIT_KEYS)
+    metrics = read_json(metrics_json, "metrics JSON", METRICS_KEYS)
     row = {
         "count": split["count_requested"],
         "seed": split["seed"],

@@ -77,12 +77,14 @@ def _normalise_pin(sha256: str | None) -> str | None:
     return pin
 
 
-def _check_file(candidate: Path, final: Path, pin: str | None, *, move_aside: bool) -> str:
+def _check_file(
+    candidate: Path, final: Path, pin: str | None, *, move_aside: bool, digest: str | None = None
+) -> str:
     """Reject an HTML page, an incomplete zip, or a pin mismatch; return the sha256.
 
     `final` names the file in messages and decides the `.bad-` name; a rejected candidate is
     moved there when `move_aside` (never for a user's file outside our folders)."""
-    digest = sha256_file(candidate)
+    digest = digest or sha256_file(candidate)
 
     def reject(problem: str):
         where = ""
@@ -171,9 +173,17 @@ def download_file(
                     log=log,
                 )
             log(f"downloading {url} -> {dest}")
-            filename = transfer(
-                session, url, part, retries=retries, backoff=backoff, timeout=timeout, log=log
-            )
+            try:
+                filename = transfer(
+                    session, url, part, retries=retries, backoff=backoff, timeout=timeout, log=log
+                )
+            except OSError as err:
+                if err.errno is None:  # not the disk's doing (requests' errors are OSErrors)
+                    raise
+                # A full disk or a refused write: a partial file helps nobody, and its space
+                # is what the user needs back.
+                part.unlink(missing_ok=True)
+                raise OSError(err.errno, err.strerror, str(dest)) from None
     digest = _check_file(part, dest, pin, move_aside=True)
     if info is not None:
         info.update(filename=filename, sha256=digest)
@@ -189,14 +199,23 @@ def download_file(
 
 
 def _accept_in_place(dest: Path, pin: str | None, log: Log) -> None:
-    """Check the file already at `dest`; a bad one is moved aside and reported (DataError)."""
+    """Check the file already at `dest`: an HTML page or a broken zip is moved aside, a complete
+    file that does not match the pin is left in place; both are reported (DataError)."""
     digest = sha256_file(dest)
     recorded = read_sidecar(dest)
     # An extracted member carries its own hash and that of the pinned download it came from.
     if pin and pin != digest and recorded.get(dest.name) == digest and pin in recorded.values():
         log(f"{dest}: in place, extracted from the pinned download (sha256 {pin[:12]}...)")
         return
-    _check_file(dest, dest, pin, move_aside=True)
+    _check_file(dest, dest, None, move_aside=True, digest=digest)  # a page or a broken zip
+    if pin and pin != digest:
+        # A complete file is at the final path: the pin may be what is wrong, so the file
+        # stays where it is (moving it would leave the final path empty).
+        raise DataError(
+            f"{dest}: sha256 mismatch: expected {pin}, actual {digest} (pinned in config "
+            f"{PIN_HINT}); the file is left in place: correct the pin, or replace the file "
+            "with --force"
+        )
     if recorded.get(dest.name) != digest:
         _write_sidecar(dest, [(digest, dest.name)])
     log(f"{dest}: already in place; no download needed")

@@ -129,6 +129,8 @@ def _retrying(what: str, retries: int, backoff: float, log: Log, attempt: Callab
             delay = min(backoff * 2**k, 60.0)
             log(f"{what}: {_one_line(err)}; retry {k + 1}/{retries} in {delay:.2g} s")
             time.sleep(delay)
+        except requests.exceptions.RequestException as err:  # e.g. a redirect loop: final
+            raise DataError(f"{what}: download failed: {_one_line(err)}") from None
     raise AssertionError("unreachable")
 
 

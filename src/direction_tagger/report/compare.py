@@ -6,9 +6,15 @@ from __future__ import annotations
 import pandas as pd
 
 from ..figures import pyplot, save_figure
-from ..io import KEYPOINTS, atomic_path, read_json
+from ..io import KEYPOINTS, DataError, atomic_path, read_json
 
 SEED_KEYS = ("train.seed",)
+# What `run_row` reads of an evaluation in a run's summary.
+SUMMARY_METRICS = (
+    *(f"keypoints.{k}.{m}" for k in KEYPOINTS for m in ("median", "p95")),
+    "body_direction.p95_deg",
+    "body_direction.share_over_90deg",
+)
 
 
 def flatten(overrides: dict, prefix: str = "") -> dict:
@@ -44,10 +50,20 @@ def run_row(name: str, overrides: dict, summary: dict, evalset: str) -> dict:
     return row
 
 
+def read_summary(path, evalset: str) -> dict:
+    """A run's summary.json, holding everything `run_row` reads for `evalset`."""
+    required = [("architecture",), ("training_seconds",), ("train_images_per_s",)]
+    required += [("evaluation", evalset, *key.split(".")) for key in SUMMARY_METRICS]
+    return read_json(path, "run summary", required)
+
+
 def compare_runs(summaries: dict[str, str], overrides: dict[str, dict], evalset: str):
     """(per-run table, per-variant mean and sd table) from each run's summary.json."""
+    for name, value in overrides.items():
+        if not isinstance(value, dict):
+            raise DataError(f"overrides of run '{name}': expected a JSON object, got {value!r}")
     rows = [
-        run_row(name, overrides.get(name, {}), read_json(path, "run summary"), evalset)
+        run_row(name, overrides.get(name, {}), read_summary(path, evalset), evalset)
         for name, path in summaries.items()
     ]
     runs = pd.DataFrame(rows)

@@ -6,7 +6,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import KEYPOINT_NAMES, KEYPOINTS, atomic_path, read_json, write_json
+from ..io import KEYPOINT_NAMES, KEYPOINTS, DataError, atomic_path, read_json, write_json
+
+# What the summary reads of an evaluation's metrics JSON and of a movie's QC JSON.
+METRICS_KEYS = (
+    "n_frames",
+    *(f"keypoints.{k}.{m}" for k in KEYPOINTS for m in ("median", "mean", "p95", "pck@2px")),
+    *(f"keypoints.{k}.pck@5px" for k in KEYPOINTS),
+    "body_direction.median_deg",
+    "body_direction.p95_deg",
+    "body_direction.share_over_90deg",
+    "head_direction.median_deg",
+    "head_direction.p95_deg",
+)
+MOVIE_QC_KEYS = ("n_frames", "flagged_share.any", "longest_flagged_run.frames", "median_jitter_px")
+TRAIN_LOG_COLUMNS = ("seconds", "images_per_s")
 
 
 def accuracy_lines(name: str, m: dict) -> list[str]:
@@ -57,7 +71,7 @@ def build_summary(
     movies: dict[str, str],
     split: str | None = None,
 ) -> tuple[str, dict]:
-    log = pd.read_csv(train_log)
+    log = read_train_log(train_log)
     budget = model_meta.get("budget", {})
     data = {
         "run": run,
@@ -70,8 +84,8 @@ def build_summary(
         "best_step": model_meta.get("best_step"),
         "training_seconds": float(log.seconds.max()),
         "train_images_per_s": float(log.images_per_s.iloc[-1]),
-        "evaluation": {n: read_json(p) for n, p in metrics.items()},
-        "movies": {n: read_json(p) for n, p in movies.items()},
+        "evaluation": {n: read_json(p, "metrics JSON", METRICS_KEYS) for n, p in metrics.items()},
+        "movies": {n: read_json(p, "movie QC JSON", MOVIE_QC_KEYS) for n, p in movies.items()},
     }
     lines = [
         f"# direction-tagger run `{run}`",
@@ -133,6 +147,23 @@ def build_summary(
             )
         lines.append("")
     return "\n".join(lines), data
+
+
+def read_train_log(path) -> pd.DataFrame:
+    """The training log CSV (from `train`); DataError naming the file when it is not one."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        log = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a readable CSV ({str(err).splitlines()[0]})") from None
+    for column in TRAIN_LOG_COLUMNS:
+        if column not in log.columns or not pd.api.types.is_numeric_dtype(log[column]):
+            raise DataError(f"{path}: no numeric column '{column}'; expected a training log")
+    if log.empty:
+        raise DataError(f"{path}: holds no validation rows; expected a training log")
+    return log
 
 
 def write_summary(markdown_path, json_path, **kwargs) -> str:
