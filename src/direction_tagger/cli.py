@@ -4,24 +4,40 @@ Each stage's subcommands live in `direction_tagger.commands.<stage>` (named as t
 `workflow/rules/<stage>.smk` and the library subpackage `direction_tagger.<stage>`) and
 register themselves; a step runs the same inside Snakemake (the rules' scripts call these
 commands) and outside it.
+
+Exit status: 0 done; 2 bad input -- one line on stderr, `direction-tagger <command>: error:
+<file or key>: <value and what was expected>`, for anything a user can cause (arguments, data
+files, a full disk, a folder without write permission); 1 a bug, shown with its traceback.
+Every command names what it writes (`writes`, `writes_folders` in its parser's defaults):
+those paths are checked before any work, and a failed run removes the ones it created.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
+import os
+import shutil
 import sys
+import traceback
+from pathlib import Path
 
 from . import __version__, commands
-from .io import DataError
+from .commands.arguments import ArgumentParser
+from .io import DataError, check_writable
+
+BUG = (
+    "internal error (a bug, not your input): please report it to the direction-tagger "
+    "maintainers with the lines above"
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="direction-tagger",
         description="Find tail base, neck and nose of a rat in 50x50 frames; body and head direction.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(writes=(), writes_folders=())  # each command names its outputs
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in commands.STAGES:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
@@ -29,13 +45,60 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; returns the exit status: 0, 2 for bad input (one line on stderr
+    naming the file or key, the value and what was expected), 1 for a bug (traceback)."""
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # a usage error, already said in one line; --help is 0
+        if exit_.code in (0, None):
+            raise
+        return int(exit_.code)
+    outputs = _outputs(args)
+    existed = {path for path in outputs if os.path.lexists(path)}
+    try:
+        for path, folder in outputs.items():
+            check_writable(path, folder)  # before any work: not after an hour of training
         return int(args.func(args) or 0)
-    except (DataError, FileNotFoundError) as err:
-        # One line naming the file and the problem; no traceback for bad input.
-        print(f"direction-tagger {args.command}: error: {err}", file=sys.stderr)
+    except (DataError, OSError) as err:
+        _remove_new(outputs, existed)
+        print(f"direction-tagger {args.command}: error: {describe(err)}", file=sys.stderr)
         return 2
+    except Exception:
+        _remove_new(outputs, existed)
+        traceback.print_exc()
+        print(f"direction-tagger {args.command}: {BUG}", file=sys.stderr)
+        return 1
+
+
+def describe(err: BaseException) -> str:
+    """One line for a bad input or a failed write: the file, then the problem."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        text = f"{err.filename}: {err.strerror}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
+def _outputs(args) -> dict[Path, bool]:
+    """{path: is a folder} of what the command writes: the arguments its parser names in
+    `writes` (files) and `writes_folders`."""
+    outputs = {}
+    for names, folder in ((args.writes, False), (args.writes_folders, True)):
+        for name in names:
+            if getattr(args, name, None):
+                outputs[Path(getattr(args, name))] = folder
+    return outputs
+
+
+def _remove_new(outputs: dict[Path, bool], existed: set[Path]) -> None:
+    """A failed command leaves no output that it made (an earlier run's stays as it was)."""
+    for path, folder in outputs.items():
+        if path in existed or not os.path.lexists(path):
+            continue
+        if folder and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def train_direction_tagger(argv: list[str] | None = None) -> int:

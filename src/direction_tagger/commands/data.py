@@ -7,11 +7,19 @@ import argparse
 import json
 
 from .. import io
+from ..checks import FPS_RANGE
 from ..data import synth
 from ..data.download import CACHE_DIRNAME, DATA_DIR, LABELLED_NAME, MOVIE_NAME, PIN_HINT, fetch
 from ..data.verify import PLOT_FILES, PUBLISHED_N, write_outputs
 from ..montage import save_montage
-from .arguments import positive_float, positive_int
+from .arguments import (
+    non_negative_float,
+    non_negative_int,
+    number_in,
+    positive_float,
+    positive_int,
+    seed,
+)
 
 DOWNLOAD_EPILOG = f"""\
 sources:
@@ -76,16 +84,18 @@ def register(subparsers) -> None:
         action="store_true",
         help="download again even if --out exists (replaced only if the new file passes)",
     )
-    p.add_argument("--retries", type=int, default=5, help="retries after a failure (default 5)")
+    p.add_argument(
+        "--retries", type=non_negative_int, default=5, help="retries after a failure (default 5)"
+    )
     p.add_argument(
         "--backoff",
-        type=float,
+        type=non_negative_float,
         default=1.0,
         help="first retry delay in s, doubled each retry (default 1)",
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=60.0,
         help="seconds to wait for the server between bytes (default 60)",
     )
@@ -95,7 +105,7 @@ def register(subparsers) -> None:
         default=None,
         help=f"folder to look in for a file put there by hand (repeatable; default {DATA_DIR}/)",
     )
-    p.set_defaults(func=run_download)
+    p.set_defaults(func=run_download, writes=("out",))
 
     p = subparsers.add_parser(
         "verify",
@@ -112,13 +122,13 @@ def register(subparsers) -> None:
     p.add_argument("--plots-dir", required=True, help="folder for the distribution plots")
     p.add_argument(
         "--expected-n",
-        type=int,
+        type=non_negative_int,
         default=None,
         help=f"frame count to expect; another count is a warning (published: "
         f"{PUBLISHED_N}; 0 = no expectation)",
     )
     p.add_argument("--movie", action="store_true", help="--data is a movie (labels optional)")
-    p.set_defaults(func=run_verify)
+    p.set_defaults(func=run_verify, writes=("summary", "montage"), writes_folders=("plots_dir",))
 
 
 def run_download(args) -> int:
@@ -181,13 +191,18 @@ def register_synth(subparsers) -> None:
         "turns around; the crop follows it. Ground truth is stored as locs_* (data contract).",
     )
     movie.add_argument("--frames", type=positive_int, required=True, help="number of frames")
-    movie.add_argument("--fps", type=positive_float, default=30.0, help="frame rate (default: 30)")
+    movie.add_argument(
+        "--fps",
+        type=number_in(synth.MIN_MOVIE_FPS, FPS_RANGE[1], " frames per second"),
+        default=30.0,
+        help="frame rate (default: 30)",
+    )
     _synth_options(movie)
     movie.set_defaults(func=run_movie)
 
 
 def _synth_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     parser.add_argument("--out", required=True, metavar="PATH.npz", help="output .npz file")
     parser.add_argument(
         "--polarity",
@@ -201,6 +216,7 @@ def _synth_options(parser: argparse.ArgumentParser) -> None:
         metavar="PNG",
         help=f"also write a PNG of the first {MONTAGE_FRAMES} frames with their labels",
     )
+    parser.set_defaults(writes=("out", "montage"))
 
 
 def run_labelled(args) -> int:

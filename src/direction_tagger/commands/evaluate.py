@@ -9,6 +9,7 @@ import numpy as np
 
 from ..io import load_labelled
 from ..originals.split import load_subset
+from .arguments import device, positive_int, tta
 
 
 def register(subparsers) -> None:
@@ -30,21 +31,25 @@ def register(subparsers) -> None:
     p.add_argument(
         "--tta",
         nargs="?",
-        type=int,
+        type=tta,
         const=8,
         default=0,
         metavar="N",
         help="test-time augmentation over N dihedral transforms (alone: 8)",
     )
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", type=device, default="auto")
     p.add_argument(
         "--calibration",
         help="calibration JSON (from `calibrate`, same --tta): adds calibrated probabilities "
         "and their reliability on these frames",
     )
     p.add_argument("--reliability", help="reliability diagram PNG to write (with --calibration)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
-    p.set_defaults(func=run_evaluate)
+    p.add_argument(
+        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
+    )
+    p.set_defaults(
+        func=run_evaluate, writes=("metrics", "frames", "figure", "worst", "reliability")
+    )
 
     p = subparsers.add_parser(
         "calibrate",
@@ -57,22 +62,29 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, help="labelled set .npz")
     p.add_argument("--split", required=True, help="split JSON")
     p.add_argument("--subset", default="val", help="which part of --split (default: val)")
-    p.add_argument("--tta", type=int, default=0, metavar="N", help="the TTA the predictions use")
+    p.add_argument("--tta", type=tta, default=0, metavar="N", help="the TTA the predictions use")
     p.add_argument("--out", required=True, help="calibration JSON to write")
     p.add_argument("--reliability", help="reliability diagram PNG (on the same frames) to write")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
-    p.set_defaults(func=run_calibrate)
+    p.add_argument("--device", type=device, default="auto")
+    p.add_argument(
+        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
+    )
+    p.set_defaults(func=run_calibrate, writes=("out", "reliability"))
 
 
 def read_calibration(path, tta: int | None = None) -> dict:
     """A calibration file (made for predictions with this TTA, when given: another TTA has
     another spread)."""
+    from ..checks import TTA_COUNTS
     from ..io import DataError, read_json
 
     calibration = read_json(path, "calibration")
     if "coefficients" not in calibration or "tta" not in calibration:
         raise DataError(f"{path}: not a calibration (make one with `direction-tagger calibrate`)")
+    if calibration["tta"] not in TTA_COUNTS or isinstance(calibration["tta"], bool):
+        raise DataError(
+            f"{path}: key 'tta' is {calibration['tta']!r}; expected one of {TTA_COUNTS}"
+        )
     if tta is not None and int(calibration["tta"]) != int(tta):
         raise DataError(
             f"{path}: calibrated for TTA {calibration['tta']}, but these predictions use TTA "
@@ -83,14 +95,12 @@ def read_calibration(path, tta: int | None = None) -> dict:
 
 def run_calibrate(args) -> int:
     from ..evaluate.calibration import fit_calibration, p_within, reliability, reliability_figure
-    from ..io import DataError, sha256_file, write_json
+    from ..io import sha256_file, write_json
     from ..movies.predict import load_predictor
 
     predictor, _ = load_predictor(args.model, args.device, args.threads)
     data = load_labelled(args.data)
-    idx = load_subset(args.split, args.subset)
-    if len(idx) == 0:
-        raise DataError(f"{args.split}: part '{args.subset}' is empty; nothing to calibrate on")
+    idx = load_subset(args.split, args.subset, len(data), allow_empty=False)
     pred = predictor.predict(data.images[idx], tta=args.tta, progress=True)
     errors = np.linalg.norm(pred.locs - data.locs[idx], axis=-1)
     calibration = fit_calibration(errors, pred.confidence, pred.spread, args.tta)
@@ -121,12 +131,14 @@ def run_calibrate(args) -> int:
 def run_evaluate(args) -> int:
     from ..evaluate.outputs import evaluate_to_files
     from ..movies.predict import load_predictor
+    from ..train.model_file import require_metadata
 
     predictor, meta = load_predictor(args.model, args.device, args.threads)
+    require_metadata(meta, args.model, "train_mean_locs")
     data = load_labelled(args.data)
     images, locs = data.images, data.locs
     if args.split:
-        idx = load_subset(args.split, args.subset)
+        idx = load_subset(args.split, args.subset, len(data), allow_empty=False)
         images, locs = images[idx], locs[idx]
     calibration = read_calibration(args.calibration, args.tta) if args.calibration else None
     pred = predictor.predict(images, tta=args.tta, progress=True)

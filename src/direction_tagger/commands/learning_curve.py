@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--count", type=int, required=True, help="labelled originals to keep")
     p.add_argument("--seed", type=int, required=True, help="which random subset (>= 0)")
     p.add_argument("--out", required=True, help="split JSON to write")
-    p.set_defaults(func=run_subsample_split)
+    p.set_defaults(func=run_subsample_split, writes=("out",))
 
     p = subparsers.add_parser(
         "learning-curve",
@@ -51,7 +51,7 @@ def register(subparsers) -> None:
     p.add_argument("--figure", required=True, help="PNG to write")
     p.add_argument("--markdown", required=True, help="Markdown table to write")
     p.add_argument("--title", default="", help="what the curve is of (e.g. the run's name)")
-    p.set_defaults(func=run_learning_curve)
+    p.set_defaults(func=run_learning_curve, writes=("csv", "figure", "markdown"))
 
 
 def run_subsample_split(args) -> int:
@@ -70,10 +70,10 @@ def run_subsample_split(args) -> int:
         raise DataError(f"--count must be at least 1, got {args.count}")
     if args.seed < 0:
         raise DataError(f"--seed must be >= 0, got {args.seed}")
-    split, info = load_split(args.split), load_split_info(args.split)
+    data = load_labelled(args.data)
+    split, info = load_split(args.split, len(data)), load_split_info(args.split)
     if "train" not in split:
         raise DataError(f"{args.split}: no part 'train' (it has {sorted(split)})")
-    data = load_labelled(args.data)
     data_sha256 = sha256_file(args.data)
     if info.get("data_sha256") not in (None, data_sha256):
         raise DataError(

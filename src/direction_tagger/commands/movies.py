@@ -28,15 +28,28 @@ from pathlib import Path
 import numpy as np
 
 from ..io import DataError, load_labelled, load_movie, read_json, write_json
-from .arguments import positive_int
+from .arguments import (
+    device,
+    fps,
+    int_in,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+    tta,
+)
 
 
 def run_predict(args) -> int:
     from ..movies.predict import load_predictor
     from ..movies.tables import movie_table, write_table
+    from ..train.model_file import require_metadata
 
     predictor, meta = load_predictor(args.model, args.device, args.threads)
     movie = load_movie(args.movie)
+    if args.truth_metrics and movie.locs is not None:
+        require_metadata(meta, args.model, "train_mean_locs")
     pred = predictor.predict(movie.images, tta=args.tta, batch_size=args.batch_size, progress=True)
     table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps, truth_locs=movie.locs)
     write_table(args.out, table)
@@ -71,8 +84,10 @@ def _read_reference(path) -> dict:
 
 def run_smooth(args) -> int:
     from ..movies.postprocess import smooth_and_check
+    from ..movies.smooth import check_settings
     from ..movies.tables import read_table, write_dlc_csv, write_table
 
+    check_settings(args.method, args.window, args.polyorder)
     reference = _read_reference(args.reference) if args.reference else None
     smoothing = {
         "method": args.method,
@@ -203,18 +218,20 @@ def register(subparsers) -> None:
     p.add_argument(
         "--tta",
         nargs="?",
-        type=int,
+        type=tta,
         const=8,
         default=0,
         metavar="N",
         help="test-time augmentation over N dihedral transforms (alone: 8; 2 = the "
         "frame and its 180° rotation)",
     )
-    p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=positive_int, default=1024)
+    p.add_argument("--device", type=device, default="auto")
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
-    p.set_defaults(func=run_predict)
+    p.add_argument(
+        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
+    )
+    p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
 
     p = subparsers.add_parser(
         "smooth",
@@ -235,32 +252,37 @@ def register(subparsers) -> None:
     )
     p.add_argument("--method", choices=("savgol", "median"), default="savgol")
     p.add_argument("--window", type=positive_int, default=7, help="filter window, frames (7)")
-    p.add_argument("--polyorder", type=int, default=2, help="Savitzky-Golay order (2)")
+    p.add_argument("--polyorder", type=non_negative_int, default=2, help="Savitzky-Golay order (2)")
     p.add_argument(
         "--min-confidence",
-        type=float,
+        type=probability,
         default=0.5,
         help="drop points below this confidence; also the QC threshold (0.5)",
     )
     p.add_argument(
-        "--max-gap", type=int, default=5, help="interpolate gaps up to this many frames (5)"
+        "--max-gap",
+        type=non_negative_int,
+        default=5,
+        help="interpolate gaps up to this many frames (5)",
     )
     p.add_argument(
         "--outlier-px",
-        type=float,
+        type=non_negative_float,
         default=6.0,
         help="drop points this far from the running median, px; 0 = off (6)",
     )
     p.add_argument(
         "--max-jump-px",
-        type=float,
+        type=positive_float,
         default=None,
         help="QC jump threshold, px per frame (default 180 px/s at the fps, >= 3)",
     )
-    p.add_argument("--max-spread-px", type=float, default=2.0, help="QC TTA spread limit (2)")
+    p.add_argument(
+        "--max-spread-px", type=positive_float, default=2.0, help="QC TTA spread limit (2)"
+    )
     p.add_argument(
         "--fps",
-        type=float,
+        type=fps,
         default=None,
         help="frames per second (default: from the time_s column)",
     )
@@ -271,7 +293,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--flag-risk",
-        type=float,
+        type=probability,
         default=0.2,
         help="with --calibration: flag a frame when the chance that some keypoint is more than "
         "3 px off exceeds this (0.2)",
@@ -282,7 +304,7 @@ def register(subparsers) -> None:
         action="store_false",
         help="keep each frame's head/tail polarity as predicted (default: least-cost path)",
     )
-    p.set_defaults(func=run_smooth)
+    p.set_defaults(func=run_smooth, writes=("out", "dlc_csv", "qc_json"))
 
     p = subparsers.add_parser(
         "render",
@@ -302,11 +324,15 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
     p.add_argument("--scale", type=positive_int, default=8, help="upscaling factor (8: 400x400)")
-    p.add_argument("--trail", type=int, default=15, help="nose trail length, frames (15)")
+    p.add_argument(
+        "--trail", type=non_negative_int, default=15, help="nose trail length, frames (15)"
+    )
     p.add_argument(
         "--panel", action="store_true", help="add a side panel with scrolling direction traces"
     )
-    p.add_argument("--crf", type=int, default=20, help="H.264 quality, lower = better (20)")
+    p.add_argument(
+        "--crf", type=int_in(0, 51), default=20, help="H.264 quality, lower = better (20)"
+    )
     p.add_argument(
         "--preset",
         default="superfast",
@@ -314,7 +340,7 @@ def register(subparsers) -> None:
         help="libx264 speed preset: faster = bigger file (superfast)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_render)
+    p.set_defaults(func=run_render, writes=("out",))
 
     p = subparsers.add_parser(
         "movie-figures",
@@ -324,7 +350,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--predictions", required=True, type=Path, help="tidy predictions CSV")
     p.add_argument("--outdir", required=True, type=Path, help="folder for the PNG files")
-    p.set_defaults(func=run_movie_figures)
+    p.set_defaults(func=run_movie_figures, writes_folders=("outdir",))
 
     p = subparsers.add_parser(
         "qc-reference",
@@ -334,4 +360,4 @@ def register(subparsers) -> None:
     )
     p.add_argument("--labelled", required=True, type=Path, help="labelled set .npz")
     p.add_argument("--out", required=True, type=Path, help="reference JSON to write")
-    p.set_defaults(func=run_qc_reference)
+    p.set_defaults(func=run_qc_reference, writes=("out",))

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import numpy as np
 
-from ..io import DataError, load_labelled, save_labelled, save_npz, sha256_file, write_json
+from ..io import (
+    FRAME_SIZE,
+    DataError,
+    load_labelled,
+    save_labelled,
+    save_npz,
+    sha256_file,
+    write_json,
+)
+from .arguments import int_in, non_negative_float, non_negative_int, seed
 
 RECOVER_EPILOG = """\
 outputs:
@@ -58,7 +66,7 @@ def register(subparsers) -> None:
     p.add_argument("--montage", help="PNG of group representatives with their labels")
     p.add_argument(
         "--max-shift-px",
-        type=int,
+        type=int_in(0, 6),
         default=2,
         help="largest shift (px per axis) of a copy from its original (default 2)",
     )
@@ -70,13 +78,13 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--residual-factor",
-        type=float,
+        type=non_negative_float,
         default=3.0,
         help="accept a copy when its residual <= factor x noise-explained + floor (default 3)",
     )
     p.add_argument(
         "--residual-floor",
-        type=float,
+        type=non_negative_float,
         default=1.0,
         help="grey levels^2 added to the acceptance threshold (default 1)",
     )
@@ -88,11 +96,11 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=non_negative_int,
         default=1,
         help="torch threads for its many small matrix products (default 1; 0 = torch's own)",
     )
-    p.set_defaults(func=run_recover)
+    p.set_defaults(func=run_recover, writes=("out", "groups", "report", "montage"))
 
     p = subparsers.add_parser(
         "augment",
@@ -104,7 +112,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--data", required=True, help="originals .npz")
     p.add_argument("--out", required=True, help="augmented .npz to write")
-    p.add_argument("--seed", type=int, required=True, help="random seed (same seed, same output)")
+    p.add_argument("--seed", type=seed, required=True, help="random seed (same seed, same output)")
     for flag, what in (
         ("rot90", "rotations by 90 degrees"),
         ("vflip", "vertical flips"),
@@ -113,19 +121,26 @@ def register(subparsers) -> None:
         ("label-noise", "label-noise copies"),
     ):
         p.add_argument(f"--no-{flag}", action="store_true", help=f"no {what}")
-    p.add_argument("--pixel-noise-sigma", type=float, default=4.0, help="grey levels (default 4)")
+    p.add_argument(
+        "--pixel-noise-sigma", type=non_negative_float, default=4.0, help="grey levels (default 4)"
+    )
     p.add_argument(
         "--pixel-shift-px",
-        type=int,
+        type=int_in(0, FRAME_SIZE // 2 - 1),  # half the frame moves the animal out of it
         default=2,
         help="shifted copies move by -s..s px per axis, never (0, 0) (default 2)",
     )
     p.add_argument(
-        "--label-noise-sigma", type=float, default=0.5, help="px per coordinate (default 0.5)"
+        "--label-noise-sigma",
+        type=non_negative_float,
+        default=0.5,
+        help="px per coordinate (default 0.5)",
     )
     p.add_argument("--montage", help="PNG of all variants of one original")
-    p.add_argument("--montage-index", type=int, default=0, help="which original (default 0)")
-    p.set_defaults(func=run_augment)
+    p.add_argument(
+        "--montage-index", type=non_negative_int, default=0, help="which original (default 0)"
+    )
+    p.set_defaults(func=run_augment, writes=("out", "montage"))
 
     p = subparsers.add_parser(
         "split",
@@ -144,17 +159,14 @@ def register(subparsers) -> None:
         default="0.8,0.1,0.1",
         help="train,val,test shares of frames, or name=share,... (default 0.8,0.1,0.1)",
     )
-    p.add_argument("--seed", type=int, default=0, help="shuffles the groups (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="shuffles the groups (default 0)")
     p.add_argument("--out", required=True, help="split JSON to write")
-    p.set_defaults(func=run_split)
+    p.set_defaults(func=run_split, writes=("out",))
 
 
 def run_recover(args) -> int:
     from ..originals.recover import recover_originals
 
-    if not 0 <= args.max_shift_px <= 6:
-        print("direction-tagger recover: error: --max-shift-px must be 0..6", file=sys.stderr)
-        return 2
     data = load_labelled(args.data)
     subpixel = {"auto": "auto", "on": True, "off": False}[args.subpixel]
     res = recover_originals(
@@ -227,6 +239,11 @@ def run_augment(args) -> int:
     from ..originals.augment import augment_originals, augmentation_plan
 
     data = load_labelled(args.data)
+    if args.montage and args.montage_index >= len(data.images):
+        raise DataError(
+            f"{args.data}: --montage-index {args.montage_index} is not one of its "
+            f"{len(data.images)} originals"
+        )
     factors = dict(
         rot90=not args.no_rot90,
         vflip=not args.no_vflip,
@@ -264,11 +281,6 @@ def run_augment(args) -> int:
     if args.montage:
         from ..montage import save_montage
 
-        if not 0 <= args.montage_index < len(data.images):
-            raise DataError(
-                f"{args.data}: --montage-index {args.montage_index} is not one of its "
-                f"{len(data.images)} originals"
-            )
         sel = np.flatnonzero(original == args.montage_index)
         titles = [
             f"r{plan['k'][i] * 90}{' f' if plan['flip'][i] else ''}"
@@ -303,12 +315,11 @@ def run_split(args) -> int:
         )
     try:
         fractions = parse_fractions(args.fractions)
+        if "train" in fractions and not fractions["train"] > 0:
+            raise ValueError(f"the 'train' part needs a share above 0, got {fractions['train']:g}")
         split = split_by_group(groups, fractions, args.seed)
     except ValueError as err:
-        print(
-            f"direction-tagger split: error: --fractions {args.fractions}: {err}", file=sys.stderr
-        )
-        return 2
+        raise DataError(f"--fractions {args.fractions}: {err}") from None
     n_groups = len(np.unique(groups))
     wanted = " / ".join(f"{k} {v:g}" for k, v in fractions.items())
     rule = (

@@ -3,19 +3,7 @@ and JSON; `compare` makes one table and one figure for the runs of a sweep."""
 
 from __future__ import annotations
 
-import json
-
-
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    pairs = {}
-    for value in values or []:
-        name, sep, path = value.partition("=")
-        if not sep:
-            raise SystemExit(
-                f"direction-tagger summary: error: --{what} expects NAME=PATH, got '{value}'"
-            )
-        pairs[name] = path
-    return pairs
+from .arguments import json_object, name_path
 
 
 def register(subparsers) -> None:
@@ -29,11 +17,11 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--train-log", required=True)
     p.add_argument("--split", help="split JSON, whose rule the summary states")
-    p.add_argument("--metrics", nargs="*", default=[], help="NAME=metrics.json ...")
-    p.add_argument("--movie-qc", nargs="*", default=[], help="NAME=qc.json ...")
+    p.add_argument("--metrics", nargs="*", type=name_path, default=[], help="NAME=metrics.json ...")
+    p.add_argument("--movie-qc", nargs="*", type=name_path, default=[], help="NAME=qc.json ...")
     p.add_argument("--out", required=True, help="Markdown file to write")
     p.add_argument("--json", required=True, help="JSON file to write")
-    p.set_defaults(func=run_summary)
+    p.set_defaults(func=run_summary, writes=("out", "json"))
 
 
 def run_summary(args) -> int:
@@ -47,8 +35,8 @@ def run_summary(args) -> int:
         run=args.run,
         model_meta=meta,
         train_log=args.train_log,
-        metrics=_pairs(args.metrics, "metrics"),
-        movies=_pairs(args.movie_qc, "movie-qc"),
+        metrics=dict(args.metrics),
+        movies=dict(args.movie_qc),
         split=args.split,
     )
     print(text)
@@ -62,21 +50,25 @@ def register_compare(subparsers) -> None:
         description="Per-run accuracy table, mean ± sd over runs that "
         "differ only in their seed, and a figure.",
     )
-    p.add_argument("--summaries", nargs="+", required=True, help="RUN=summary.json ...")
-    p.add_argument("--overrides", default="{}", help="JSON: run -> its config overrides")
+    p.add_argument(
+        "--summaries", nargs="+", type=name_path, required=True, help="RUN=summary.json ..."
+    )
+    p.add_argument(
+        "--overrides", type=json_object, default={}, help="JSON: run -> its config overrides"
+    )
     p.add_argument("--evalset", required=True, help="which evaluation set to compare on")
     p.add_argument("--runs-csv", required=True)
     p.add_argument("--variants-csv", required=True)
     p.add_argument("--figure", required=True)
-    p.set_defaults(func=run_compare)
+    p.set_defaults(func=run_compare, writes=("runs_csv", "variants_csv", "figure"))
 
 
 def run_compare(args) -> int:
     from ..report.compare import write_comparison
 
     runs, variants = write_comparison(
-        _pairs(args.summaries, "summaries"),
-        json.loads(args.overrides),
+        dict(args.summaries),
+        args.overrides,
         args.evalset,
         args.runs_csv,
         args.variants_csv,

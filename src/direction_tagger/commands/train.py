@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
-from ..io import load_labelled, sha256_file
+from ..io import DataError, check_writable, load_labelled, sha256_file
 from ..originals.split import load_subset
+from .arguments import json_object, positive_int
 
 
 def register(subparsers) -> None:
@@ -32,33 +31,42 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--options",
-        default="{}",
+        type=json_object,
+        default={},
         help="JSON object of training options (see TrainConfig), e.g. "
         '\'{"steps": 500, "architecture": "seed_cnn"}\'',
     )
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
-    p.set_defaults(func=run_train)
+    p.add_argument(
+        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
+    )
+    p.set_defaults(func=run_train, writes=("out", "log", "curves"))
 
 
 def run_train(args) -> int:
-    from ..device import use_threads
+    from ..device import pick_device, use_threads
     from ..train.curves import training_curves_figure
     from ..train.loop import TrainConfig, train
 
-    cfg = TrainConfig.from_dict(json.loads(args.options))
+    cfg = TrainConfig.from_dict(args.options)
+    try:
+        pick_device(cfg.device)  # a device that is not here: say so before reading any data
+    except DataError as err:
+        raise DataError(f"training option 'device': {err}") from None
+    if not (args.split or args.val_data):
+        raise DataError("give --split or --val-data: training needs frames to validate on")
+    if args.checkpoint:  # not among `writes`: a failed run keeps it, to resume from
+        check_writable(args.checkpoint)
     if not cfg.threads:
         use_threads(args.threads)
     data = load_labelled(args.data)
     if args.split:
-        train_idx = load_subset(args.split, "train")
-        val_idx = load_subset(args.split, "val")
+        train_idx = load_subset(args.split, "train", len(data), allow_empty=False)
+        val_idx = load_subset(args.split, "val", len(data), allow_empty=False)
         val_images, val_locs = data.images[val_idx], data.locs[val_idx]
         images, locs = data.images[train_idx], data.locs[train_idx]
-    elif args.val_data:
+    else:
         val = load_labelled(args.val_data)
         images, locs, val_images, val_locs = data.images, data.locs, val.images, val.locs
-    else:
-        raise SystemExit("direction-tagger train: error: give --split or --val-data for validation")
     train(
         images,
         locs,
