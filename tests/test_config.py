@@ -1,6 +1,5 @@
 """A bad config or a missing file stops the workflow at once, with one line naming it."""
 
-import time
 
 import pytest
 
@@ -31,12 +30,12 @@ from conftest import run_snakemake
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path, override, expected):
-    start = time.monotonic()
     result = run_snakemake(tmp_path, "--dry-run", configs=[override], check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert expected in output, output[-2000:]
-    assert time.monotonic() - start < 30  # generous for a loaded CI machine; ~1 s here
+    # before any job is planned: no DAG was built, so nothing is listed to run
+    assert "Job stats" not in output
 
 
 def test_missing_data_file_is_named(tmp_path):
