@@ -1,14 +1,9 @@
 # Paths and config access shared by the rules. Each input function sits beside its rule;
 # decisions taken from the config live in the library (direction_tagger.config).
+import functools
 import json
 
-from direction_tagger.config import (
-    ConfigError,
-    expand_movie_entry,
-    original_groups,
-    split_groups,
-    tta_count,
-)
+from direction_tagger.config import ConfigError, expand_movie_entry, tta_count
 
 RESULTS = "results/{run}"  # one folder per run; `runs:` in the config makes a sweep
 LOGS = "logs/{run}"
@@ -109,6 +104,7 @@ def verified(name):
     return f"{DATA}/verify/{name}/summary.json"
 
 
+@functools.cache  # the config is fixed once parsed; planning 1,000 movies asks thousands of times
 def movies():
     """Every movie to tag, name -> .npz path (synthetic movies are rendered first)."""
     found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}

@@ -1,4 +1,6 @@
 # Input and param functions of the rules in learning_curve.smk (which includes this file).
+from direction_tagger.config import original_groups
+
 LEARNING_CURVE_FILES = ["learning_curve.csv", "learning_curve.png", "learning_curve.md"]
 LC_POINT = f"{RESULTS}/learning_curve/n{{lc_count}}_s{{lc_seed}}"
 LC_LOGS = f"{LOGS}/learning_curve/n{{lc_count}}_s{{lc_seed}}"

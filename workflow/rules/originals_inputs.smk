@@ -1,4 +1,7 @@
 # Input and param functions of the rules in originals.smk (which includes this file).
+from direction_tagger.config import split_groups
+
+
 def augment_options(wildcards):
     """The augment command's options; a size of 0 switches that factor off."""
     a = config["originals"]["augment"]
