@@ -1,6 +1,5 @@
 """A bad config or a missing file stops the workflow at once, with one line naming it."""
 
-
 import pytest
 
 from conftest import run_snakemake
