@@ -31,7 +31,7 @@ def run_command(snakemake, *command: str, **options) -> None:
         log = open(snakemake.log[0], "w")  # open for the life of the job
         os.dup2(log.fileno(), 1)  # file descriptors too: ffmpeg and torch write there
         os.dup2(log.fileno(), 2)
-    print(f"direction-tagger {__version__} {' '.join(command)}, library {SRC}", file=sys.stderr)
+    print(f"direction-tagger {__version__} {command[0]}, library {SRC}", file=sys.stderr)
     sys.stderr.flush()
     sys.exit(cli.main(argv))
 
