@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from direction_tagger.movies import render
-from direction_tagger.movies.render import KEYPOINT_COLOURS, confidence_colour, render_video
+from direction_tagger.movies.colours import KEYPOINT_COLOURS, confidence_colour
+from direction_tagger.movies.render import render_video
 from direction_tagger.movies.video_io import read_video_frames
 
 SCALE = 8
