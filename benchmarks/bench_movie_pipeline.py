@@ -15,7 +15,7 @@ from direction_tagger.data.synth import make_labelled_set, make_movie
 from direction_tagger.movies.predict import Predictor
 from direction_tagger.movies.qc import geometry_reference, qc_flags, qc_summary
 from direction_tagger.movies.smooth import smooth_locs
-from direction_tagger.train.loop import TrainConfig
+from direction_tagger.train.config import TrainConfig
 from direction_tagger.train.models import build_model
 
 

@@ -28,7 +28,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from direction_tagger.data.synth import make_labelled_set
 from direction_tagger.evaluate.metrics import evaluate
 from direction_tagger.movies.predict import Predictor
-from direction_tagger.train.loop import TrainConfig, train
+from direction_tagger.train.config import TrainConfig
+from direction_tagger.train.loop import train
 from direction_tagger.train.model_file import load_model
 from direction_tagger.train.models import SeedCNN
 

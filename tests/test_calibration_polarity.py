@@ -204,7 +204,8 @@ def test_calibrate_then_evaluate_reports_reliability(tmp_path):
     from direction_tagger.data import synth
     from direction_tagger.io import save_labelled
     from direction_tagger.originals.split import save_split
-    from direction_tagger.train.loop import TrainConfig, train
+    from direction_tagger.train.config import TrainConfig
+    from direction_tagger.train.loop import train
 
     images, locs = synth.make_labelled_set(160, seed=0)
     save_labelled(tmp_path / "data.npz", images, locs)

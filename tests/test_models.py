@@ -12,7 +12,8 @@ from direction_tagger.dihedral import (
 )
 from direction_tagger.io import DataError
 from direction_tagger.movies.predict import Predictor
-from direction_tagger.train.loop import TrainConfig, train
+from direction_tagger.train.config import TrainConfig
+from direction_tagger.train.loop import train
 from direction_tagger.train.model_file import load_model, save_model
 from direction_tagger.train.models import ARCHITECTURES, build_model, soft_argmax
 

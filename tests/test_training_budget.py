@@ -14,7 +14,8 @@ from test_models import blob_set
 from conftest import SHRUNK_DEMO, run_snakemake
 from direction_tagger.report.summary import build_summary
 from direction_tagger.train.budget import BatchStream, training_budget
-from direction_tagger.train.loop import TrainConfig, train
+from direction_tagger.train.config import TrainConfig
+from direction_tagger.train.loop import train
 from direction_tagger.train.model_file import load_model
 
 TINY = {

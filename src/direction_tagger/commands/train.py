@@ -44,8 +44,9 @@ def register(subparsers) -> None:
 
 def run_train(args) -> int:
     from ..device import pick_device, use_threads
+    from ..train.config import TrainConfig
     from ..train.curves import training_curves_figure
-    from ..train.loop import TrainConfig, train
+    from ..train.loop import train
 
     cfg = TrainConfig.from_dict(args.options)
     try:

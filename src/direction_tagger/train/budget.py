@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
-    from .loop import TrainConfig
+    from .config import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import dataclasses
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,103 +26,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .. import __version__
-from ..checks import DEVICE, Rule
 from ..device import bf16_is_fast, describe, pick_device
 from ..io import KEYPOINTS, DataError, atomic_path
 from .budget import BatchStream, step_generator, training_budget
+from .config import TrainConfig
 from .model_file import save_model
-from .models import HALF, NORMALISATION, build_model, check_architecture, normalise_frames
-
-
-@dataclass
-class TrainConfig:
-    architecture: str = "heatmap_unet"
-    arch_kwargs: dict = field(default_factory=dict)
-    steps: int | None = None  # optimiser steps; None = automatic (see training_budget)
-    min_steps: int = 1000  # automatic budget: the floor, what a small labelled set needs
-    passes: float = 30.0  # automatic budget: passes over a large training set
-    eval_every: int | None = None  # steps between validations + checkpoints; None = budget / 20
-    patience: int | None = 10  # validations without improvement before stopping; None = never
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    warmup_fraction: float = 0.05  # of all steps, then cosine decay to 0
-    max_minutes: float | None = None  # safety cap on wall time; never shapes the schedule
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
-    online_augment: bool = True
-    augment_shift_px: int = 2
-    augment_noise_sigma: float = 4.0  # grey levels
-    augment_rotation_deg: float = 45.0  # random rotation up to this angle, besides the dihedral
-    augment_scale: float = 1.1  # random scale in [1/x, x]
-    heatmap_sigma_px: float = 1.5  # width of the target for the heatmap regulariser
-    heatmap_weight: float = 1.0
-    amp: bool = True  # bf16 autocast where it is fast (CUDA, CPUs with native bf16)
-
-    def __post_init__(self):
-        for name, rule in OPTION_RULES.items():
-            try:
-                rule.check(getattr(self, name))
-            except ValueError as err:
-                raise DataError(f"training option '{name}': {err}") from None
-        for name, kwargs in (("architecture", {}), ("arch_kwargs", self.arch_kwargs)):
-            try:
-                check_architecture(self.architecture, kwargs)
-            except ValueError as err:
-                raise DataError(f"training option '{name}': {err}") from None
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            hint = " (training length is now steps (or automatic))" if "epochs" in unknown else ""
-            raise DataError(f"unknown training option(s) {unknown}{hint}; known: {sorted(known)}")
-        return cls(**values)
-
-
-def _integer(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _number(v) -> bool:
-    return (_integer(v) or isinstance(v, float)) and math.isfinite(v)
-
-
-def _optional(rule: Rule, null_means: str) -> Rule:
-    return Rule(lambda v: v is None or rule.holds(v), f"{rule.expected}, or null ({null_means})")
-
-
-_POSITIVE_INT = Rule(lambda v: _integer(v) and v >= 1, "a positive integer")
-_POSITIVE = Rule(lambda v: _number(v) and v > 0, "a positive number")
-_NOT_NEGATIVE = Rule(lambda v: _number(v) and v >= 0, "a number >= 0")
-_BOOLEAN = Rule(lambda v: isinstance(v, bool), "true or false")
-
-# What each training option must be (architecture and arch_kwargs: models.check_architecture).
-OPTION_RULES = {
-    "steps": _optional(_POSITIVE_INT, "automatic"),
-    "min_steps": _POSITIVE_INT,
-    "passes": _POSITIVE,
-    "eval_every": _optional(_POSITIVE_INT, "a twentieth of the budget"),
-    "patience": _optional(_POSITIVE_INT, "never stop early"),
-    "batch_size": _POSITIVE_INT,
-    "lr": _POSITIVE,
-    "weight_decay": _NOT_NEGATIVE,
-    "warmup_fraction": Rule(lambda v: _number(v) and 0 <= v <= 1, "a fraction, 0 to 1"),
-    "max_minutes": _optional(_POSITIVE, "no cap"),
-    "seed": Rule(lambda v: _integer(v) and v >= 0, "an integer >= 0"),
-    "device": DEVICE,
-    "threads": _optional(_POSITIVE_INT, "all cores"),
-    "online_augment": _BOOLEAN,
-    "augment_shift_px": Rule(lambda v: _integer(v) and v >= 0, "an integer >= 0"),
-    "augment_noise_sigma": _NOT_NEGATIVE,
-    "augment_rotation_deg": Rule(lambda v: _number(v) and 0 <= v <= 180, "0 to 180 degrees"),
-    "augment_scale": Rule(lambda v: _number(v) and v >= 1, "a number >= 1"),
-    "heatmap_sigma_px": _POSITIVE,
-    "heatmap_weight": _NOT_NEGATIVE,
-    "amp": _BOOLEAN,
-}
+from .models import HALF, NORMALISATION, build_model, normalise_frames
 
 
 def coordinate_loss(pred: torch.Tensor, target: torch.Tensor, architecture: str) -> torch.Tensor:
