@@ -53,8 +53,13 @@ def accuracy_lines(name: str, m: dict) -> list[str]:
         parts = []
         for radius in ("2", "3"):
             d = m["calibration"][radius]["reliability"]
-            gap = max((abs(b["mean_p"] - b["observed"]) for b in d["bins"]), default=0.0)
-            parts.append(f"P(within {radius} px): ECE {d['ece']:.3f}, largest bin gap {gap:.2f}")
+            # a bin of a few points says little: the gap is read over bins of >= 20 points
+            gaps = [abs(b["mean_p"] - b["observed"]) for b in d["bins"] if b["n"] >= 20]
+            gap = f"{max(gaps):.2f}" if gaps else "n/a"
+            parts.append(
+                f"P(within {radius} px): ECE {d['ece']:.3f}, largest gap over bins of "
+                f">= 20 points {gap}"
+            )
         lines.append(
             "Calibrated confidence on these frames (never used to fit it): "
             + "; ".join(parts)
