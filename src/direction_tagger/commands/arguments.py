@@ -79,3 +79,22 @@ def name_path(text: str) -> tuple[str, str]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=PATH, got '{text}'")
     return name, path
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model, --tta, --device and --threads: what every command that runs a model takes."""
+    parser.add_argument("--model", required=True, help="model file (.pt) made by `train`")
+    parser.add_argument(
+        "--tta",
+        nargs="?",
+        type=tta,
+        const=8,
+        default=0,
+        metavar="N",
+        help="test-time augmentation over N dihedral transforms (0 = off, alone: 8; 2 = the "
+        "frame and its 180° rotation)",
+    )
+    parser.add_argument("--device", type=device, default="auto")
+    parser.add_argument(
+        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
+    )

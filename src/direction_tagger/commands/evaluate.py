@@ -9,7 +9,7 @@ import numpy as np
 
 from ..io import load_labelled
 from ..originals.split import load_subset
-from .arguments import device, positive_int, tta
+from .arguments import add_model_options
 
 
 def register(subparsers) -> None:
@@ -19,7 +19,7 @@ def register(subparsers) -> None:
         description="Per-keypoint px errors, PCK, direction errors, "
         "error vs confidence, worst frames.",
     )
-    p.add_argument("--model", required=True)
+    add_model_options(p)
     p.add_argument("--data", required=True, help="labelled set .npz")
     p.add_argument("--split", help="split JSON; evaluate only its --subset")
     p.add_argument("--subset", default="test", help="which part of --split (default: test)")
@@ -29,24 +29,11 @@ def register(subparsers) -> None:
     p.add_argument("--figure", help="error figure PNG to write")
     p.add_argument("--worst", help="montage PNG of the worst frames to write")
     p.add_argument(
-        "--tta",
-        nargs="?",
-        type=tta,
-        const=8,
-        default=0,
-        metavar="N",
-        help="test-time augmentation over N dihedral transforms (alone: 8)",
-    )
-    p.add_argument("--device", type=device, default="auto")
-    p.add_argument(
         "--calibration",
         help="calibration JSON (from `calibrate`, same --tta): adds calibrated probabilities "
         "and their reliability on these frames",
     )
     p.add_argument("--reliability", help="reliability diagram PNG to write (with --calibration)")
-    p.add_argument(
-        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
-    )
     p.set_defaults(
         func=run_evaluate, writes=("metrics", "frames", "figure", "worst", "reliability")
     )
@@ -58,39 +45,13 @@ def register(subparsers) -> None:
         "P(error <= R px), R = 2 and 3, on the confidence and TTA spread (see "
         "direction_tagger.evaluate.calibration).",
     )
-    p.add_argument("--model", required=True)
+    add_model_options(p)
     p.add_argument("--data", required=True, help="labelled set .npz")
     p.add_argument("--split", required=True, help="split JSON")
     p.add_argument("--subset", default="val", help="which part of --split (default: val)")
-    p.add_argument("--tta", type=tta, default=0, metavar="N", help="the TTA the predictions use")
     p.add_argument("--out", required=True, help="calibration JSON to write")
     p.add_argument("--reliability", help="reliability diagram PNG (on the same frames) to write")
-    p.add_argument("--device", type=device, default="auto")
-    p.add_argument(
-        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
-    )
     p.set_defaults(func=run_calibrate, writes=("out", "reliability"))
-
-
-def read_calibration(path, tta: int | None = None) -> dict:
-    """A calibration file (made for predictions with this TTA, when given: another TTA has
-    another spread)."""
-    from ..checks import TTA_COUNTS
-    from ..io import DataError, read_json
-
-    calibration = read_json(path, "calibration")
-    if "coefficients" not in calibration or "tta" not in calibration:
-        raise DataError(f"{path}: not a calibration (make one with `direction-tagger calibrate`)")
-    if calibration["tta"] not in TTA_COUNTS or isinstance(calibration["tta"], bool):
-        raise DataError(
-            f"{path}: key 'tta' is {calibration['tta']!r}; expected one of {TTA_COUNTS}"
-        )
-    if tta is not None and int(calibration["tta"]) != int(tta):
-        raise DataError(
-            f"{path}: calibrated for TTA {calibration['tta']}, but these predictions use TTA "
-            f"{tta}; calibrate with --tta {tta}"
-        )
-    return calibration
 
 
 def run_calibrate(args) -> int:
@@ -129,6 +90,7 @@ def run_calibrate(args) -> int:
 
 
 def run_evaluate(args) -> int:
+    from ..evaluate.calibration import load_calibration
     from ..evaluate.outputs import evaluate_to_files
     from ..movies.predict import load_predictor
     from ..train.model_file import require_metadata
@@ -140,7 +102,7 @@ def run_evaluate(args) -> int:
     if args.split:
         idx = load_subset(args.split, args.subset, len(data), allow_empty=False)
         images, locs = images[idx], locs[idx]
-    calibration = read_calibration(args.calibration, args.tta) if args.calibration else None
+    calibration = load_calibration(args.calibration, args.tta) if args.calibration else None
     pred = predictor.predict(images, tta=args.tta, progress=True)
     name = args.name or Path(args.data).stem
     metrics = evaluate_to_files(

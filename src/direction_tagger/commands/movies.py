@@ -29,7 +29,7 @@ import numpy as np
 
 from ..io import DataError, load_labelled, load_movie, read_json, write_json
 from .arguments import (
-    device,
+    add_model_options,
     fps,
     int_in,
     non_negative_float,
@@ -37,7 +37,6 @@ from .arguments import (
     positive_float,
     positive_int,
     probability,
-    tta,
 )
 
 
@@ -106,9 +105,9 @@ def run_smooth(args) -> int:
     table = read_table(args.predictions)
     calibration = None
     if args.calibration:
-        from .evaluate import read_calibration
+        from ..evaluate.calibration import load_calibration
 
-        calibration = read_calibration(args.calibration)
+        calibration = load_calibration(args.calibration)
         _check_spread(calibration, table, args)
     result = smooth_and_check(
         table, smoothing, checks, reference, args.fps, calibration, args.polarity
@@ -212,25 +211,11 @@ def register(subparsers) -> None:
         description="Writes the raw per-frame table (x, y, confidence per "
         "keypoint, directions, body length, speed).",
     )
-    p.add_argument("--model", required=True)
+    add_model_options(p)
     p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
     p.add_argument("--out", required=True, help="raw predictions CSV to write")
-    p.add_argument(
-        "--tta",
-        nargs="?",
-        type=tta,
-        const=8,
-        default=0,
-        metavar="N",
-        help="test-time augmentation over N dihedral transforms (alone: 8; 2 = the "
-        "frame and its 180° rotation)",
-    )
     p.add_argument("--batch-size", type=positive_int, default=1024)
-    p.add_argument("--device", type=device, default="auto")
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
-    p.add_argument(
-        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
-    )
     p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
 
     p = subparsers.add_parser(

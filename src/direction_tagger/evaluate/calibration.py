@@ -75,6 +75,27 @@ def fit_calibration(errors, confidence, spread, tta: int, ridge: float = RIDGE) 
     }
 
 
+def load_calibration(path, tta: int | None = None) -> dict:
+    """A calibration file, checked (and made for predictions with this TTA, when given:
+    another TTA has another spread)."""
+    from ..checks import TTA_COUNTS
+    from ..io import DataError, read_json
+
+    calibration = read_json(path, "calibration")
+    if "coefficients" not in calibration or "tta" not in calibration:
+        raise DataError(f"{path}: not a calibration (make one with `direction-tagger calibrate`)")
+    if calibration["tta"] not in TTA_COUNTS or isinstance(calibration["tta"], bool):
+        raise DataError(
+            f"{path}: key 'tta' is {calibration['tta']!r}; expected one of {TTA_COUNTS}"
+        )
+    if tta is not None and int(calibration["tta"]) != int(tta):
+        raise DataError(
+            f"{path}: calibrated for TTA {calibration['tta']}, but these predictions use TTA "
+            f"{tta}; calibrate with --tta {tta}"
+        )
+    return calibration
+
+
 def p_within(calibration: dict, confidence, spread, radius: float = 2.0) -> np.ndarray:
     """P(error <= radius px) per point, same shape as `confidence`."""
     key = f"{radius:g}"

@@ -215,12 +215,9 @@ def table_locs(table: pd.DataFrame, suffix: str = "") -> np.ndarray | None:
     return np.stack([table[[x, y]].to_numpy(np.float64) for x, y in names], axis=1)
 
 
-def table_confidence(table: pd.DataFrame) -> np.ndarray:
-    return table[[f"{k}_confidence" for k in KEYPOINTS]].to_numpy(np.float64)
-
-
-def table_spread(table: pd.DataFrame) -> np.ndarray | None:
-    cols = [f"{k}_spread_px" for k in KEYPOINTS]
+def table_values(table: pd.DataFrame, suffix: str) -> np.ndarray | None:
+    """(M, 3) float of the per-keypoint columns `<kp><suffix>`; None if absent."""
+    cols = [f"{k}{suffix}" for k in KEYPOINTS]
     if not all(c in table.columns for c in cols):
         return None
     return table[cols].to_numpy(np.float64)
@@ -228,18 +225,16 @@ def table_spread(table: pd.DataFrame) -> np.ndarray | None:
 
 def table_bool(table: pd.DataFrame, suffix: str) -> np.ndarray | None:
     """(M, 3) bool of the per-keypoint columns `<kp><suffix>` (e.g. _kept_raw); None if absent."""
-    cols = [f"{k}{suffix}" for k in KEYPOINTS]
-    if not all(c in table.columns for c in cols):
-        return None
-    return table[cols].fillna(False).to_numpy(bool)
+    values = table_values(table, suffix)
+    return None if values is None else np.nan_to_num(values, nan=0.0).astype(bool)
 
 
-def table_values(table: pd.DataFrame, suffix: str) -> np.ndarray | None:
-    """(M, 3) float of the per-keypoint columns `<kp><suffix>`; None if absent."""
-    cols = [f"{k}{suffix}" for k in KEYPOINTS]
-    if not all(c in table.columns for c in cols):
-        return None
-    return table[cols].to_numpy(np.float64)
+def table_confidence(table: pd.DataFrame) -> np.ndarray:
+    return table_values(table, "_confidence")  # a required column: read_table checks it
+
+
+def table_spread(table: pd.DataFrame) -> np.ndarray | None:
+    return table_values(table, "_spread_px")
 
 
 def table_flags(table: pd.DataFrame) -> dict[str, np.ndarray]:
