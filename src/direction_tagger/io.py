@@ -368,3 +368,63 @@ def _require(data: dict, path: Path, keys, what: str) -> None:
             missing = ".".join(str(k) for k in keys[: depth + 1])
             raise DataError(f"{path}: no key '{missing}'; expected a {what}")
         node = node[key]
+
+
+class MovieWriter:
+    """Write a movie `.npz` frame by frame, memory flat in its length: the frames go to a
+    scratch file first, and `close` streams them into the `.npz` (uncompressed, so readers
+    can take it in chunks) under a temporary name, then renames it onto `path`. Use as a
+    context manager: on an error nothing is left at `path`."""
+
+    def __init__(self, path, fps: float = DEFAULT_FPS, **extra: np.ndarray):
+        self.path = Path(path)
+        check_writable(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fps = float(fps)
+        self.extra = extra
+        self._raw_path = self.path.with_name(f".{self.path.name}.frames-{os.getpid()}")
+        self._raw = open(self._raw_path, "wb")
+        self.count = 0
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append frames (B, 50, 50) or one frame (50, 50), uint8."""
+        frames = np.asarray(frames)
+        if frames.ndim == 2:
+            frames = frames[None]
+        if frames.dtype != np.uint8 or frames.shape[1:] != (FRAME_SIZE, FRAME_SIZE):
+            raise ValueError(f"frames must be uint8 (B, 50, 50), got {frames.dtype} {frames.shape}")
+        self._raw.write(np.ascontiguousarray(frames).tobytes())
+        self.count += len(frames)
+
+    def close(self) -> None:
+        self._raw.close()
+        header = {
+            "descr": "|u1",
+            "fortran_order": False,
+            "shape": (self.count, FRAME_SIZE, FRAME_SIZE),
+        }
+        try:
+            with atomic_path(self.path) as tmp, zipfile.ZipFile(tmp, "w") as zf:
+                with zf.open("images.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array_header_1_0(member, header)
+                    with open(self._raw_path, "rb") as raw:
+                        while block := raw.read(1 << 22):
+                            member.write(block)
+                for name, value in {"fps": np.float32(self.fps), **self.extra}.items():
+                    with zf.open(f"{name}.npy", "w") as member:
+                        np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
+        finally:
+            self._raw_path.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        self._raw.close()
+        self._raw_path.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        if kind is None:
+            self.close()
+        else:
+            self.abort()

@@ -1,0 +1,1 @@
+"""Raw videos: find the animal, crop it, and bring predictions back to video pixels."""
