@@ -25,6 +25,9 @@ MIN_CONTRAST = 8.0  # grey levels: below this nothing counts as an animal
 # Opening radius as a fraction of the body length: wide enough to cut a tail or a cable
 # (their width is < 10 % of the body length), narrow enough to keep the head.
 OPEN_FRACTION = 0.08
+# A tail: a thin part at least this long, at most this wide on average (x body length).
+TAIL_MIN_LENGTH = 0.2
+TAIL_MAX_WIDTH = 0.15
 # The two ends of the blob along its axis: these quantiles of the pixels' projections.
 END_QUANTILE = 0.005
 COARSE_SIDE = 120  # block averaging brings the short side of the frame down to ~this
@@ -172,10 +175,14 @@ def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
     touching = touching[touching > 0]
     if touching.size == 0:
         return None
-    sizes = ndimage.sum_labels(rest, labels, touching)
-    best = touching[int(np.argmax(sizes))]
-    if sizes.max() < 0.15 * length:  # a nub, not a tail
+    areas = ndimage.sum_labels(rest, labels, touching)
+    boxes = ndimage.find_objects(labels)
+    extents = np.array([np.hypot(*(s.stop - s.start for s in boxes[k - 1])) for k in touching])
+    # a tail is long and thin: reflections, shadows and walls that merge are wide
+    tail_like = (extents >= TAIL_MIN_LENGTH * length) & (areas <= TAIL_MAX_WIDTH * length * extents)
+    if not tail_like.any():
         return None
+    best = touching[tail_like][int(np.argmax(extents[tail_like]))]
     ay, ax = np.nonzero((labels == best) & ring)
     attach = np.array([ax.mean(), ay.mean()])
     ys, xs = np.nonzero(body)
