@@ -28,6 +28,8 @@ OPEN_FRACTION = 0.08
 # A tail: a thin part at least this long, at most this wide on average (x body length).
 TAIL_MIN_LENGTH = 0.2
 TAIL_MAX_WIDTH = 0.15
+# The background takes this quantile of each pixel on the floor's side of the animal.
+FLOOR_QUANTILE = 0.7
 # The two ends of the blob along its axis: these quantiles of the pixels' projections.
 END_QUANTILE = 0.005
 COARSE_SIDE = 120  # block averaging brings the short side of the frame down to ~this
@@ -88,16 +90,20 @@ def brightness(image: np.ndarray) -> float:
 
 
 def build_background(frames: np.ndarray, polarity: str = "auto") -> Background:
-    """The median of frames (K, H, W) spread over a video, the animal's polarity and the noise.
+    """The empty arena from frames (K, H, W) spread over a video, the animal's polarity and
+    the noise.
 
+    Each pixel takes the FLOOR_QUANTILE of its values on the floor's side of the animal (the
+    brighter side for a dark animal), after the frames' brightness is matched: the animal is
+    left out wherever it sat for less than that share of the frames (a median needs half).
     `polarity`: "dark" (animal darker than the floor), "light", or "auto": the sign of the
     strongest departures from the median in the sample frames."""
     frames = np.asarray(frames)
     if frames.ndim != 3 or len(frames) < 3:
         raise ValueError(f"need at least 3 frames (K, H, W) for a background, got {frames.shape}")
-    full = np.median(frames, axis=0).astype(np.float32)
-    factor = coarse_factor(full.shape)
-    coarse = block_mean(full, factor)
+    median = np.median(frames, axis=0).astype(np.float32)
+    factor = coarse_factor(median.shape)
+    coarse = block_mean(median, factor)
     small = np.stack([block_mean(f, factor) for f in frames])
     gains = np.array([brightness(f) for f in small]) / brightness(coarse)
     diffs = small - gains[:, None, None] * coarse  # lighting may drift between samples
@@ -112,7 +118,10 @@ def build_background(frames: np.ndarray, polarity: str = "auto") -> Background:
         sign = 1.0 if polarity == "dark" else -1.0
     else:
         raise ValueError(f"polarity must be auto, dark or light, got {polarity!r}")
-    return Background(full, coarse, factor, sign, noise)
+    level = FLOOR_QUANTILE if sign > 0 else 1.0 - FLOOR_QUANTILE
+    matched = frames.astype(np.float32) / gains[:, None, None].astype(np.float32)
+    full = np.quantile(matched, level, axis=0).astype(np.float32)
+    return Background(full, block_mean(full, factor), factor, sign, noise)
 
 
 def _contrast(image: np.ndarray, background: np.ndarray, bg: Background, gain: float):

@@ -92,8 +92,10 @@ def track_video(
     qc_out,
     settings: TrackSettings | None = None,
     progress: bool = False,
+    figure_out=None,
 ) -> dict:
-    """Track, crop and write the movie, its track table and QC summary. Returns the QC."""
+    """Track, crop and write the movie, its track table, QC summary and (optionally) the
+    tracking figure. Returns the QC."""
     settings = settings or TrackSettings()
     if settings.smooth_window < 1 or settings.smooth_window % 2 == 0:
         raise ValueError(f"smooth_window must be an odd number >= 1, got {settings.smooth_window}")
@@ -168,4 +170,10 @@ def track_video(
         "settings": asdict(settings),
     }
     write_json(qc_out, qc)
+    if figure_out:
+        import pandas as pd
+
+        from .figures import track_figure
+
+        track_figure(figure_out, bg.full, pd.read_csv(table_out), qc)
     return qc

@@ -1,0 +1,170 @@
+"""Video commands (library: videos): `track`, `to-video`, `render-video`.
+
+    direction-tagger track --video V.mp4 --movie M.npz --table TRACK.csv --qc QC.json
+                           [--figure TRACK.png] [--crop-side PX | --crop-scale 2]
+    direction-tagger to-video --predictions P.csv --dlc-csv D.csv --track TRACK.csv
+                              --out P_VIDEO.csv --dlc-out D_VIDEO.csv
+    direction-tagger render-video --video V.mp4 --predictions P_VIDEO.csv --out TAGGED.mp4
+                                  [--view full|zoom]
+
+A video's chain: `track` cuts the 50 x 50 movie the model reads; the movie chain (predict,
+smooth) tags it; `to-video` brings the predictions back to video pixels; `render-video` draws
+them on the original video.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .arguments import int_in, positive_float, positive_int
+
+
+def run_track(args) -> int:
+    from ..videos.reader import video_info
+    from ..videos.track import TrackSettings, track_video
+
+    settings = TrackSettings(
+        crop_side=args.crop_side,
+        crop_scale=args.crop_scale,
+        smooth_window=args.smooth_window,
+        polarity=args.polarity,
+        background_frames=args.background_frames,
+    )
+    info = video_info(args.video)
+    qc = track_video(
+        info, args.movie, args.table, args.qc, settings, not args.quiet, figure_out=args.figure
+    )
+    print(
+        f"{args.video}: {qc['frames']} frames tracked, animal lost on {qc['lost']} "
+        f"({100 * qc['lost_fraction']:.1f}%), {qc['jumps']} jumps; crop side "
+        f"{qc['crop_side_px']:.1f} px (body {qc['body_length_px']:.1f} px) -> {args.movie}"
+    )
+    return 0
+
+
+def run_to_video(args) -> int:
+    from ..movies.tables import read_table, write_table
+    from ..videos.to_video import read_track, video_dlc_csv, video_table
+
+    track = read_track(args.track)
+    table = video_table(read_table(args.predictions), track, args.predictions, args.track)
+    write_table(args.out, table)
+    if args.dlc_csv:
+        video_dlc_csv(args.dlc_csv, track, args.dlc_out, args.track)
+    return 0
+
+
+def run_render_video(args) -> int:
+    import numpy as np
+
+    from ..io import KEYPOINTS, DataError
+    from ..movies.tables import read_table, table_bool, table_confidence, table_flags, table_values
+    from ..videos.reader import video_info
+    from ..videos.render import VideoMarks, render_on_video
+
+    table = read_table(args.predictions)
+    columns = [f"{k}_{a}_video" for k in KEYPOINTS for a in "xy"] + ["crop_x", "crop_side"]
+    if missing := [c for c in columns if c not in table.columns]:
+        raise DataError(
+            f"{args.predictions}: no video-pixel columns ({missing[0]} ...); make it with "
+            "`direction-tagger to-video`"
+        )
+    locs = np.stack(
+        [table[[f"{k}_x_video", f"{k}_y_video"]].to_numpy(float) for k in KEYPOINTS], axis=1
+    )
+    calibrated = table_values(table, "_p_within_2px")
+    confidence = table_confidence(table) if calibrated is None else calibrated
+    hollow = table_bool(table, "_kept_raw")
+    hollow = np.zeros(locs.shape[:2], bool) if hollow is None else hollow
+    if calibrated is not None:
+        hollow |= ~(calibrated >= 0.5)
+    marks = VideoMarks(
+        locs,
+        confidence,
+        hollow,
+        table[["crop_x", "crop_y"]].to_numpy(float),
+        table["crop_side"].to_numpy(float),
+        table_flags(table),
+    )
+    info = video_info(args.video)
+    render_on_video(args.out, info, marks, args.view, args.size, progress=not args.quiet)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "track",
+        help="find the animal in a video and cut the 50x50 movie around it",
+        description="Model the empty arena (median of frames spread over the video), find "
+        "the animal in every frame (largest blob of its contrast, tail and cables opened "
+        "away), smooth the track, and crop every frame around it with one crop side. Writes "
+        "the movie .npz, a per-frame track table (crop centre and side, raw detection, "
+        "lost / jump flags) and a QC summary. One pass, memory flat in the video's length.",
+    )
+    p.add_argument("--video", required=True, type=Path, help="video file (mp4, avi, ...)")
+    p.add_argument("--movie", required=True, type=Path, help="movie .npz to write (50x50)")
+    p.add_argument("--table", required=True, type=Path, help="track table to write (.csv)")
+    p.add_argument("--qc", required=True, type=Path, help="tracking QC to write (.json)")
+    p.add_argument("--figure", type=Path, help="tracking figure to write (.png)")
+    p.add_argument(
+        "--crop-side", type=positive_float, help="crop side in video px (default: from the animal)"
+    )
+    p.add_argument(
+        "--crop-scale",
+        type=positive_float,
+        default=2.0,
+        help="crop side = this x the animal's body length (2: a body ~25 px long in the crop)",
+    )
+    p.add_argument(
+        "--smooth-window",
+        type=positive_int,
+        default=9,
+        help="frames over which the crop centre is a running median (odd, 9)",
+    )
+    p.add_argument(
+        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
+    )
+    p.add_argument(
+        "--background-frames",
+        type=int_in(3, 1000),
+        default=41,
+        help="frames spread over the video whose median is the empty arena (41)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_track, writes=("movie", "table", "qc", "figure"))
+
+    p = subparsers.add_parser(
+        "to-video",
+        help="bring a tracked video's predictions back to video pixels",
+        description="Add <kp>_x_video / <kp>_y_video (and for the raw predictions), the crop, "
+        "the tracker's flags and the speed in video px to the predictions table; rewrite the "
+        "DeepLabCut CSV in video px (for DLC-based tools reading the original video).",
+    )
+    p.add_argument("--predictions", required=True, type=Path, help="smoothed predictions CSV")
+    p.add_argument("--track", required=True, type=Path, help="the video's track table")
+    p.add_argument("--out", required=True, type=Path, help="table to write, video px (.csv)")
+    p.add_argument("--dlc-csv", type=Path, help="the movie's DeepLabCut CSV (crop px)")
+    p.add_argument("--dlc-out", type=Path, help="DeepLabCut CSV to write, video px")
+    p.set_defaults(func=run_to_video, writes=("out", "dlc_out"))
+
+    p = subparsers.add_parser(
+        "render-video",
+        help="draw the predictions on the original video",
+        description="The original video with keypoints (tail base blue, neck white, nose "
+        "magenta; ring = confidence red->green; hollow = doubtful), skeleton, the crop the "
+        "model saw and QC flags. --view full: the whole frame; zoom: a close-up following "
+        "the animal.",
+    )
+    p.add_argument("--video", required=True, type=Path, help="the original video")
+    p.add_argument(
+        "--predictions", required=True, type=Path, help="predictions in video px (to-video)"
+    )
+    p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
+    p.add_argument(
+        "--view", choices=("full", "zoom"), default="full", help="full frame or close-up"
+    )
+    p.add_argument(
+        "--size", type=int_in(64, 4096), default=400, help="side of the zoom view, px (400)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_render_video, writes=("out",))
