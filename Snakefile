@@ -36,6 +36,7 @@ except ConfigError as err:
 wildcard_constraints:
     run=r"[A-Za-z0-9_.-]+",
     movie=r"[A-Za-z0-9_.-]+",
+    video=r"[A-Za-z0-9_.-]+",
     evalset=r"[A-Za-z0-9_.-]+",
     dataset=r"[A-Za-z0-9_.-]+",
     part=r"train|test",
@@ -52,6 +53,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/learning_curve.smk"
 include: "workflow/rules/movies.smk"
+include: "workflow/rules/videos.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/targets.smk"
 

@@ -80,6 +80,8 @@ def split_groups(config: dict, run_config: dict) -> tuple[str, str | None]:
         return "key", "groups"  # written by `direction-tagger augment`
     if config["originals"]["recover"]:
         return "file", None
+    if config["data"]["source"] == "dlc":
+        return "key", "video"  # the recording each imported frame comes from
     return "key", "frame"  # independent frames (synthetic); leaky for augmented copies
 
 
@@ -98,20 +100,35 @@ def original_groups(config: dict) -> tuple[str, str | None]:
 # --- movies -----------------------------------------------------------------------------
 
 
-def expand_movie_entry(name: str, path: str) -> dict[str, str]:
-    """One `movies:` entry -> {movie name: path}. A folder or a glob pattern stands for every
-    .npz it holds, each named `<entry>_<file stem>` (characters outside [A-Za-z0-9_.-] -> _).
-    """
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm")
+
+
+def expand_movie_entry(
+    name: str, path: str, suffixes: tuple[str, ...] = (".npz",), section: str = "movies"
+) -> dict[str, str]:
+    """One `movies:` (or `videos:`) entry -> {name: path}. A folder or a glob pattern stands
+    for every file with one of `suffixes` it holds, each named `<entry>_<file stem>`
+    (characters outside [A-Za-z0-9_.-] -> _)."""
     if not re.fullmatch(NAME, name):
-        raise ConfigError(f"movies.{name}: a movie name may hold only letters, digits, _ . -")
+        raise ConfigError(f"{section}.{name}: a name may hold only letters, digits, _ . -")
     if os.path.isdir(path):
-        path = os.path.join(path, "*.npz")
-    if not glob.has_magic(path):
+        path = os.path.join(path, "*")
+    elif not glob.has_magic(path):
         return {name: path}
     return {
         f"{name}_{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(found).stem)}": found
         for found in sorted(glob.glob(path))
+        if Path(found).suffix.lower() in suffixes
     }
+
+
+def movies_and_videos(movies: dict[str, str], videos: dict[str, str]) -> None:
+    """A tracked video becomes a movie of the same name: the two must not share one."""
+    if shared := sorted(set(movies) & set(videos)):
+        raise ConfigError(
+            f"movies and videos share the name {shared[0]!r}; a tracked video becomes the "
+            "movie of its name, so give one of them another"
+        )
 
 
 def tta_count(value: bool | int) -> int:

@@ -3,11 +3,18 @@
 import functools
 import json
 
-from direction_tagger.config import ConfigError, expand_movie_entry, tta_count
+from direction_tagger.config import (
+    VIDEO_SUFFIXES,
+    ConfigError,
+    expand_movie_entry,
+    movies_and_videos,
+    tta_count,
+)
 
 RESULTS = "results/{run}"  # one folder per run; `runs:` in the config makes a sweep
 LOGS = "logs/{run}"
 DATA = "results/data"
+VIDEOS = "results/videos"  # tracking does not depend on the run
 SYNTH = "tagged_dataset/synthetic"
 
 
@@ -76,6 +83,8 @@ def source_labelled():
     source = config["data"]["source"]
     if source == "synthetic":
         return f"{SYNTH}/train.npz"
+    if source == "dlc":
+        return f"{DATA}/dlc/labelled.npz"
     if source == "file":
         if not config["data"].get("file"):
             raise WorkflowError(
@@ -104,13 +113,27 @@ def verified(name):
     return f"{DATA}/verify/{name}/summary.json"
 
 
-@functools.cache  # the config is fixed once parsed; planning 1,000 movies asks thousands of times
-def movies():
-    """Every movie to tag, name -> .npz path (synthetic movies are rendered first)."""
-    found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}
-    for name, path in config["movies"].items():
+@functools.cache
+def videos():
+    """Every arena video to track, name -> video file."""
+    found = {}
+    for name, path in config["videos"].items():
         try:
-            found.update(expand_movie_entry(name, path))
+            found.update(expand_movie_entry(name, path, VIDEO_SUFFIXES, "videos"))
         except ConfigError as err:
             raise WorkflowError(str(err))
     return found
+
+
+@functools.cache  # the config is fixed once parsed; planning 1,000 movies asks thousands of times
+def movies():
+    """Every movie to tag, name -> .npz path (synthetic movies are rendered first, videos
+    tracked and cropped first)."""
+    found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}
+    try:
+        for name, path in config["movies"].items():
+            found.update(expand_movie_entry(name, path))
+        movies_and_videos(found, videos())
+    except ConfigError as err:
+        raise WorkflowError(str(err))
+    return found | {name: f"{VIDEOS}/{name}/movie.npz" for name in videos()}

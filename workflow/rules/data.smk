@@ -97,3 +97,26 @@ rule download_published:
         file="tagged_dataset/{published}",
     script:
         "../scripts/download.py"
+
+
+rule import_dlc:
+    input:
+        dlc_labels,
+    output:
+        data=f"{DATA}/dlc/labelled.npz",
+        summary=f"{DATA}/dlc/import.json",
+    log:
+        "logs/data/import_dlc.log",
+    benchmark:
+        "logs/benchmarks/import_dlc.tsv"
+    conda:
+        "../../envs/render.yaml"
+    params:
+        project=config["data"]["dlc"]["project"],
+        head=config["data"]["dlc"]["head"],
+        neck=config["data"]["dlc"]["neck"],
+        base=config["data"]["dlc"]["base"],
+        crop_scale=config["track"]["crop_scale"],
+        polarity=config["track"]["polarity"],
+    script:
+        "../scripts/import_dlc.py"

@@ -1,13 +1,20 @@
 # What `snakemake` makes when no target is named (rule all, in the Snakefile).
 
 
+VIDEO_OUTPUTS = ["tagged.mp4", "predictions.csv", "predictions_dlc.csv"]
+
+
 def run_targets(run):
     base = f"results/{run}"
     targets = [f"{base}/summary.md", f"{base}/training_curves.png"]
     targets += [f"{base}/eval/{name}/metrics.json" for name in evaluation_sets(run)]
     for name in movies():
-        targets.append(f"{base}/movies/{name}/tagged.mp4")
+        if name not in videos():  # a tracked video is shown on the original instead
+            targets.append(f"{base}/movies/{name}/tagged.mp4")
         targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
+    for name in videos():
+        targets += [f"{base}/videos/{name}/{out}" for out in VIDEO_OUTPUTS]
+        targets.append(f"{VIDEOS}/{name}/track.png")
     return targets
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-
-import numpy as np
 
 from .. import io
 from ..checks import FPS_RANGE
@@ -59,7 +56,6 @@ plots written to --plots-dir: {PLOT_FILES["body_length"]}, {PLOT_FILES["heading"
 
 def register(subparsers) -> None:
     register_synth(subparsers)
-    register_import_dlc(subparsers)
     p = subparsers.add_parser(
         "download",
         help="fetch a data file, checksummed, without ever keeping bad data",
@@ -204,29 +200,6 @@ def register_synth(subparsers) -> None:
     _synth_options(movie)
     movie.set_defaults(func=run_movie)
 
-    arena = kinds.add_parser(
-        "arena",
-        help="an arena video (H.264 .mp4) of the synthetic animal, as a camera records it",
-        description="Write a whole-arena video: the synthetic animal walking on a textured "
-        "floor inside a darker wall, a static object, a cable hanging to its neck (unless "
-        "--no-tether), lighting drifting over the video and sensor noise. Ground-truth "
-        "keypoints in video pixels go to --truth (.npz, locs_* (M, 2) each).",
-    )
-    arena.add_argument("--frames", type=positive_int, required=True, help="number of frames")
-    arena.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
-    arena.add_argument("--out", required=True, metavar="PATH.mp4", help="video to write")
-    arena.add_argument("--truth", metavar="PATH.npz", help="ground truth to write (video px)")
-    arena.add_argument("--width", type=positive_int, default=640, help="frame width (640)")
-    arena.add_argument("--height", type=positive_int, default=480, help="frame height (480)")
-    arena.add_argument(
-        "--fps",
-        type=number_in(synth.MIN_MOVIE_FPS, FPS_RANGE[1], " frames per second"),
-        default=30.0,
-        help="frame rate (default: 30)",
-    )
-    arena.add_argument("--no-tether", action="store_true", help="no cable to the animal")
-    arena.set_defaults(func=run_arena, writes=("out", "truth"))
-
 
 def _synth_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
@@ -256,28 +229,6 @@ def run_labelled(args) -> int:
     return 0
 
 
-def run_arena(args) -> int:
-    from ..data.synth.arena import write_arena_video
-
-    truth = write_arena_video(
-        args.out,
-        args.frames,
-        args.seed,
-        fps=args.fps,
-        width=args.width,
-        height=args.height,
-        tether=not args.no_tether,
-    )
-    if args.truth:
-        io.save_npz(
-            args.truth,
-            **{f"locs_{name}": truth[:, k] for k, name in enumerate(io.KEYPOINTS)},
-            fps=np.float32(args.fps),
-        )
-    print(f"wrote a {args.frames}-frame {args.width}x{args.height} arena video to {args.out}")
-    return 0
-
-
 def run_movie(args) -> int:
     images, locs = synth.make_movie(args.frames, args.seed, fps=args.fps, polarity=args.polarity)
     io.save_movie(args.out, images, args.fps, locs)
@@ -285,56 +236,4 @@ def run_movie(args) -> int:
         k = min(MONTAGE_FRAMES, len(images))
         save_montage(args.montage, images[:k], locs[:k], titles=[f"frame {i}" for i in range(k)])
     print(f"wrote a {len(images)}-frame movie at {args.fps:g} fps to {args.out}")
-    return 0
-
-
-def register_import_dlc(subparsers) -> None:
-    p = subparsers.add_parser(
-        "import-dlc",
-        help="turn a DeepLabCut project's labelled frames into a labelled set",
-        description="Read labeled-data/*/CollectedData_*.csv and the frames beside them; crop "
-        "each frame around the animal found in the image (the rule `track` uses on videos, "
-        "never the labels), one crop side per recording; write the labelled .npz with the "
-        "recording as `video` (the split's group). Frames with a missing label are skipped "
-        "and counted.",
-    )
-    p.add_argument("project", type=Path, help="the DeepLabCut project folder")
-    p.add_argument("--out", required=True, type=Path, help="labelled .npz to write")
-    p.add_argument("--summary", type=Path, help="import summary to write (.json)")
-    for ours, example in (("head", "nose"), ("neck", "left_ear+right_ear"), ("base", "tail_base")):
-        p.add_argument(
-            f"--{ours}",
-            help=f"DLC body part for our {ours} (e.g. {example}; a+b = their midpoint; "
-            "default: guessed from common names)",
-        )
-    p.add_argument(
-        "--crop-scale",
-        type=positive_float,
-        default=2.0,
-        help="crop side = this x the animal's body length (2, as `track`)",
-    )
-    p.add_argument(
-        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_import_dlc, writes=("out", "summary"))
-
-
-def run_import_dlc(args) -> int:
-    from ..data.dlc import import_project
-
-    summary = import_project(
-        args.project,
-        args.out,
-        {"head": args.head, "neck": args.neck, "base": args.base},
-        crop_scale=args.crop_scale,
-        polarity=args.polarity,
-        summary_out=args.summary,
-        progress=not args.quiet,
-    )
-    skipped = ", ".join(f"{n} {why}" for why, n in summary["skipped"].items() if n) or "none"
-    print(
-        f"{args.out}: {summary['frames']} frames of {len(summary['recordings'])} recordings "
-        f"(skipped: {skipped}); body parts {summary['mapping']}"
-    )
     return 0

@@ -1,4 +1,5 @@
-"""Video commands (library: videos): `track`, `to-video`, `render-video`.
+"""Video commands (library: videos): `track`, `to-video`, `render-video`, `import-dlc`,
+`synth-video`.
 
     direction-tagger track --video V.mp4 --movie M.npz --table TRACK.csv --qc QC.json
                            [--figure TRACK.png] [--crop-side PX | --crop-scale 2]
@@ -6,6 +7,8 @@
                               --out P_VIDEO.csv --dlc-out D_VIDEO.csv
     direction-tagger render-video --video V.mp4 --predictions P_VIDEO.csv --out TAGGED.mp4
                                   [--view full|zoom]
+    direction-tagger import-dlc PROJECT --out LABELLED.npz [--head NOSE --neck A+B --base TAIL]
+    direction-tagger synth-video --frames N --out ARENA.mp4 [--truth TRUTH.npz]
 
 A video's chain: `track` cuts the 50 x 50 movie the model reads; the movie chain (predict,
 smooth) tags it; `to-video` brings the predictions back to video pixels; `render-video` draws
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .arguments import int_in, positive_float, positive_int
+from .arguments import fps, int_in, positive_float, positive_int, seed
 
 
 def run_track(args) -> int:
@@ -88,6 +91,48 @@ def run_render_video(args) -> int:
     )
     info = video_info(args.video)
     render_on_video(args.out, info, marks, args.view, args.size, progress=not args.quiet)
+    return 0
+
+
+def run_import_dlc(args) -> int:
+    from ..videos.dlc import import_project
+
+    summary = import_project(
+        args.project,
+        args.out,
+        {"head": args.head, "neck": args.neck, "base": args.base},
+        crop_scale=args.crop_scale,
+        polarity=args.polarity,
+        summary_out=args.summary,
+        progress=not args.quiet,
+    )
+    skipped = ", ".join(f"{n} {why}" for why, n in summary["skipped"].items() if n) or "none"
+    print(
+        f"{args.out}: {summary['frames']} frames of {len(summary['recordings'])} recordings "
+        f"(skipped: {skipped}); body parts {summary['mapping']}"
+    )
+    return 0
+
+
+def run_synth_video(args) -> int:
+    import numpy as np
+
+    from ..data.synth.arena import write_arena_video
+    from ..io import KEYPOINTS, save_npz
+
+    truth = write_arena_video(
+        args.out,
+        args.frames,
+        args.seed,
+        fps=args.fps,
+        width=args.width,
+        height=args.height,
+        tether=not args.no_tether,
+    )
+    if args.truth:
+        locs = {f"locs_{name}": truth[:, k] for k, name in enumerate(KEYPOINTS)}
+        save_npz(args.truth, **locs, fps=np.float32(args.fps))
+    print(f"wrote a {args.frames}-frame {args.width}x{args.height} arena video to {args.out}")
     return 0
 
 
@@ -168,3 +213,51 @@ def register(subparsers) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_render_video, writes=("out",))
+
+    p = subparsers.add_parser(
+        "import-dlc",
+        help="turn a DeepLabCut project's labelled frames into a labelled set",
+        description="Read labeled-data/*/CollectedData_*.csv and the frames beside them; crop "
+        "each frame around the animal found in the image (the rule `track` uses on videos, "
+        "never the labels), one crop side per recording; write the labelled .npz with the "
+        "recording as `video` (the split's group). Frames with a missing label are skipped "
+        "and counted.",
+    )
+    p.add_argument("project", type=Path, help="the DeepLabCut project folder")
+    p.add_argument("--out", required=True, type=Path, help="labelled .npz to write")
+    p.add_argument("--summary", type=Path, help="import summary to write (.json)")
+    for ours, example in (("head", "nose"), ("neck", "left_ear+right_ear"), ("base", "tail_base")):
+        p.add_argument(
+            f"--{ours}",
+            help=f"DLC body part for our {ours} (e.g. {example}; a+b = their midpoint; "
+            "default: guessed from common names)",
+        )
+    p.add_argument(
+        "--crop-scale",
+        type=positive_float,
+        default=2.0,
+        help="crop side = this x the animal's body length (2, as `track`)",
+    )
+    p.add_argument(
+        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_import_dlc, writes=("out", "summary"))
+
+    p = subparsers.add_parser(
+        "synth-video",
+        help="an arena video (H.264 .mp4) of the synthetic animal, as a camera records it",
+        description="Write a whole-arena video: the synthetic animal walking on a textured "
+        "floor inside a darker wall, a static object, a cable hanging to its neck (unless "
+        "--no-tether), lighting drifting over the video and sensor noise. Ground-truth "
+        "keypoints in video pixels go to --truth (.npz, locs_* (M, 2) each).",
+    )
+    p.add_argument("--frames", type=positive_int, required=True, help="number of frames")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
+    p.add_argument("--truth", type=Path, help="ground truth to write (.npz, video px)")
+    p.add_argument("--width", type=int_in(64, 4096), default=640, help="frame width (640)")
+    p.add_argument("--height", type=int_in(64, 4096), default=480, help="frame height (480)")
+    p.add_argument("--fps", type=fps, default=30.0, help="frame rate (default: 30)")
+    p.add_argument("--no-tether", action="store_true", help="no cable to the animal")
+    p.set_defaults(func=run_synth_video, writes=("out", "truth"))

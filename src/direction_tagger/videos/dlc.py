@@ -24,9 +24,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..io import KEYPOINTS, LABEL_BOUNDS, DataError, save_labelled, write_json
-from ..videos.crop import crop_frame, video_to_crop
-from ..videos.finder import build_background, find_animal
-from ..videos.track import measure_animal
+from .crop import crop_frame, video_to_crop
+from .finder import build_background, find_animal
+from .track import measure_animal
 
 # Names labs give these points, tried in order when the user names none.
 GUESSES = {
