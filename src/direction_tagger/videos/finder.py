@@ -30,6 +30,8 @@ TAIL_MIN_LENGTH = 0.2
 TAIL_MAX_WIDTH = 0.15
 # The background takes this quantile of each pixel on the floor's side of the animal.
 FLOOR_QUANTILE = 0.7
+# A thin part that joins an end of the body this much wider than the longest one's is the tail.
+RUMP_WIDER = 1.15
 # The two ends of the blob along its axis: these quantiles of the pixels' projections.
 END_QUANTILE = 0.005
 COARSE_SIDE = 120  # block averaging brings the short side of the frame down to ~this
@@ -135,8 +137,12 @@ def _disc(r: int) -> np.ndarray:
     return xx * xx + yy * yy <= r * r + 0.5
 
 
-def _mask(contrast: np.ndarray, noise: float) -> np.ndarray:
-    peak = float(contrast.max()) if contrast.size else 0.0
+def _mask(contrast: np.ndarray, noise: float, radius: int) -> np.ndarray:
+    """Pixels of the animal's contrast. The peak is taken where the contrast is wider than
+    the opening: a dark cable over a lighter animal must not raise the bar above its head."""
+    if not contrast.size:
+        return np.zeros(contrast.shape, bool)
+    peak = float(ndimage.grey_opening(contrast, footprint=_disc(max(1, radius // 2))).max())
     return contrast > max(NOISE_SIGMAS * noise, PEAK_FRACTION * peak, MIN_CONTRAST)
 
 
@@ -191,10 +197,20 @@ def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
     tail_like = (extents >= TAIL_MIN_LENGTH * length) & (areas <= TAIL_MAX_WIDTH * length * extents)
     if not tail_like.any():
         return None
-    best = touching[tail_like][int(np.argmax(extents[tail_like]))]
-    ay, ax = np.nonzero((labels == best) & ring)
-    attach = np.array([ax.mean(), ay.mean()])
     ys, xs = np.nonzero(body)
+    # A cable may join too, at the head: of the thin parts, the longest is the tail unless
+    # another joins a clearly wider end of the body (the rump).
+    half_width = ndimage.distance_transform_edt(body)[ys, xs]
+    candidates = []
+    for label in touching[tail_like]:
+        ay, ax = np.nonzero((labels == label) & ring)
+        point = np.array([ax.mean(), ay.mean()])
+        near = np.hypot(xs - point[0], ys - point[1]) <= 0.3 * length
+        width = float(half_width[near].max()) if near.any() else 0.0
+        candidates.append((width, extents[touching == label][0], point))
+    longest = max(candidates, key=lambda c: c[1])
+    widest = max(candidates, key=lambda c: c[0])
+    attach = widest[2] if widest[0] > RUMP_WIDER * longest[0] else longest[2]
     d_attach = np.hypot(xs - attach[0], ys - attach[1])
     base = np.array([xs[d_attach.argmin()], ys[d_attach.argmin()]], float)
     d_base = np.hypot(xs - base[0], ys - base[1])
@@ -217,7 +233,8 @@ def find_animal(
     coarse = _contrast(small, bg.coarse, bg, gain)
     coarse_len = (length or 10.0 * f) / f
     noise = bg.noise / f  # block averaging divides sensor noise by ~f
-    mask = _opened(_mask(coarse, noise), max(1, round(OPEN_FRACTION * coarse_len)))
+    radius = max(1, round(OPEN_FRACTION * coarse_len))
+    mask = _opened(_mask(coarse, noise, radius), radius)
     prev = (
         None if previous is None else ((previous[0] + 0.5) / f - 0.5, (previous[1] + 0.5) / f - 0.5)
     )
@@ -233,8 +250,9 @@ def find_animal(
     window = frame[top:bottom, left:right].astype(np.float32)
     fine = _contrast(window, bg.full[top:bottom, left:right], bg, gain)
     rough_len = max(np.ptp(ys), np.ptp(xs)) * f if length is None else length
-    whole = _mask(fine, bg.noise)
-    blob = _best_blob(_opened(whole, max(1, round(OPEN_FRACTION * rough_len))), fine, None, 1.0)
+    radius = max(1, round(OPEN_FRACTION * rough_len))
+    whole = _mask(fine, bg.noise, radius)
+    blob = _best_blob(_opened(whole, radius), fine, None, 1.0)
     if blob is None:
         return Detection(False)
     x, y, blob_len = _axis_midpoint(blob, fine)

@@ -61,6 +61,8 @@ def make_arena_video(
         look,
         floor=np.array([plain]),
         contrast=np.array([120.0]),
+        hood=np.array([1.0]),  # one colour: a hooded rat's light head on a light floor is
+        ear=np.array([1.0]),  # measured without its head (see docs/videos.md)
         gradient=np.zeros((1, 2)),
         tex_amp=np.zeros_like(look.tex_amp),
     )

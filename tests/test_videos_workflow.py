@@ -1,0 +1,99 @@
+"""Raw videos and DeepLabCut projects through the real workflow (issue #13): `videos:` from a
+video file to its tagged original, and `data.source: dlc` from a DLC project to a model
+evaluated on recordings it never saw."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import imageio.v3 as iio
+import numpy as np
+import pandas as pd
+import pytest
+from videos_material import write_dlc_project
+
+from conftest import SHRUNK_DEMO, run_snakemake
+from direction_tagger.data.synth.arena import write_arena_video
+from direction_tagger.io import KEYPOINTS
+from direction_tagger.movies.colours import KEYPOINT_COLOURS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tagged_video(demo_run, tmp_path_factory):
+    """The shrunk demo's workdir (its model trained) with an arena video added to the config."""
+    workdir = tmp_path_factory.mktemp("videos") / "work dir"
+    shutil.copytree(demo_run, workdir, symlinks=True)
+    video = workdir / "my videos" / "session 1.mp4"
+    video.parent.mkdir()
+    truth = write_arena_video(video, 90, seed=11, tether=True)
+    config = {"videos": {"day1": str(video.parent)}}  # a folder: each video in it
+    result = run_snakemake(workdir, configs=[SHRUNK_DEMO, config])
+    return workdir, truth, result
+
+
+def test_a_video_comes_back_tagged_in_video_pixels(tagged_video):
+    workdir, truth, result = tagged_video
+    assert "rule train:" not in result.stdout + result.stderr  # the model was reused
+    out = workdir / "results" / "demo" / "videos" / "day1_session_1"
+    table = pd.read_csv(out / "predictions.csv")
+    assert len(table) == len(truth)
+    error = {
+        name: np.hypot(
+            table[f"{name}_x_video"] - truth[:, k, 0], table[f"{name}_y_video"] - truth[:, k, 1]
+        )
+        for k, name in enumerate(KEYPOINTS)
+    }
+    # a model trained for seconds: a few video px (the animal is ~45 px long)
+    assert all(np.median(e) < 5.0 for e in error.values()), {
+        k: np.median(e) for k, e in error.items()
+    }
+    dlc = pd.read_csv(out / "predictions_dlc.csv", header=[0, 1, 2], index_col=0)
+    assert list(dict.fromkeys(dlc.columns.get_level_values(1))) == ["tail_base", "neck", "nose"]
+    near = np.hypot(dlc.xs("nose", axis=1, level=1)["x"].iloc[:, 0] - truth[:, 2, 0],
+                    dlc.xs("nose", axis=1, level=1)["y"].iloc[:, 0] - truth[:, 2, 1])  # fmt: skip
+    assert np.median(near) < 5.0  # the DLC CSV is in video pixels too
+
+    video = iio.imread(out / "tagged.mp4")
+    assert video.shape == (90, 480, 640, 3)
+    # the nose's magenta disc sits on the nose in the original video
+    rgb = np.array(KEYPOINT_COLOURS["head"], float)
+    hits = 0
+    for i in range(0, 90, 10):
+        x, y = np.round(table.loc[i, ["head_x_video", "head_y_video"]].to_numpy(float)).astype(int)
+        patch = video[i, y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).astype(float)
+        hits += np.linalg.norm(patch - rgb, axis=1).min() < 80
+    assert hits >= 8, hits
+    assert (workdir / "results" / "videos" / "day1_session_1" / "track.png").is_file()
+
+
+def test_a_tracked_video_is_not_redone(tagged_video):
+    workdir, _, _ = tagged_video
+    result = run_snakemake(
+        workdir, "-n", configs=[SHRUNK_DEMO, {"videos": {"day1": str(workdir / "my videos")}}]
+    )
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_a_deeplabcut_project_trains_a_model_split_by_recording(tmp_path):
+    project = tmp_path / "dlc project"
+    write_dlc_project(project, recordings=4, frames=10)
+    config = {
+        "data": {"source": "dlc", "dlc": {"project": str(project)}},
+        "split": {"train": 0.5, "val": 0.25, "test": 0.25},
+        "train": {"steps": 40, "batch_size": 16, "patience": None},
+        "synthetic_movies": {},
+        "evaluate": {"tta": False},
+    }
+    run_snakemake(tmp_path, "results/demo/eval/test/metrics.json", configs=[config])
+    with np.load(tmp_path / "results" / "data" / "dlc" / "labelled.npz", allow_pickle=False) as npz:
+        videos = npz["video"]
+    assert len(videos) == 39  # 40 labelled frames, one without its nose
+    split = json.loads((tmp_path / "results" / "demo" / "split.json").read_text())
+    assert "--group-key video" in split["group_source"]
+    sides = {part: set(videos[idx]) for part, idx in split["indices"].items() if idx}
+    assert len(sides) == 3
+    assert all(sides[a].isdisjoint(sides[b]) for a in sides for b in sides if a < b), sides
+    assert (tmp_path / "results" / "demo" / "eval" / "test" / "metrics.json").is_file()
