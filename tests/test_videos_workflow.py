@@ -52,8 +52,8 @@ def test_a_video_comes_back_tagged_in_video_pixels(tagged_video):
     }
     dlc = pd.read_csv(out / "predictions_dlc.csv", header=[0, 1, 2], index_col=0)
     assert list(dict.fromkeys(dlc.columns.get_level_values(1))) == ["tail_base", "neck", "nose"]
-    near = np.hypot(dlc.xs("nose", axis=1, level=1)["x"].iloc[:, 0] - truth[:, 2, 0],
-                    dlc.xs("nose", axis=1, level=1)["y"].iloc[:, 0] - truth[:, 2, 1])  # fmt: skip
+    nose = dlc.sort_index(axis=1)[(dlc.columns.get_level_values(0)[0], "nose")]
+    near = np.hypot(nose["x"] - truth[:, 2, 0], nose["y"] - truth[:, 2, 1])
     assert np.median(near) < 5.0  # the DLC CSV is in video pixels too
 
     video = iio.imread(out / "tagged.mp4")
@@ -87,13 +87,15 @@ def test_a_deeplabcut_project_trains_a_model_split_by_recording(tmp_path):
         "synthetic_movies": {},
         "evaluate": {"tta": False},
     }
-    run_snakemake(tmp_path, "results/demo/eval/test/metrics.json", configs=[config])
+    run_snakemake(tmp_path, "results/demo/eval/heldout/metrics.json", configs=[config])
     with np.load(tmp_path / "results" / "data" / "dlc" / "labelled.npz", allow_pickle=False) as npz:
         videos = npz["video"]
-    assert len(videos) == 39  # 40 labelled frames, one without its nose
+    summary = json.loads((tmp_path / "results" / "data" / "dlc" / "import.json").read_text())
+    assert summary["skipped"]["missing label"] == 1  # one frame has no nose label
+    assert len(videos) == summary["frames"] == 40 - sum(summary["skipped"].values()) >= 36
     split = json.loads((tmp_path / "results" / "demo" / "split.json").read_text())
-    assert "--group-key video" in split["group_source"]
+    assert split["group_source"].startswith("key 'video'")
     sides = {part: set(videos[idx]) for part, idx in split["indices"].items() if idx}
     assert len(sides) == 3
     assert all(sides[a].isdisjoint(sides[b]) for a in sides for b in sides if a < b), sides
-    assert (tmp_path / "results" / "demo" / "eval" / "test" / "metrics.json").is_file()
+    assert (tmp_path / "results" / "demo" / "eval" / "heldout" / "metrics.json").is_file()
