@@ -69,18 +69,19 @@ class MovieFrames:
         """Frames [start, stop) as a new (n, 50, 50) uint8 array."""
         start, stop = max(0, int(start)), min(self._n, int(stop))
         n = max(0, stop - start)
+        frames = np.empty((n, FRAME_SIZE, FRAME_SIZE), self._dtype)
+        buffer = memoryview(frames).cast("B")
         if self._offset is not None:
             with open(self.path, "rb") as f:
                 f.seek(self._offset + start * self._frame_bytes)
-                data = f.read(n * self._frame_bytes)
+                got = f.readinto(buffer)
         else:
-            data = self._read_compressed(start, n)
-        if len(data) != n * self._frame_bytes:
+            got = self._read_compressed(start, buffer)
+        if got != n * self._frame_bytes:
             raise DataError(
-                f"{self.path}: key 'images' ends after {start + len(data) // self._frame_bytes} "
+                f"{self.path}: key 'images' ends after {start + got // self._frame_bytes} "
                 f"of {self._n} frames; the file was cut short (a damaged file?)"
             )
-        frames = np.frombuffer(data, self._dtype).reshape(n, FRAME_SIZE, FRAME_SIZE)
         return _check_images(frames, self.path) if n else frames.astype(np.uint8)
 
     def chunks(self, size: int = DEFAULT_CHUNK, start: int = 0, stop: int | None = None):
@@ -89,7 +90,8 @@ class MovieFrames:
         for first in range(start, stop, size):
             yield first, self.read(first, min(first + size, stop))
 
-    def _read_compressed(self, start: int, n: int) -> bytes:
+    def _read_compressed(self, start: int, buffer: memoryview) -> int:
+        """Decompress frames from `start` into `buffer`; the number of bytes read."""
         if self._stream is None or self._stream[2] > start:
             self.close()
             zf = zipfile.ZipFile(self.path)
@@ -100,11 +102,16 @@ class MovieFrames:
         while at < start:  # skip forward, a chunk at a time
             step = min(start - at, DEFAULT_CHUNK)
             if len(member.read(step * self._frame_bytes)) != step * self._frame_bytes:
-                return b""
+                return 0
             at += step
-        data = member.read(n * self._frame_bytes)
-        self._stream[2] = at + len(data) // self._frame_bytes
-        return data
+        got = 0
+        while got < len(buffer):  # a zip member may hand out less than asked
+            n = member.readinto(buffer[got:])
+            if not n:
+                break
+            got += n
+        self._stream[2] = at + got // self._frame_bytes
+        return got
 
     def close(self) -> None:
         if self._stream is not None:

@@ -41,31 +41,34 @@ from .arguments import (
 
 
 def run_predict(args) -> int:
+    from ..movie_store import open_movie
+    from ..movies.chunked import predict_file
     from ..movies.predict import load_predictor
-    from ..movies.tables import movie_table, write_table
     from ..train.model_file import require_metadata
 
     predictor, meta = load_predictor(args.model, args.device, args.threads)
-    movie = load_movie(args.movie)
-    if args.truth_metrics and movie.locs is not None:
-        require_metadata(meta, args.model, "train_mean_locs")
-    pred = predictor.predict(movie.images, tta=args.tta, batch_size=args.batch_size, progress=True)
-    table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps, truth_locs=movie.locs)
-    write_table(args.out, table)
-    if args.truth_metrics:
-        from ..evaluate.metrics import evaluate
-        from ..io import write_json
-
-        if movie.locs is None:
-            write_json(args.truth_metrics, {"movie": str(args.movie), "ground_truth": False})
-        else:
-            metrics, _ = evaluate(
-                pred.locs, pred.confidence, movie.locs, np.asarray(meta["train_mean_locs"])
-            )
-            write_json(
-                args.truth_metrics, {"movie": str(args.movie), "ground_truth": True} | metrics
-            )
+    with open_movie(args.movie) as movie:
+        if args.truth_metrics and movie.locs is not None:
+            require_metadata(meta, args.model, "train_mean_locs")
+        kept = predict_file(
+            predictor, movie, args.out, args.tta, args.batch_size, args.chunk_frames, progress=True
+        )
+        write_truth_metrics(args.truth_metrics, args.movie, movie.locs, kept, meta)
     return 0
+
+
+def write_truth_metrics(path, movie_path, truth, kept, meta) -> None:
+    """The movie's metrics against its ground truth (JSON at `path`; none: say so)."""
+    if not path:
+        return
+    if truth is None:
+        write_json(path, {"movie": str(movie_path), "ground_truth": False})
+        return
+    from ..evaluate.metrics import evaluate
+
+    locs, confidence = kept
+    metrics, _ = evaluate(locs, confidence, truth, np.asarray(meta["train_mean_locs"]))
+    write_json(path, {"movie": str(movie_path), "ground_truth": True} | metrics)
 
 
 def _read_reference(path) -> dict:
@@ -82,9 +85,9 @@ def _read_reference(path) -> dict:
 
 
 def run_smooth(args) -> int:
-    from ..movies.postprocess import smooth_and_check
+    from ..movies.chunked import smooth_file
     from ..movies.smooth import check_settings
-    from ..movies.tables import read_table, write_dlc_csv, write_table
+    from ..movies.tables import table_columns
 
     check_settings(args.method, args.window, args.polyorder)
     reference = _read_reference(args.reference) if args.reference else None
@@ -102,36 +105,42 @@ def run_smooth(args) -> int:
         "min_confidence": args.min_confidence,
         "flag_risk": args.flag_risk,
     }
-    table = read_table(args.predictions)
     calibration = None
     if args.calibration:
         from ..evaluate.calibration import load_calibration
 
         calibration = load_calibration(args.calibration)
-        _check_spread(calibration, table, args)
-    result = smooth_and_check(
-        table, smoothing, checks, reference, args.fps, calibration, args.polarity
+        _check_spread(calibration, table_columns(args.predictions), args)
+    qc = smooth_file(
+        args.predictions,
+        args.out,
+        smoothing,
+        checks,
+        reference,
+        args.fps,
+        calibration,
+        args.polarity,
+        dlc_path=args.dlc_csv,
+        rows=args.chunk_rows,
+        progress=not args.quiet,
     )
-    write_table(args.out, result.table)
-    if args.dlc_csv:
-        write_dlc_csv(args.dlc_csv, result.locs, result.likelihood)
     if args.qc_json:
-        result.qc["settings"]["outlier_px"] = args.outlier_px
-        result.qc["settings"]["reference"] = str(args.reference) if args.reference else None
-        result.qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
-        write_json(args.qc_json, result.qc)
+        qc["settings"]["outlier_px"] = args.outlier_px
+        qc["settings"]["reference"] = str(args.reference) if args.reference else None
+        qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
+        write_json(args.qc_json, qc)
     print(
-        f"{args.out}: {len(result.table)} frames smoothed ({args.method}, window "
-        f"{args.window}); {100 * result.qc['flagged_share']['any']:.1f}% flagged by QC; "
-        f"head and tail exchanged on {result.qc['polarity']['exchanged_frames']} frames"
+        f"{args.out}: {qc['n_frames']} frames smoothed ({args.method}, window "
+        f"{args.window}); {100 * qc['flagged_share']['any']:.1f}% flagged by QC; "
+        f"head and tail exchanged on {qc['polarity']['exchanged_frames']} frames"
     )
     return 0
 
 
-def _check_spread(calibration: dict, table, args) -> None:
+def _check_spread(calibration: dict, columns, args) -> None:
     """A calibration made with TTA needs the TTA spread in the predictions, and one made
     without TTA cannot use it (the spread feature would mean something else)."""
-    has_spread = all(f"{k}_spread_px" in table.columns for k in ("base", "neck", "head"))
+    has_spread = all(f"{k}_spread_px" in columns for k in ("base", "neck", "head"))
     if (calibration["tta"] > 1) != has_spread:
         raise DataError(
             f"{args.calibration}: calibrated for TTA {calibration['tta']}, but "
@@ -215,6 +224,13 @@ def register(subparsers) -> None:
     p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
     p.add_argument("--out", required=True, help="raw predictions CSV to write")
     p.add_argument("--batch-size", type=positive_int, default=1024)
+    p.add_argument(
+        "--chunk-frames",
+        type=positive_int,
+        default=16384,
+        help="frames read, predicted and written at a time: memory is bounded by it, "
+        "whatever the movie's length (16384, rounded to whole batches)",
+    )
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
     p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
 
@@ -289,6 +305,14 @@ def register(subparsers) -> None:
         action="store_false",
         help="keep each frame's head/tail polarity as predicted (default: least-cost path)",
     )
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        default=16384,
+        help="rows cleaned at a time: memory is bounded by it, whatever the movie's length; "
+        "the result is the same for any value (16384)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_smooth, writes=("out", "dlc_csv", "qc_json"))
 
     p = subparsers.add_parser(
