@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import struct
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,7 @@ class MovieFrames:
         self._frame_bytes = FRAME_PIXELS * self._dtype.itemsize
         self._offset = _stored_offset(path, info) if info.compress_type == 0 else None
         self._stream = None  # (open zip, open member, next frame) of a compressed file
+        self._buffer = (0, np.empty((0, FRAME_SIZE, FRAME_SIZE), np.uint8))  # for __getitem__
 
     def __len__(self) -> int:
         return self._n
@@ -83,6 +84,24 @@ class MovieFrames:
                 f"of {self._n} frames; the file was cut short (a damaged file?)"
             )
         return _check_images(frames, self.path) if n else frames.astype(np.uint8)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        """Frame `i` (50, 50) uint8, from a buffer of DEFAULT_CHUNK frames read ahead: made
+        for going through the movie in order (rendering)."""
+        i = int(i)
+        if not 0 <= i < self._n:
+            raise IndexError(f"frame {i} of a {self._n}-frame movie")
+        first, frames = self._buffer
+        if not first <= i < first + len(frames):
+            self._buffer = first, frames = i, self.read(i, i + DEFAULT_CHUNK)
+        return frames[i - first]
+
+    def grey_histogram(self, size: int = DEFAULT_CHUNK) -> np.ndarray:
+        """(256,) int64: how many pixels of the whole movie have each grey level."""
+        hist = np.zeros(256, np.int64)
+        for _, frames in self.chunks(size):
+            hist += np.bincount(frames.reshape(-1), minlength=256)
+        return hist
 
     def chunks(self, size: int = DEFAULT_CHUNK, start: int = 0, stop: int | None = None):
         """(first frame, frames) for consecutive ranges of at most `size` frames."""
@@ -222,12 +241,19 @@ def write_movie(
     return path
 
 
-def iter_frames(movie: MovieFrames, chunk: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
-    """Every frame, one (50, 50) uint8 array at a time, read `chunk` frames at a time."""
-    for _, frames in movie.chunks(chunk):
-        yield from frames
-
-
-def read_all(movie: MovieFrames) -> np.ndarray:
-    """The whole movie in memory (small movies, tests)."""
-    return movie.read(0, len(movie))
+def percentiles_of_histogram(hist: np.ndarray, q) -> np.ndarray:
+    """np.percentile(values, q) (linear method) from the values' histogram over 0..255, to
+    the last bit: the same index and interpolation arithmetic as numpy's."""
+    hist = np.asarray(hist, np.int64)
+    n = int(hist.sum())
+    cum = np.cumsum(hist)
+    q = np.true_divide(np.asarray(q, np.float64), 100)
+    virtual = q * (n - 1)
+    below = np.floor(virtual).astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    a = np.searchsorted(cum, below, side="right").astype(np.float64)  # value of rank `below`
+    b = np.searchsorted(cum, above, side="right").astype(np.float64)
+    t = virtual - below
+    diff = b - a
+    out = a + diff * t
+    return np.where(t >= 0.5, b - diff * (1 - t), out)

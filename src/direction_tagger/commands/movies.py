@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, load_labelled, load_movie, read_json, write_json
+from ..io import DataError, load_labelled, read_json, write_json
 from .arguments import (
     add_model_options,
     fps,
@@ -150,48 +150,75 @@ def _check_spread(calibration: dict, columns, args) -> None:
 
 
 def run_render(args) -> int:
+    from ..movie_store import open_movie
     from ..movies.render import render_video
+
+    with open_movie(args.movie) as movie:
+        drawn = _drawn_columns(args.predictions, args.chunk_rows)
+        if len(drawn["locs"]) != len(movie):
+            raise DataError(
+                f"{args.predictions}: {len(drawn['locs'])} rows, but {args.movie} has "
+                f"{len(movie)} frames; expected one row per frame"
+            )
+        render_video(
+            args.out,
+            movie,
+            drawn["locs"],
+            drawn["confidence"],
+            movie.fps,
+            flags=drawn["flags"],
+            hollow=drawn["hollow"],
+            scale=args.scale,
+            trail=args.trail,
+            panel=args.panel,
+            crf=args.crf,
+            preset=args.preset,
+            progress=not args.quiet,
+        )
+        print(f"{args.out}: {len(movie)} frames at {movie.fps:g} fps")
+    return 0
+
+
+def _drawn_columns(path, rows: int) -> dict:
+    """What the video draws from a predictions table, read a chunk at a time and only its
+    columns (about 100 bytes a frame): positions, the calibrated confidence when the table
+    has it (doubtful points are drawn hollow), the points kept raw, the qc_* flags."""
+    from ..io import KEYPOINTS
     from ..movies.tables import (
-        read_table,
+        iter_table,
         table_bool,
+        table_columns,
         table_confidence,
         table_flags,
         table_locs,
         table_values,
     )
 
-    movie = load_movie(args.movie)
-    table = read_table(args.predictions)
-    if len(table) != len(movie):
-        raise DataError(
-            f"{args.predictions}: {len(table)} rows, but {args.movie} has "
-            f"{len(movie)} frames; expected one row per frame"
-        )
-    flags = table_flags(table) or None
-    # calibrated confidence when the table has it; doubtful points are drawn hollow
-    calibrated = table_values(table, "_p_within_2px")
-    confidence = table_confidence(table) if calibrated is None else calibrated
-    hollow = table_bool(table, "_kept_raw")
-    if calibrated is not None:
-        doubtful = ~(calibrated >= 0.5)
-        hollow = doubtful if hollow is None else hollow | doubtful
-    render_video(
-        args.out,
-        movie.images,
-        table_locs(table),
-        confidence,
-        movie.fps,
-        flags=flags,
-        hollow=hollow,
-        scale=args.scale,
-        trail=args.trail,
-        panel=args.panel,
-        crf=args.crf,
-        preset=args.preset,
-        progress=not args.quiet,
-    )
-    print(f"{args.out}: {len(movie)} frames at {movie.fps:g} fps")
-    return 0
+    header = table_columns(path)
+    suffixes = ("_x", "_y", "_confidence", "_p_within_2px", "_kept_raw")
+    wanted = [f"{k}{s}" for k in KEYPOINTS for s in suffixes] + [
+        c for c in header if c.startswith("qc_")
+    ]
+    parts = {"locs": [], "confidence": [], "hollow": [], "flags": []}
+    for chunk in iter_table(path, rows, wanted):
+        calibrated = table_values(chunk, "_p_within_2px")
+        hollow = table_bool(chunk, "_kept_raw")
+        if calibrated is not None:
+            doubtful = ~(calibrated >= 0.5)
+            hollow = doubtful if hollow is None else hollow | doubtful
+        parts["locs"].append(table_locs(chunk))
+        parts["confidence"].append(table_confidence(chunk) if calibrated is None else calibrated)
+        parts["hollow"].append(hollow)
+        parts["flags"].append(table_flags(chunk))
+    flags = parts["flags"][0] and {
+        name: np.concatenate([f[name] for f in parts["flags"]]) for name in parts["flags"][0]
+    }
+    return {
+        "locs": np.concatenate(parts["locs"]),
+        "confidence": np.concatenate(parts["confidence"]),
+        "hollow": None if parts["hollow"][0] is None else np.concatenate(parts["hollow"]),
+        "flags": flags or None,
+    }
 
 
 def run_movie_figures(args) -> int:
@@ -349,6 +376,12 @@ def register(subparsers) -> None:
         help="libx264 speed preset: faster = bigger file (superfast)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        default=16384,
+        help="table rows read at a time (frames are read 4096 at a time) (16384)",
+    )
     p.set_defaults(func=run_render, writes=("out",))
 
     p = subparsers.add_parser(
