@@ -3,7 +3,13 @@
 import functools
 import json
 
-from direction_tagger.config import ConfigError, expand_movie_entry, tta_count
+from direction_tagger.config import (
+    MOVIE_FILES,
+    ConfigError,
+    expand_movie_entry,
+    movie_batches,
+    tta_count,
+)
 
 RESULTS = "results/{run}"  # one folder per run; `runs:` in the config makes a sweep
 LOGS = "logs/{run}"

@@ -5,9 +5,13 @@ def run_targets(run):
     base = f"results/{run}"
     targets = [f"{base}/summary.md", f"{base}/training_curves.png"]
     targets += [f"{base}/eval/{name}/metrics.json" for name in evaluation_sets(run)]
+    render = RUN_CONFIGS[run]["render"]
     for name in movies():
-        targets.append(f"{base}/movies/{name}/tagged.mp4")
-        targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
+        targets.append(f"{base}/movies/{name}/qc.json")
+        if render["video"]:
+            targets.append(f"{base}/movies/{name}/tagged.mp4")
+        if render["figures"]:
+            targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
     return targets
 
 

@@ -7,6 +7,8 @@
                             [--scale 8] [--trail 15] [--panel]
     direction-tagger movie-figures --predictions SMOOTH.csv --outdir DIR
     direction-tagger qc-reference --labelled TRAIN.npz --out REF.json
+    direction-tagger tag-movies --model MODEL.pt --movies A.npz B.npz ... --outdirs DA DB ...
+                               [--tta N] [smoothing options]
 
 File decisions:
 - The smoothed CSV is one self-contained table: the main columns (base_x, ...,
@@ -84,10 +86,9 @@ def _read_reference(path) -> dict:
     return ref
 
 
-def run_smooth(args) -> int:
-    from ..movies.chunked import smooth_file
+def _smoothing_settings(args) -> tuple[dict, dict, dict | None, dict | None]:
+    """(smoothing, checks, reference, calibration) from the smoothing options."""
     from ..movies.smooth import check_settings
-    from ..movies.tables import table_columns
 
     check_settings(args.method, args.window, args.polyorder)
     reference = _read_reference(args.reference) if args.reference else None
@@ -110,41 +111,83 @@ def run_smooth(args) -> int:
         from ..evaluate.calibration import load_calibration
 
         calibration = load_calibration(args.calibration)
-        _check_spread(calibration, table_columns(args.predictions), args)
+    return smoothing, checks, reference, calibration
+
+
+def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json) -> None:
+    from ..movies.chunked import smooth_file
+    from ..movies.tables import table_columns
+
+    smoothing, checks, reference, calibration = settings
+    if calibration is not None:
+        _check_spread(calibration, table_columns(predictions), predictions, args)
     qc = smooth_file(
-        args.predictions,
-        args.out,
+        predictions,
+        out,
         smoothing,
         checks,
         reference,
         args.fps,
         calibration,
         args.polarity,
-        dlc_path=args.dlc_csv,
+        dlc_path=dlc_csv,
         rows=args.chunk_rows,
         progress=not args.quiet,
     )
-    if args.qc_json:
+    if qc_json:
         qc["settings"]["outlier_px"] = args.outlier_px
         qc["settings"]["reference"] = str(args.reference) if args.reference else None
         qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
-        write_json(args.qc_json, qc)
+        write_json(qc_json, qc)
     print(
-        f"{args.out}: {qc['n_frames']} frames smoothed ({args.method}, window "
+        f"{out}: {qc['n_frames']} frames smoothed ({args.method}, window "
         f"{args.window}); {100 * qc['flagged_share']['any']:.1f}% flagged by QC; "
         f"head and tail exchanged on {qc['polarity']['exchanged_frames']} frames"
     )
+
+
+def run_smooth(args) -> int:
+    settings = _smoothing_settings(args)
+    _smooth_one(args, settings, args.predictions, args.out, args.dlc_csv, args.qc_json)
     return 0
 
 
-def _check_spread(calibration: dict, columns, args) -> None:
+def run_tag_movies(args) -> int:
+    from ..config import MOVIE_FILES
+    from ..movie_store import open_movie
+    from ..movies.chunked import predict_file
+    from ..movies.predict import load_predictor
+    from ..train.model_file import require_metadata
+
+    if len(args.movies) != len(args.outdirs):
+        raise DataError(
+            f"--movies names {len(args.movies)} movies and --outdirs {len(args.outdirs)} "
+            "folders; expected one folder per movie"
+        )
+    settings = _smoothing_settings(args)  # every setting checked before the first movie
+    predictor, meta = load_predictor(args.model, args.device, args.threads)
+    for movie_path, outdir in zip(args.movies, args.outdirs):
+        files = {k: Path(outdir) / name for k, name in MOVIE_FILES.items()}
+        with open_movie(movie_path) as movie:
+            if movie.locs is not None:
+                require_metadata(meta, args.model, "train_mean_locs")
+            kept = predict_file(
+                predictor, movie, files["raw"], args.tta, args.batch_size, args.chunk_frames
+            )
+            write_truth_metrics(files["truth"], movie_path, movie.locs, kept, meta)
+        _smooth_one(args, settings, files["raw"], files["smooth"], files["dlc"], files["qc"])
+    print(f"{len(args.movies)} movies predicted, smoothed and checked with one model load")
+    return 0
+
+
+def _check_spread(calibration: dict, columns, predictions, args) -> None:
     """A calibration made with TTA needs the TTA spread in the predictions, and one made
     without TTA cannot use it (the spread feature would mean something else)."""
     has_spread = all(f"{k}_spread_px" in columns for k in ("base", "neck", "head"))
     if (calibration["tta"] > 1) != has_spread:
         raise DataError(
             f"{args.calibration}: calibrated for TTA {calibration['tta']}, but "
-            f"{args.predictions} was predicted {'with' if has_spread else 'without'} TTA; "
+            f"{predictions} was predicted {'with' if has_spread else 'without'} TTA; "
             "calibrate with the TTA the predictions use"
         )
 
@@ -240,39 +283,8 @@ def run_qc_reference(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "predict",
-        help="predict keypoints for every frame of a movie",
-        description="Writes the raw per-frame table (x, y, confidence per "
-        "keypoint, directions, body length, speed).",
-    )
-    add_model_options(p)
-    p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
-    p.add_argument("--out", required=True, help="raw predictions CSV to write")
-    p.add_argument("--batch-size", type=positive_int, default=1024)
-    p.add_argument(
-        "--chunk-frames",
-        type=positive_int,
-        default=16384,
-        help="frames read, predicted and written at a time: memory is bounded by it, "
-        "whatever the movie's length (16384, rounded to whole batches)",
-    )
-    p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
-    p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
-
-    p = subparsers.add_parser(
-        "smooth",
-        help="smooth a movie's raw predictions, run QC, write tables",
-        description="Confidence-aware smoothing (drop low-confidence and outlying points, "
-        "interpolate short gaps, Savitzky-Golay or median filter) and label-free QC of a raw "
-        "predictions CSV. Writes the smoothed tidy CSV (raw values kept as *_raw columns, "
-        "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.",
-    )
-    p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
-    p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
-    p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
-    p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
+def add_smoothing_options(p) -> None:
+    """The options of `smooth`, shared with `tag-movies`."""
     p.add_argument(
         "--reference",
         type=Path,
@@ -340,7 +352,65 @@ def register(subparsers) -> None:
         "the result is the same for any value (16384)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_chunk_frames(p) -> None:
+    p.add_argument(
+        "--chunk-frames",
+        type=positive_int,
+        default=16384,
+        help="frames read, predicted and written at a time: memory is bounded by it, "
+        "whatever the movie's length (16384, rounded to whole batches)",
+    )
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="predict keypoints for every frame of a movie",
+        description="Writes the raw per-frame table (x, y, confidence per "
+        "keypoint, directions, body length, speed).",
+    )
+    add_model_options(p)
+    p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
+    p.add_argument("--out", required=True, help="raw predictions CSV to write")
+    p.add_argument("--batch-size", type=positive_int, default=1024)
+    add_chunk_frames(p)
+    p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
+    p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
+
+    p = subparsers.add_parser(
+        "smooth",
+        help="smooth a movie's raw predictions, run QC, write tables",
+        description="Confidence-aware smoothing (drop low-confidence and outlying points, "
+        "interpolate short gaps, Savitzky-Golay or median filter) and label-free QC of a raw "
+        "predictions CSV. Writes the smoothed tidy CSV (raw values kept as *_raw columns, "
+        "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.",
+    )
+    p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
+    p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
+    p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
+    p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
+    add_smoothing_options(p)
     p.set_defaults(func=run_smooth, writes=("out", "dlc_csv", "qc_json"))
+
+    p = subparsers.add_parser(
+        "tag-movies",
+        help="predict, smooth and check many movies in one process (the model loaded once)",
+        description="For each movie, what `predict` then `smooth` write, into its folder "
+        "(--outdirs, one per movie): predictions_raw.csv, ground_truth_metrics.json, "
+        "predictions.csv, predictions_dlc.csv, qc.json. For many short "
+        "clips: the start-up (imports, model load) is paid once, not per movie.",
+    )
+    add_model_options(p)
+    p.add_argument("--movies", required=True, nargs="+", help="movie .npz files")
+    p.add_argument(
+        "--outdirs", required=True, nargs="+", help="one output folder per movie, in order"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=1024)
+    add_chunk_frames(p)
+    add_smoothing_options(p)
+    p.set_defaults(func=run_tag_movies, writes_folders=("outdirs",))
 
     p = subparsers.add_parser(
         "render",
