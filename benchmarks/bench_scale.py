@@ -97,7 +97,7 @@ def make_inputs(d: Path, frames: int, clips: int, clip_frames: int) -> None:
 
 
 def bench_long(d: Path, frames: int, tta: int, skip: set[str]) -> None:
-    cli = [PY, "-m", "direction_tagger.cli"]
+    cli = [str(Path(PY).with_name("direction-tagger"))]
     model, movie = str(d / "model.pt"), str(d / "long.npz")
     streamed = {
         "predict": [*cli, "predict", "--model", model, "--movie", movie, "--tta", str(tta)]
@@ -136,7 +136,7 @@ def bench_long(d: Path, frames: int, tta: int, skip: set[str]) -> None:
 
 
 def bench_clips(d: Path, clips: int, sample: int, per_job: int, tta: int) -> None:
-    cli = [PY, "-m", "direction_tagger.cli"]
+    cli = [str(Path(PY).with_name("direction-tagger"))]
     names = sorted((d / "clips").glob("*.npz"))
     model = ["--model", str(d / "model.pt"), "--tta", str(tta), "--device", "cpu"]
     start = time.perf_counter()

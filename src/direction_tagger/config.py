@@ -114,15 +114,7 @@ def expand_movie_entry(name: str, path: str) -> dict[str, str]:
     }
 
 
-# a movie's files in results/{run}/movies/{movie}/ from predict -> smooth + QC (the rules and
-# `tag-movies` name them alike)
-MOVIE_FILES = {
-    "raw": "predictions_raw.csv",
-    "truth": "ground_truth_metrics.json",
-    "smooth": "predictions.csv",
-    "dlc": "predictions_dlc.csv",
-    "qc": "qc.json",
-}
+from .movies.files import MOVIE_FILES  # noqa: E402,F401  (the workflow reads it here)
 
 
 def movie_batches(names, per_job: int) -> dict[str, list[str]]:

@@ -153,9 +153,9 @@ def run_smooth(args) -> int:
 
 
 def run_tag_movies(args) -> int:
-    from ..config import MOVIE_FILES
     from ..movie_store import open_movie
     from ..movies.chunked import predict_file
+    from ..movies.files import MOVIE_FILES
     from ..movies.predict import load_predictor
     from ..train.model_file import require_metadata
 

@@ -55,9 +55,9 @@ def predict_file(
     """Predict every frame of `movie` (a movie_store.MovieFrames) and write the raw tidy table
     to `out` (atomically) as it goes. Returns (locs, confidence) of the whole movie when it
     carries ground truth (for its metrics: 36 bytes a frame), else None."""
-    from .predict import tta_transforms
-
-    truth, with_spread = movie.locs, bool(tta_transforms(tta))
+    # TTA (2 transforms or more) gives a spread column; the same rule as tta_transforms, which
+    # lives beside torch (smoothing must not need it)
+    truth, with_spread = movie.locs, (8 if tta is True else int(tta or 0)) > 1
     kept = [] if truth is not None else None
 
     def rows(parts, first, n):
