@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -77,8 +78,12 @@ def workflow_rules() -> dict[str, Rule]:
     rules, local = {}, set()
     for smk in sorted(RULES_DIR.glob("*.smk")):
         text = smk.read_text()
-        for block in re.split(r"^(?=(?:rule|checkpoint) \w+:)", text, flags=re.M)[1:]:
-            name = re.match(r"(?:rule|checkpoint) (\w+):", block).group(1)
+        # rules at the top level, or indented under an `if` / a `for` (a rule per batch:
+        # `rule:` with `name: f"tag_movies_..."`, counted once under its name's stem)
+        for block in re.split(r"^(?=[ ]*(?:rule|checkpoint)(?: \w+)?:)", text, flags=re.M)[1:]:
+            block = textwrap.dedent(block.split("\n\n\n")[0])
+            named = re.match(r"(?:rule|checkpoint) (\w+):", block)
+            name = named.group(1) if named else re.search(r'name:\s*f?"(\w+?)_\{', block).group(1)
             block = block if block.endswith("\n") else block + "\n"
             rule = Rule(name, smk)
             for action in ("shell", "script", "notebook", "wrapper"):

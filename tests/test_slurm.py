@@ -504,10 +504,8 @@ def test_demo_runs_on_slurm_with_training_on_a_gpu_and_survives_preemption(slurm
         "train",
         "calibrate",
         "evaluate",
-        "predict_movie",
-        "smooth_movie",
-        "render_movie",
-        "movie_figures",
+        # a movie's chain is one job (group "movie"), named after the group and its rules
+        "movie_movie_figures_predict_movie_render_movie_smooth_movie",
     }  # the rest ran locally
     for rule, records in jobs.items():
         for job in records:

@@ -13,7 +13,8 @@ from videos_material import SCORER, dlc_csv_text, write_dlc_project
 
 from direction_tagger import cli
 from direction_tagger.data.synth.arena import write_arena_video
-from direction_tagger.io import DataError, MovieWriter, load_labelled, load_movie
+from direction_tagger.io import DataError, load_labelled, load_movie
+from direction_tagger.movie_store import MovieWriter
 from direction_tagger.movies.tables import movie_table
 from direction_tagger.videos.crop import crop_frame, crop_to_video, video_to_crop
 from direction_tagger.videos.finder import build_background, find_animal

@@ -85,8 +85,9 @@ def _outputs(args) -> dict[Path, bool]:
     outputs = {}
     for names, folder in ((args.writes, False), (args.writes_folders, True)):
         for name in names:
-            if getattr(args, name, None):
-                outputs[Path(getattr(args, name))] = folder
+            value = getattr(args, name, None)
+            for path in value if isinstance(value, list) else [value] if value else []:
+                outputs[Path(path)] = folder
     return outputs
 
 

@@ -131,6 +131,23 @@ def movies_and_videos(movies: dict[str, str], videos: dict[str, str]) -> None:
         )
 
 
+from .movies.files import MOVIE_FILES  # noqa: E402,F401  (the workflow reads it here)
+
+
+def movie_batches(names, per_job: int) -> dict[str, list[str]]:
+    """Movies tagged together in one job (predict -> smooth + QC, the model loaded once):
+    name -> movie names, `per_job` at a time in name order, so adding movies whose names
+    sort last re-runs only the last batch. Empty when `per_job` is 1 (a job per movie)."""
+    if per_job <= 1:
+        return {}
+    names = sorted(names)
+    width = len(str(max(0, (len(names) - 1) // per_job)))
+    return {
+        f"batch{k // per_job:0{width}d}": names[k : k + per_job]
+        for k in range(0, len(names), per_job)
+    }
+
+
 def tta_count(value: bool | int) -> int:
     """A config `tta` (true = all 8 dihedral transforms, false = none, or a count) as a count."""
     if value is True:

@@ -4,9 +4,11 @@ import functools
 import json
 
 from direction_tagger.config import (
+    MOVIE_FILES,
     VIDEO_SUFFIXES,
     ConfigError,
     expand_movie_entry,
+    movie_batches,
     movies_and_videos,
     tta_count,
 )

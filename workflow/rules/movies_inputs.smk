@@ -7,5 +7,34 @@ MOVIE_FIGURES = [
 ]
 
 
+def movie_file(name):
+    """The DAG node of a movie's frames: the one place that finds them."""
+    return checked(movies()[name])
+
+
 def movie_path(wildcards):
-    return checked(movies()[wildcards.movie])
+    return movie_file(wildcards.movie)
+
+
+# movies_per_job > 1: batch name -> movie names, each batch one tag_movies_<batch> job
+MOVIE_BATCHES = movie_batches(movies(), config["movies_per_job"])
+
+
+def batch_inputs(names):
+    return [movie_file(name) for name in names]
+
+
+def batch_outputs(run, names, key):
+    """Literal paths (no wildcard): Snakemake finds a literal output's rule by its index at
+    once, where a wildcard output would be tested against every file of every batch."""
+    return [f"results/{run}/movies/{name}/{MOVIE_FILES[key]}" for name in names]
+
+
+def batch_movie_files(wildcards, input):
+    """A batch's movie files as its script passes them (a sidecar stands for its file)."""
+    return [str(p).removesuffix(".sha256") for p in input.movies]
+
+
+def batch_calibration(run):
+    tta = tta_count(RUN_CONFIGS[run]["predict"]["tta"])
+    return f"results/{run}/calibration/tta{tta}.json"

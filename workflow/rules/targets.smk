@@ -8,12 +8,22 @@ def run_targets(run):
     base = f"results/{run}"
     targets = [f"{base}/summary.md", f"{base}/training_curves.png"]
     targets += [f"{base}/eval/{name}/metrics.json" for name in evaluation_sets(run)]
+    render = RUN_CONFIGS[run]["render"]
     for name in movies():
-        if name not in videos():  # a tracked video is shown on the original instead
+        targets.append(f"{base}/movies/{name}/qc.json")
+        # a tracked video is shown tagged on the original video, not on its crop
+        if render["video"] and name not in videos():
             targets.append(f"{base}/movies/{name}/tagged.mp4")
-        targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
+        if render["figures"]:
+            targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
     for name in videos():
-        targets += [f"{base}/videos/{name}/{out}" for out in VIDEO_OUTPUTS]
+        targets += [
+            f"{base}/videos/{name}/{out}"
+            for out in VIDEO_OUTPUTS
+            if out != "tagged.mp4"
+        ]
+        if render["video"]:
+            targets.append(f"{base}/videos/{name}/tagged.mp4")
         targets.append(f"{VIDEOS}/{name}/track.png")
     return targets
 

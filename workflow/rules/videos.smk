@@ -22,6 +22,8 @@ rule track_video:
         "logs/videos/track_{video}.log",
     benchmark:
         "logs/benchmarks/track_{video}.tsv"
+    group:
+        "movie"  # on a cluster, a video's chain is one job (see docs/slurm.md)
     conda:
         "../../envs/render.yaml"
     threads: 2  # ffmpeg decodes on one core while the tracker works on the other
@@ -47,6 +49,8 @@ rule video_predictions:
         f"{LOGS}/video_predictions_{{video}}.log",
     benchmark:
         f"{LOGS}/benchmarks/video_predictions_{{video}}.tsv"
+    group:
+        "movie"
     conda:
         "../../envs/render.yaml"
     script:
@@ -68,6 +72,8 @@ rule render_on_video:
         f"{LOGS}/render_video_{{video}}.log",
     benchmark:
         f"{LOGS}/benchmarks/render_video_{{video}}.tsv"
+    group:
+        "movie"
     conda:
         "../../envs/render.yaml"
     params:

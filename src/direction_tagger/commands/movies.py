@@ -7,6 +7,8 @@
                             [--scale 8] [--trail 15] [--panel]
     direction-tagger movie-figures --predictions SMOOTH.csv --outdir DIR
     direction-tagger qc-reference --labelled TRAIN.npz --out REF.json
+    direction-tagger tag-movies --model MODEL.pt --movies A.npz B.npz ... --outdirs DA DB ...
+                               [--tta N] [smoothing options]
 
 File decisions:
 - The smoothed CSV is one self-contained table: the main columns (base_x, ...,
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, load_labelled, load_movie, read_json, write_json
+from ..io import DataError, load_labelled, read_json, write_json
 from .arguments import (
     add_model_options,
     fps,
@@ -41,31 +43,34 @@ from .arguments import (
 
 
 def run_predict(args) -> int:
+    from ..movie_store import open_movie
+    from ..movies.chunked import predict_file
     from ..movies.predict import load_predictor
-    from ..movies.tables import movie_table, write_table
     from ..train.model_file import require_metadata
 
     predictor, meta = load_predictor(args.model, args.device, args.threads)
-    movie = load_movie(args.movie)
-    if args.truth_metrics and movie.locs is not None:
-        require_metadata(meta, args.model, "train_mean_locs")
-    pred = predictor.predict(movie.images, tta=args.tta, batch_size=args.batch_size, progress=True)
-    table = movie_table(pred.locs, pred.confidence, pred.spread, movie.fps, truth_locs=movie.locs)
-    write_table(args.out, table)
-    if args.truth_metrics:
-        from ..evaluate.metrics import evaluate
-        from ..io import write_json
-
-        if movie.locs is None:
-            write_json(args.truth_metrics, {"movie": str(args.movie), "ground_truth": False})
-        else:
-            metrics, _ = evaluate(
-                pred.locs, pred.confidence, movie.locs, np.asarray(meta["train_mean_locs"])
-            )
-            write_json(
-                args.truth_metrics, {"movie": str(args.movie), "ground_truth": True} | metrics
-            )
+    with open_movie(args.movie) as movie:
+        if args.truth_metrics and movie.locs is not None:
+            require_metadata(meta, args.model, "train_mean_locs")
+        kept = predict_file(
+            predictor, movie, args.out, args.tta, args.batch_size, args.chunk_frames, progress=True
+        )
+        write_truth_metrics(args.truth_metrics, args.movie, movie.locs, kept, meta)
     return 0
+
+
+def write_truth_metrics(path, movie_path, truth, kept, meta) -> None:
+    """The movie's metrics against its ground truth (JSON at `path`; none: say so)."""
+    if not path:
+        return
+    if truth is None:
+        write_json(path, {"movie": str(movie_path), "ground_truth": False})
+        return
+    from ..evaluate.metrics import evaluate
+
+    locs, confidence = kept
+    metrics, _ = evaluate(locs, confidence, truth, np.asarray(meta["train_mean_locs"]))
+    write_json(path, {"movie": str(movie_path), "ground_truth": True} | metrics)
 
 
 def _read_reference(path) -> dict:
@@ -81,10 +86,9 @@ def _read_reference(path) -> dict:
     return ref
 
 
-def run_smooth(args) -> int:
-    from ..movies.postprocess import smooth_and_check
+def _smoothing_settings(args) -> tuple[dict, dict, dict | None, dict | None]:
+    """(smoothing, checks, reference, calibration) from the smoothing options."""
     from ..movies.smooth import check_settings
-    from ..movies.tables import read_table, write_dlc_csv, write_table
 
     check_settings(args.method, args.window, args.polyorder)
     reference = _read_reference(args.reference) if args.reference else None
@@ -102,87 +106,162 @@ def run_smooth(args) -> int:
         "min_confidence": args.min_confidence,
         "flag_risk": args.flag_risk,
     }
-    table = read_table(args.predictions)
     calibration = None
     if args.calibration:
         from ..evaluate.calibration import load_calibration
 
         calibration = load_calibration(args.calibration)
-        _check_spread(calibration, table, args)
-    result = smooth_and_check(
-        table, smoothing, checks, reference, args.fps, calibration, args.polarity
+    return smoothing, checks, reference, calibration
+
+
+def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json) -> None:
+    from ..movies.chunked import smooth_file
+    from ..movies.tables import table_columns
+
+    smoothing, checks, reference, calibration = settings
+    if calibration is not None:
+        _check_spread(calibration, table_columns(predictions), predictions, args)
+    qc = smooth_file(
+        predictions,
+        out,
+        smoothing,
+        checks,
+        reference,
+        args.fps,
+        calibration,
+        args.polarity,
+        dlc_path=dlc_csv,
+        rows=args.chunk_rows,
+        progress=not args.quiet,
     )
-    write_table(args.out, result.table)
-    if args.dlc_csv:
-        write_dlc_csv(args.dlc_csv, result.locs, result.likelihood)
-    if args.qc_json:
-        result.qc["settings"]["outlier_px"] = args.outlier_px
-        result.qc["settings"]["reference"] = str(args.reference) if args.reference else None
-        result.qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
-        write_json(args.qc_json, result.qc)
+    if qc_json:
+        qc["settings"]["outlier_px"] = args.outlier_px
+        qc["settings"]["reference"] = str(args.reference) if args.reference else None
+        qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
+        write_json(qc_json, qc)
     print(
-        f"{args.out}: {len(result.table)} frames smoothed ({args.method}, window "
-        f"{args.window}); {100 * result.qc['flagged_share']['any']:.1f}% flagged by QC; "
-        f"head and tail exchanged on {result.qc['polarity']['exchanged_frames']} frames"
+        f"{out}: {qc['n_frames']} frames smoothed ({args.method}, window "
+        f"{args.window}); {100 * qc['flagged_share']['any']:.1f}% flagged by QC; "
+        f"head and tail exchanged on {qc['polarity']['exchanged_frames']} frames"
     )
+
+
+def run_smooth(args) -> int:
+    settings = _smoothing_settings(args)
+    _smooth_one(args, settings, args.predictions, args.out, args.dlc_csv, args.qc_json)
     return 0
 
 
-def _check_spread(calibration: dict, table, args) -> None:
+def run_tag_movies(args) -> int:
+    from ..movie_store import open_movie
+    from ..movies.chunked import predict_file
+    from ..movies.files import MOVIE_FILES
+    from ..movies.predict import load_predictor
+    from ..train.model_file import require_metadata
+
+    if len(args.movies) != len(args.outdirs):
+        raise DataError(
+            f"--movies names {len(args.movies)} movies and --outdirs {len(args.outdirs)} "
+            "folders; expected one folder per movie"
+        )
+    settings = _smoothing_settings(args)  # every setting checked before the first movie
+    predictor, meta = load_predictor(args.model, args.device, args.threads)
+    for movie_path, outdir in zip(args.movies, args.outdirs):
+        files = {k: Path(outdir) / name for k, name in MOVIE_FILES.items()}
+        with open_movie(movie_path) as movie:
+            if movie.locs is not None:
+                require_metadata(meta, args.model, "train_mean_locs")
+            kept = predict_file(
+                predictor, movie, files["raw"], args.tta, args.batch_size, args.chunk_frames
+            )
+            write_truth_metrics(files["truth"], movie_path, movie.locs, kept, meta)
+        _smooth_one(args, settings, files["raw"], files["smooth"], files["dlc"], files["qc"])
+    print(f"{len(args.movies)} movies predicted, smoothed and checked with one model load")
+    return 0
+
+
+def _check_spread(calibration: dict, columns, predictions, args) -> None:
     """A calibration made with TTA needs the TTA spread in the predictions, and one made
     without TTA cannot use it (the spread feature would mean something else)."""
-    has_spread = all(f"{k}_spread_px" in table.columns for k in ("base", "neck", "head"))
+    has_spread = all(f"{k}_spread_px" in columns for k in ("base", "neck", "head"))
     if (calibration["tta"] > 1) != has_spread:
         raise DataError(
             f"{args.calibration}: calibrated for TTA {calibration['tta']}, but "
-            f"{args.predictions} was predicted {'with' if has_spread else 'without'} TTA; "
+            f"{predictions} was predicted {'with' if has_spread else 'without'} TTA; "
             "calibrate with the TTA the predictions use"
         )
 
 
 def run_render(args) -> int:
+    from ..movie_store import open_movie
     from ..movies.render import render_video
+
+    with open_movie(args.movie) as movie:
+        drawn = _drawn_columns(args.predictions, args.chunk_rows)
+        if len(drawn["locs"]) != len(movie):
+            raise DataError(
+                f"{args.predictions}: {len(drawn['locs'])} rows, but {args.movie} has "
+                f"{len(movie)} frames; expected one row per frame"
+            )
+        render_video(
+            args.out,
+            movie,
+            drawn["locs"],
+            drawn["confidence"],
+            movie.fps,
+            flags=drawn["flags"],
+            hollow=drawn["hollow"],
+            scale=args.scale,
+            trail=args.trail,
+            panel=args.panel,
+            crf=args.crf,
+            preset=args.preset,
+            progress=not args.quiet,
+        )
+        print(f"{args.out}: {len(movie)} frames at {movie.fps:g} fps")
+    return 0
+
+
+def _drawn_columns(path, rows: int) -> dict:
+    """What the video draws from a predictions table, read a chunk at a time and only its
+    columns (about 100 bytes a frame): positions, the calibrated confidence when the table
+    has it (doubtful points are drawn hollow), the points kept raw, the qc_* flags."""
+    from ..io import KEYPOINTS
     from ..movies.tables import (
-        read_table,
+        iter_table,
         table_bool,
+        table_columns,
         table_confidence,
         table_flags,
         table_locs,
         table_values,
     )
 
-    movie = load_movie(args.movie)
-    table = read_table(args.predictions)
-    if len(table) != len(movie):
-        raise DataError(
-            f"{args.predictions}: {len(table)} rows, but {args.movie} has "
-            f"{len(movie)} frames; expected one row per frame"
-        )
-    flags = table_flags(table) or None
-    # calibrated confidence when the table has it; doubtful points are drawn hollow
-    calibrated = table_values(table, "_p_within_2px")
-    confidence = table_confidence(table) if calibrated is None else calibrated
-    hollow = table_bool(table, "_kept_raw")
-    if calibrated is not None:
-        doubtful = ~(calibrated >= 0.5)
-        hollow = doubtful if hollow is None else hollow | doubtful
-    render_video(
-        args.out,
-        movie.images,
-        table_locs(table),
-        confidence,
-        movie.fps,
-        flags=flags,
-        hollow=hollow,
-        scale=args.scale,
-        trail=args.trail,
-        panel=args.panel,
-        crf=args.crf,
-        preset=args.preset,
-        progress=not args.quiet,
-    )
-    print(f"{args.out}: {len(movie)} frames at {movie.fps:g} fps")
-    return 0
+    header = table_columns(path)
+    suffixes = ("_x", "_y", "_confidence", "_p_within_2px", "_kept_raw")
+    wanted = [f"{k}{s}" for k in KEYPOINTS for s in suffixes] + [
+        c for c in header if c.startswith("qc_")
+    ]
+    parts = {"locs": [], "confidence": [], "hollow": [], "flags": []}
+    for chunk in iter_table(path, rows, wanted):
+        calibrated = table_values(chunk, "_p_within_2px")
+        hollow = table_bool(chunk, "_kept_raw")
+        if calibrated is not None:
+            doubtful = ~(calibrated >= 0.5)
+            hollow = doubtful if hollow is None else hollow | doubtful
+        parts["locs"].append(table_locs(chunk))
+        parts["confidence"].append(table_confidence(chunk) if calibrated is None else calibrated)
+        parts["hollow"].append(hollow)
+        parts["flags"].append(table_flags(chunk))
+    flags = parts["flags"][0] and {
+        name: np.concatenate([f[name] for f in parts["flags"]]) for name in parts["flags"][0]
+    }
+    return {
+        "locs": np.concatenate(parts["locs"]),
+        "confidence": np.concatenate(parts["confidence"]),
+        "hollow": None if parts["hollow"][0] is None else np.concatenate(parts["hollow"]),
+        "flags": flags or None,
+    }
 
 
 def run_movie_figures(args) -> int:
@@ -204,32 +283,8 @@ def run_qc_reference(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "predict",
-        help="predict keypoints for every frame of a movie",
-        description="Writes the raw per-frame table (x, y, confidence per "
-        "keypoint, directions, body length, speed).",
-    )
-    add_model_options(p)
-    p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
-    p.add_argument("--out", required=True, help="raw predictions CSV to write")
-    p.add_argument("--batch-size", type=positive_int, default=1024)
-    p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
-    p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
-
-    p = subparsers.add_parser(
-        "smooth",
-        help="smooth a movie's raw predictions, run QC, write tables",
-        description="Confidence-aware smoothing (drop low-confidence and outlying points, "
-        "interpolate short gaps, Savitzky-Golay or median filter) and label-free QC of a raw "
-        "predictions CSV. Writes the smoothed tidy CSV (raw values kept as *_raw columns, "
-        "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.",
-    )
-    p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
-    p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
-    p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
-    p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
+def add_smoothing_options(p) -> None:
+    """The options of `smooth`, shared with `tag-movies`."""
     p.add_argument(
         "--reference",
         type=Path,
@@ -289,7 +344,73 @@ def register(subparsers) -> None:
         action="store_false",
         help="keep each frame's head/tail polarity as predicted (default: least-cost path)",
     )
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        default=16384,
+        help="rows cleaned at a time: memory is bounded by it, whatever the movie's length; "
+        "the result is the same for any value (16384)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_chunk_frames(p) -> None:
+    p.add_argument(
+        "--chunk-frames",
+        type=positive_int,
+        default=16384,
+        help="frames read, predicted and written at a time: memory is bounded by it, "
+        "whatever the movie's length (16384, rounded to whole batches)",
+    )
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="predict keypoints for every frame of a movie",
+        description="Writes the raw per-frame table (x, y, confidence per "
+        "keypoint, directions, body length, speed).",
+    )
+    add_model_options(p)
+    p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
+    p.add_argument("--out", required=True, help="raw predictions CSV to write")
+    p.add_argument("--batch-size", type=positive_int, default=1024)
+    add_chunk_frames(p)
+    p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
+    p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
+
+    p = subparsers.add_parser(
+        "smooth",
+        help="smooth a movie's raw predictions, run QC, write tables",
+        description="Confidence-aware smoothing (drop low-confidence and outlying points, "
+        "interpolate short gaps, Savitzky-Golay or median filter) and label-free QC of a raw "
+        "predictions CSV. Writes the smoothed tidy CSV (raw values kept as *_raw columns, "
+        "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.",
+    )
+    p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
+    p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
+    p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
+    p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
+    add_smoothing_options(p)
     p.set_defaults(func=run_smooth, writes=("out", "dlc_csv", "qc_json"))
+
+    p = subparsers.add_parser(
+        "tag-movies",
+        help="predict, smooth and check many movies in one process (the model loaded once)",
+        description="For each movie, what `predict` then `smooth` write, into its folder "
+        "(--outdirs, one per movie): predictions_raw.csv, ground_truth_metrics.json, "
+        "predictions.csv, predictions_dlc.csv, qc.json. For many short "
+        "clips: the start-up (imports, model load) is paid once, not per movie.",
+    )
+    add_model_options(p)
+    p.add_argument("--movies", required=True, nargs="+", help="movie .npz files")
+    p.add_argument(
+        "--outdirs", required=True, nargs="+", help="one output folder per movie, in order"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=1024)
+    add_chunk_frames(p)
+    add_smoothing_options(p)
+    p.set_defaults(func=run_tag_movies, writes_folders=("outdirs",))
 
     p = subparsers.add_parser(
         "render",
@@ -325,6 +446,12 @@ def register(subparsers) -> None:
         help="libx264 speed preset: faster = bigger file (superfast)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        default=16384,
+        help="table rows read at a time (frames are read 4096 at a time) (16384)",
+    )
     p.set_defaults(func=run_render, writes=("out",))
 
     p = subparsers.add_parser(

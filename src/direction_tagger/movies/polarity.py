@@ -35,42 +35,58 @@ def _move(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(d), d, 0.0)
 
 
+def polarity_costs(locs, p_within) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the least-cost path needs of M frames, 24 bytes a frame: (exchange cost (M,),
+    straight move (M-1,), crossed move (M-1,)), moves in px (_move). The costs of a long
+    movie can be made a chunk at a time (each chunk with the previous chunk's last frame in
+    front, its first exchange cost dropped) and concatenated."""
+    locs = np.asarray(locs, dtype=np.float64)
+    p = np.nan_to_num(np.asarray(p_within, dtype=np.float64), nan=0.0)
+    q = np.clip(0.5 + 0.5 * np.minimum(p[:, 0], p[:, 2]), 0.5, Q_MAX)
+    straight = _move(locs[:-1], locs[1:])
+    crossed = _move(locs[:-1], exchanged(locs)[1:])  # = _move(swapped[:-1], locs[1:])
+    return np.log(q / (1 - q)), straight, crossed
+
+
+def viterbi_states(exchange_cost, straight, crossed) -> np.ndarray:
+    """(M,) bool: the least-cost polarity path from `polarity_costs` (3 bytes a frame)."""
+    m = len(exchange_cost)
+    if m < 2:
+        return np.zeros(m, bool)
+    # pairwise: from frame t to t + 1, staying in a state or crossing to the other
+    sigma = max(1.0, float(np.median(straight)) if len(straight) else 1.0)
+    cost_same = (0.5 * (np.asarray(straight) / sigma) ** 2).tolist()
+    cost_cross = (0.5 * (np.asarray(crossed) / sigma) ** 2).tolist()
+    unary = np.asarray(exchange_cost, np.float64).tolist()  # state 1's cost; state 0's is 0
+
+    # Viterbi over two states in plain floats (the same IEEE arithmetic as numpy's, ~5x
+    # faster per frame); back0/back1[t] = best previous state for state 0/1 at frame t
+    back0, back1 = bytearray(m), bytearray(m)
+    total0, total1 = 0.0, unary[0]
+    for t in range(1, m):
+        same, cross = cost_same[t - 1], cost_cross[t - 1]
+        stay0, from1to0 = total0 + same, total1 + cross
+        stay1, from0to1 = total1 + same, total0 + cross
+        back0[t] = from1to0 < stay0
+        back1[t] = not (from0to1 < stay1)
+        total0, total1 = min(stay0, from1to0) + 0.0, min(stay1, from0to1) + unary[t]
+    states = np.zeros(m, bool)
+    state = total1 < total0
+    states[-1] = state
+    for t in range(m - 1, 0, -1):
+        state = (back1 if state else back0)[t]
+        states[t - 1] = state
+    return states
+
+
 def polarity_states(locs, p_within) -> np.ndarray:
     """(M,) bool: True where tail base and nose should be exchanged (least-cost path).
 
     locs: (M, 3, 2) raw predictions; p_within: (M, 3) calibrated P(error <= 2 px), or the
     model's confidence when there is no calibration."""
-    locs = np.asarray(locs, dtype=np.float64)
-    m = len(locs)
-    if m < 2:
-        return np.zeros(m, bool)
-    p = np.nan_to_num(np.asarray(p_within, dtype=np.float64), nan=0.0)
-    q = np.clip(0.5 + 0.5 * np.minimum(p[:, 0], p[:, 2]), 0.5, Q_MAX)
-    unary = np.stack([np.zeros(m), np.log(q / (1 - q))], axis=1)  # (M, 2)
-
-    swapped = exchanged(locs)
-    # pairwise[t, i, j]: from state i at frame t to state j at frame t + 1
-    straight = _move(locs[:-1], locs[1:])
-    crossed = _move(locs[:-1], swapped[1:])  # = _move(swapped[:-1], locs[1:]) by symmetry
-    sigma = max(1.0, float(np.median(straight)) if len(straight) else 1.0)
-    cost_same = 0.5 * (straight / sigma) ** 2
-    cost_cross = 0.5 * (crossed / sigma) ** 2
-
-    # Viterbi over two states; back[t, j] = best previous state for state j at frame t
-    back = np.zeros((m, 2), np.int8)
-    total = unary[0].copy()
-    for t in range(1, m):
-        same, cross = cost_same[t - 1], cost_cross[t - 1]
-        stay0, from1to0 = total[0] + same, total[1] + cross
-        stay1, from0to1 = total[1] + same, total[0] + cross
-        back[t, 0] = from1to0 < stay0
-        back[t, 1] = not (from0to1 < stay1)
-        total = np.array([min(stay0, from1to0) + unary[t, 0], min(stay1, from0to1) + unary[t, 1]])
-    states = np.zeros(m, bool)
-    states[-1] = total[1] < total[0]
-    for t in range(m - 1, 0, -1):
-        states[t - 1] = bool(back[t, int(states[t])])
-    return states
+    if len(locs) < 2:
+        return np.zeros(len(locs), bool)
+    return viterbi_states(*polarity_costs(locs, p_within))
 
 
 def fix_polarity(locs, p_within) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import pandas as pd
 from ..evaluate.calibration import p_within
 from ..io import KEYPOINTS
 from .polarity import fix_polarity
-from .qc import frame_risk, qc_flags, qc_summary
+from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
 from .tables import (
     movie_table,
@@ -62,37 +62,82 @@ def _expected_off(risk: np.ndarray, flagged: np.ndarray) -> dict:
     }
 
 
-def smooth_and_check(
+def calibrated_confidence(calibration: dict | None, confidence, spread):
+    """(P(error <= 2 px), P(error <= 3 px)) of every point from the model's calibration;
+    without one, (the model's confidence, None)."""
+    if calibration is None:
+        return confidence, None
+    return (
+        p_within(calibration, confidence, spread, 2.0),
+        p_within(calibration, confidence, spread, 3.0),
+    )
+
+
+@dataclass
+class Cleaned:
+    """Every per-frame result of cleaning a stretch of frames (the whole movie, or a chunk
+    with its context)."""
+
+    raw: np.ndarray  # (T, 3, 2) the model's answer
+    truth: np.ndarray | None
+    confidence: np.ndarray  # (T, 3), following the polarity
+    spread: np.ndarray | None
+    p2: np.ndarray  # (T, 3) calibrated P(error <= 2 px) (or the model's confidence)
+    p3: np.ndarray | None
+    exchanged: np.ndarray  # (T,) bool
+    locs: np.ndarray  # (T, 3, 2) raw with the chosen polarity
+    smoothed: np.ndarray  # (T, 3, 2), NaN in long gaps
+    shown: np.ndarray  # (T, 3, 2) smoothed, raw where the smoother left a gap
+    kept_raw: np.ndarray  # (T, 3) bool
+    flags: dict  # {name: (T,) bool}
+    fps: float
+    calibrated: bool
+
+    def table(self, rows: slice = slice(None), first_frame: int = 0) -> pd.DataFrame:
+        """The cleaned tidy table of `rows` (their speed from the rows either side);
+        `first_frame`: the movie frame of this stretch's first row."""
+        extra = {"polarity_exchanged": self.exchanged}
+        for k, name in enumerate(KEYPOINTS):
+            extra[f"{name}_kept_raw"] = self.kept_raw[:, k]
+            if self.calibrated:
+                extra[f"{name}_p_within_2px"] = self.p2[:, k]
+        out = movie_table(
+            self.shown,
+            self.confidence,
+            self.spread,
+            self.fps,
+            self.flags,
+            raw_locs=self.raw,
+            truth_locs=self.truth,
+            extra=extra,
+            first_frame=first_frame,
+        )
+        return out.iloc[rows]
+
+
+def clean_frames(
     table: pd.DataFrame,
     smoothing: dict,
     checks: dict,
-    reference: dict | None = None,
-    fps: float | None = None,
-    calibration: dict | None = None,
-    polarity: bool = True,
-) -> Smoothed:
-    """`smoothing`: smooth_locs keywords (method, window, polyorder, min_confidence, max_gap,
-    outlier_px; min_confidence applies to the calibrated P(error <= 2 px) when there is a
-    calibration); `checks`: qc_flags keywords (max_jump_px, max_spread_px, min_confidence,
-    flag_risk); `reference`: the labelled set's skeleton geometry (qc-reference), or None."""
+    reference: dict | None,
+    fps: float,
+    calibration: dict | None,
+    exchanged: np.ndarray | None,
+) -> Cleaned:
+    """Steps 1, 3 and 4 of the module docstring on the frames of `table`, with the polarity
+    already chosen (`exchanged`: (T,) bool; None = choose it here, over these frames)."""
     raw = table_locs(table, "_raw")
     if raw is None:
         raw = table_locs(table)
     confidence = table_confidence(table)
     spread = table_spread(table)
     truth = table_locs(table, "_true")
-    fps = fps or table_fps(table)
-    m = len(raw)
-
-    if calibration is not None:
-        p2 = p_within(calibration, confidence, spread, 2.0)
-        p3 = p_within(calibration, confidence, spread, 3.0)
-    else:
-        p2, p3 = confidence, None
-    if polarity:
+    p2, p3 = calibrated_confidence(calibration, confidence, spread)
+    if exchanged is None:
         locs, exchanged = fix_polarity(raw, p2)
     else:
-        locs, exchanged = raw.copy(), np.zeros(m, bool)
+        exchanged = np.asarray(exchanged, bool)
+        locs = np.where(exchanged[:, None, None], raw[:, [2, 1, 0]], raw)
     confidence, spread, p2, p3 = (_follow(v, exchanged) for v in (confidence, spread, p2, p3))
 
     smoothed = smooth_locs(locs, p2, **smoothing)
@@ -105,26 +150,81 @@ def smooth_and_check(
         qc_checks |= {"p_within_3": p3, "flag_risk": flag_risk}
     flags = qc_flags(locs, confidence, spread, fps, reference, **qc_checks)
     flags["gap"] = kept_raw.any(axis=1)
-
-    extra = {"polarity_exchanged": exchanged}
-    for k, name in enumerate(KEYPOINTS):
-        extra[f"{name}_kept_raw"] = kept_raw[:, k]
-        if calibration is not None:
-            extra[f"{name}_p_within_2px"] = p2[:, k]
-    out = movie_table(
-        shown, confidence, spread, fps, flags, raw_locs=raw, truth_locs=truth, extra=extra
+    return Cleaned(
+        raw,
+        truth,
+        confidence,
+        spread,
+        p2,
+        p3,
+        exchanged,
+        locs,
+        smoothed,
+        shown,
+        kept_raw,
+        flags,
+        fps,
+        calibration is not None,
     )
 
-    summary = qc_summary(flags, locs, fps, smoothed=shown)
-    summary["settings"] = smoothing | checks | {"polarity": polarity}
-    summary["calibrated"] = calibration is not None
+
+def movie_summary(
+    flags: dict,
+    m: int,
+    fps: float,
+    motion: dict,
+    settings: dict,
+    calibrated: bool,
+    exchanged: np.ndarray,
+    risk: np.ndarray | None,
+    kept_raw: int,
+    left_missing: int,
+) -> dict:
+    """The QC summary JSON of a movie from its per-frame values (`motion`: qc.frame_motion's
+    step, jitter and shift, each (n, 3) over the frames where it is defined)."""
+    summary = summarise_qc(flags, m, fps, **motion)
+    summary["settings"] = settings
+    summary["calibrated"] = calibrated
     summary["polarity"] = {
         "exchanged_frames": int(exchanged.sum()),
         "exchanged_share": float(exchanged.mean()) if m else None,
     }
-    summary["points_kept_raw"] = int(kept_raw.sum())
-    summary["frames_left_missing"] = int((~np.isfinite(shown).all(axis=(1, 2))).sum())
-    if p3 is not None:
+    summary["points_kept_raw"] = int(kept_raw)
+    summary["frames_left_missing"] = int(left_missing)
+    if risk is not None:
         any_flag = np.any(list(flags.values()), axis=0)
-        summary["expected_share_off_3px"] = _expected_off(frame_risk(p3), any_flag)
-    return Smoothed(out, shown, p2, summary)
+        summary["expected_share_off_3px"] = _expected_off(risk, any_flag)
+    return summary
+
+
+def smooth_and_check(
+    table: pd.DataFrame,
+    smoothing: dict,
+    checks: dict,
+    reference: dict | None = None,
+    fps: float | None = None,
+    calibration: dict | None = None,
+    polarity: bool = True,
+) -> Smoothed:
+    """`smoothing`: smooth_locs keywords (method, window, polyorder, min_confidence, max_gap,
+    outlier_px; min_confidence applies to the calibrated P(error <= 2 px) when there is a
+    calibration); `checks`: qc_flags keywords (max_jump_px, max_spread_px, min_confidence,
+    flag_risk); `reference`: the labelled set's skeleton geometry (qc-reference), or None.
+    The whole movie in memory; chunked.smooth_file gives the same a chunk at a time."""
+    fps = fps or table_fps(table)
+    m = len(table)
+    exchanged = None if polarity else np.zeros(m, bool)
+    c = clean_frames(table, smoothing, checks, reference, fps, calibration, exchanged)
+    summary = movie_summary(
+        c.flags,
+        m,
+        fps,
+        frame_motion(c.locs, c.shown),
+        smoothing | checks | {"polarity": polarity},
+        c.calibrated,
+        c.exchanged,
+        None if c.p3 is None else frame_risk(c.p3),
+        c.kept_raw.sum(),
+        (~np.isfinite(c.shown).all(axis=(1, 2))).sum(),
+    )
+    return Smoothed(c.table(), c.shown, c.p2, summary)

@@ -30,6 +30,9 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.locs)
 
+    def __getitem__(self, rows: slice) -> Predictions:
+        return Predictions(self.locs[rows], self.confidence[rows], self.spread[rows])
+
 
 # Most informative first: identity, 180°, then flipped and quarter turns.
 TTA_ORDER = [

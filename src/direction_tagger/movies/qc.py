@@ -203,6 +203,24 @@ def _num(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def frame_motion(locs, smoothed=None) -> dict[str, np.ndarray | None]:
+    """Per-frame motion of (M, 3, 2) keypoints for `summarise_qc`: step (M-1, 3), the move
+    from each frame to the next, px; jitter (M-2, 3), each inner frame's distance from the
+    midpoint of its neighbours, px; shift (M, 3), raw-to-`smoothed` distance, px (None
+    without `smoothed`)."""
+    locs = np.asarray(locs, dtype=np.float64)
+    m = len(locs)
+    step = np.linalg.norm(np.diff(locs, axis=0), axis=-1) if m > 1 else np.full((0, 3), np.nan)
+    if m > 2:
+        jitter = np.linalg.norm(locs[1:-1] - (locs[:-2] + locs[2:]) / 2, axis=-1)
+    else:
+        jitter = np.full((0, 3), np.nan)
+    shift = None
+    if smoothed is not None:
+        shift = np.linalg.norm(np.asarray(smoothed, np.float64) - locs, axis=-1)
+    return {"step": step, "jitter": jitter, "shift": shift}
+
+
 def qc_summary(flags: dict[str, np.ndarray], locs, fps: float, smoothed=None) -> dict:
     """JSON-able summary of `qc_flags` output for a movie.
 
@@ -213,8 +231,12 @@ def qc_summary(flags: dict[str, np.ndarray], locs, fps: float, smoothed=None) ->
     `smoothed` (M, 3, 2), median_smoothing_shift_px (median raw-to-smoothed distance).
     Keypoints are named tail_base, neck, nose.
     """
-    locs = np.asarray(locs, dtype=np.float64)
-    m = len(locs)
+    return summarise_qc(flags, len(locs), fps, **frame_motion(locs, smoothed))
+
+
+def summarise_qc(flags: dict[str, np.ndarray], m: int, fps: float, step, jitter, shift=None):
+    """`qc_summary` from the flags of M frames and their `frame_motion` (which may come in
+    pieces, concatenated: medians do not depend on the order)."""
     names = {k: KEYPOINT_NAMES[k].replace(" ", "_") for k in KEYPOINTS}
     flags = {
         k.removeprefix("qc_"): np.asarray(v, bool)
@@ -236,11 +258,6 @@ def qc_summary(flags: dict[str, np.ndarray], locs, fps: float, smoothed=None) ->
             ]
         return {names[kp]: _num(v) for kp, v in zip(KEYPOINTS, med)}
 
-    step = np.linalg.norm(np.diff(locs, axis=0), axis=-1) if m > 1 else np.full((0, 3), np.nan)
-    if m > 2:
-        jitter = np.linalg.norm(locs[1:-1] - (locs[:-2] + locs[2:]) / 2, axis=-1)
-    else:
-        jitter = np.full((0, 3), np.nan)
     summary = {
         "n_frames": int(m),
         "fps": float(fps),
@@ -255,7 +272,6 @@ def qc_summary(flags: dict[str, np.ndarray], locs, fps: float, smoothed=None) ->
         "median_step_px": per_keypoint(step),
         "median_jitter_px": per_keypoint(jitter),
     }
-    if smoothed is not None:
-        shift = np.linalg.norm(np.asarray(smoothed, np.float64) - locs, axis=-1)
+    if shift is not None:
         summary["median_smoothing_shift_px"] = per_keypoint(shift)
     return summary

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..geometry import body_direction, head_direction
 from ..io import FRAME_SIZE, KEYPOINTS
+from ..movie_store import MovieFrames, percentiles_of_histogram
 from .colours import (
     BODY_COLOUR,
     FLAG_COLOUR,
@@ -61,6 +62,24 @@ from .video_io import (
 # --------------------------------------------------------------------------- layout
 
 
+class _Colours:
+    """RGB tuples by index, kept as a (n, 3) uint8 array: 3 bytes a point where a list of
+    tuples would take ~70 (200 MB for a million frames)."""
+
+    def __init__(self, rgb):
+        self.rgb = np.asarray(rgb).astype(np.uint8)
+
+    def __getitem__(self, j):
+        return tuple(int(v) for v in self.rgb[j])
+
+
+def _grey_histogram(images) -> np.ndarray:
+    """(256,) pixel count per grey level of an array of frames or a movie_store.MovieFrames."""
+    if hasattr(images, "grey_histogram"):
+        return images.grey_histogram()
+    return np.bincount(np.asarray(images, np.uint8).reshape(-1), minlength=256)
+
+
 class _Layout:
     """Everything that depends only on scale and the movie, computed once."""
 
@@ -75,16 +94,18 @@ class _Layout:
         self.flags_any = flags_any
         self.flag_names = flag_names
         self.text_px = max(9, int(round(1.5 * s)))
-        lo, hi = np.percentile(images, [0.5, 99.5])
+        lo, hi = percentiles_of_histogram(_grey_histogram(images), [0.5, 99.5])
         hi = max(hi, lo + 1)
         grey = np.clip((np.arange(256) - lo) * 255.0 / (hi - lo), 0, 255).astype(np.uint8)
         self.lut_rgb = np.repeat(grey[:, None], 3, axis=1)  # (256, 3)
         # keypoints in upscaled (row, col): pixel centre x maps to (x + 0.5) * s - 0.5
         self.rc = (locs[..., ::-1].astype(np.float64) + 0.5) * s - 0.5  # (M, 3, 2)
         self.finite = np.isfinite(self.rc).all(axis=2)  # (M, 3)
-        self.ring_colours = [
-            tuple(int(v) for v in c) for c in confidence_colour(confidence).reshape(-1, 3)
-        ]
+        self.ring_colours = _Colours(
+            np.concatenate(  # a chunk at a time: confidence_colour makes a tuple per point
+                [confidence_colour(confidence[k : k + 65536]) for k in range(0, len(locs), 65536)]
+            ).reshape(-1, 3)
+        )
         self.body_deg = body_direction(locs)
         self.head_deg = head_direction(locs)
         self.disc = disc_stencil(0.6 * s)
@@ -192,9 +213,10 @@ def _draw_frame(out, lay: _Layout, images, i):
 
 
 def _check_inputs(images, locs, confidence, fps, flags, scale, trail):
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1:] != (FRAME_SIZE, FRAME_SIZE):
-        raise ValueError(f"images have shape {images.shape}; expected (M, 50, 50)")
+    if not isinstance(images, MovieFrames):  # frames on disk are read as they are drawn
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != (FRAME_SIZE, FRAME_SIZE):
+            raise ValueError(f"images have shape {images.shape}; expected (M, 50, 50)")
     m = len(images)
     if m == 0:
         raise ValueError("images hold no frames; expected at least one")
@@ -233,7 +255,7 @@ def _check_inputs(images, locs, confidence, fps, flags, scale, trail):
         flags_any = np.asarray(flags, bool)
         if flags_any.shape != (m,):
             raise ValueError(f"flags have shape {flags_any.shape}; expected ({m},)")
-    if images.dtype != np.uint8:
+    if not isinstance(images, MovieFrames) and images.dtype != np.uint8:
         images = np.clip(images, 0, 255).astype(np.uint8)
     return images, locs, confidence, fps, flags_any, flag_names
 
@@ -256,7 +278,8 @@ def render_video(
 ) -> Path:
     """Render the tagged video of a whole movie to `path` (.mp4, H.264, yuv420p) atomically.
 
-    images: (M, 50, 50) uint8 frames; locs: (M, 3, 2) float (x, y) px in KEYPOINTS order
+    images: (M, 50, 50) uint8 frames, or a movie_store.MovieFrames (read a chunk at a time
+    as they are drawn: memory does not grow with the movie's frames); locs: (M, 3, 2) float (x, y) px in KEYPOINTS order
     (tail base, neck, nose), NaN = not drawn; confidence: (M, 3) in [0, 1]; fps: frames per
     second of the movie (and of the video). flags: None, a (M,) bool array, or a dict of
     name -> (M,) bool (e.g. from `qc.qc_flags`; names are shown, a `qc_` prefix dropped).

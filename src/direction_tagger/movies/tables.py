@@ -29,7 +29,9 @@ Spread columns appear when `spread` is given and not all NaN. Missing values are
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +81,7 @@ def movie_table(
     raw_locs=None,
     truth_locs=None,
     extra: dict[str, np.ndarray] | None = None,
+    first_frame: int = 0,
 ) -> pd.DataFrame:
     """Tidy per-frame table of a movie's predictions (columns in the module docstring).
 
@@ -86,7 +89,9 @@ def movie_table(
     (M, 3) in [0, 1]; spread: (M, 3) px or None; fps: frames per second; flags: {name: (M,)
     bool} from `qc.qc_flags` (names may already carry the qc_ prefix); raw_locs / truth_locs:
     optional (M, 3, 2) written as *_raw / *_true columns; extra: more (M,) columns, written
-    before the flags.
+    before the flags; first_frame: the movie frame of the first row (a chunk of a movie; its
+    first and last rows' speed needs the neighbouring frames: give one more row each side
+    and drop them).
     """
     locs = _as_locs(locs, None, "locs")
     m = len(locs)
@@ -103,7 +108,7 @@ def movie_table(
         if np.isnan(spread).all():
             spread = None
 
-    frame = np.arange(m)
+    frame = np.arange(first_frame, first_frame + m)
     cols: dict[str, np.ndarray] = {"frame": frame, "time_s": frame / fps}
     for k, name in enumerate(KEYPOINTS):
         cols[f"{name}_x"] = locs[:, k, 0]
@@ -152,6 +157,25 @@ def write_table(path: str | os.PathLike, table: pd.DataFrame) -> Path:
     return Path(path)
 
 
+@contextlib.contextmanager
+def table_writer(path: str | os.PathLike):
+    """Write a tidy table chunk by chunk: yields `write(chunk)`; the header is written once and
+    every chunk must have the same columns. Atomic: the file appears under `path` only when
+    the block ends without error (rows are written as they come, never held)."""
+    columns: list[str] = []
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+
+        def write(table: pd.DataFrame) -> None:
+            first = not columns
+            if first:
+                columns.extend(table.columns)
+            elif list(table.columns) != columns:
+                raise ValueError(f"chunk columns {list(table.columns)}; expected {columns}")
+            table.to_csv(f, index=False, header=first, float_format=FLOAT_FORMAT)
+
+        yield write
+
+
 REQUIRED_COLUMNS = (
     "frame",
     "time_s",
@@ -178,6 +202,48 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(table[column]):
             raise DataError(f"{path}: column '{column}' is not numeric")
     return table
+
+
+def table_columns(path: str | os.PathLike) -> list[str]:
+    """The header of a tidy predictions CSV, checked like `read_table` checks it."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        columns = list(pd.read_csv(path, nrows=0).columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise DataError(f"{path}: missing columns {missing}; expected a tidy predictions CSV")
+    return columns
+
+
+def iter_table(
+    path: str | os.PathLike, rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """A tidy predictions CSV `rows` rows at a time (only `columns` when given: the rest is
+    never parsed), checked like `read_table` (missing columns, a file cut short, non-numeric
+    required columns, no rows): memory bounded by `rows`, whatever the table's length."""
+    path = Path(path)
+    header = table_columns(path)
+    _check_last_row(path)
+    wanted = None if columns is None else [c for c in header if c in set(columns)]
+    numeric = [c for c in REQUIRED_COLUMNS if wanted is None or c in wanted]
+    empty = True
+    try:
+        for chunk in pd.read_csv(path, chunksize=rows, usecols=wanted):
+            if chunk.empty:
+                continue
+            for column in numeric:
+                if not pd.api.types.is_numeric_dtype(chunk[column]):
+                    raise DataError(f"{path}: column '{column}' is not numeric")
+            empty = False
+            yield chunk
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
+    if empty:
+        raise DataError(f"{path}: holds no frames; expected at least one row")
 
 
 def _check_last_row(path: Path, tail_bytes: int = 1 << 16) -> None:
@@ -246,6 +312,37 @@ def table_flags(table: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _dlc_frame(locs, confidence, scorer: str, first_frame: int = 0) -> pd.DataFrame:
+    locs = _as_locs(locs, None, "locs")
+    m = len(locs)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if confidence.shape != (m, len(KEYPOINTS)):
+        raise ValueError(f"confidence has shape {confidence.shape}; expected ({m}, 3)")
+    columns = pd.MultiIndex.from_product(
+        [[scorer], DLC_BODYPARTS, ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
+    )
+    values = np.concatenate([locs, confidence[..., None]], axis=2).reshape(m, -1)
+    return pd.DataFrame(values, columns=columns, index=pd.RangeIndex(first_frame, first_frame + m))
+
+
+@contextlib.contextmanager
+def dlc_writer(path: str | os.PathLike | None, scorer: str = "direction-tagger"):
+    """`write_dlc_csv` chunk by chunk: yields `write(locs, confidence, first_frame)`; the
+    header rows are written once. Atomic. With `path` None, `write` does nothing."""
+    if path is None:
+        yield lambda *args: None
+        return
+    started = []
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+
+        def write(locs, confidence, first_frame: int = 0) -> None:
+            frame = _dlc_frame(locs, confidence, scorer, first_frame)
+            frame.to_csv(f, header=not started, float_format=FLOAT_FORMAT)
+            started.append(True)
+
+        yield write
+
+
 def write_dlc_csv(
     path: str | os.PathLike, locs, confidence, scorer: str = "direction-tagger"
 ) -> Path:
@@ -257,16 +354,6 @@ def write_dlc_csv(
     P(error <= 2 px) when the model is calibrated, else its confidence).
     Read it back with ``pandas.read_csv(path, header=[0, 1, 2], index_col=0)``.
     """
-    locs = _as_locs(locs, None, "locs")
-    m = len(locs)
-    confidence = np.asarray(confidence, dtype=np.float64)
-    if confidence.shape != (m, len(KEYPOINTS)):
-        raise ValueError(f"confidence has shape {confidence.shape}; expected ({m}, 3)")
-    columns = pd.MultiIndex.from_product(
-        [[scorer], DLC_BODYPARTS, ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
-    )
-    values = np.concatenate([locs, confidence[..., None]], axis=2).reshape(m, -1)
-    frame = pd.DataFrame(values, columns=columns, index=pd.RangeIndex(m))
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, float_format=FLOAT_FORMAT)
+    with dlc_writer(path, scorer) as write:
+        write(locs, confidence)
     return Path(path)

@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ..io import DataError, MovieWriter, atomic_path, write_json
+from ..io import DataError, atomic_path, write_json
+from ..movie_store import MovieWriter
 from .crop import crop_frame
 from .finder import Background, Detection, build_background, find_animal
 from .reader import VideoInfo, iter_frames, sample_frames
