@@ -30,11 +30,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def config(data: Path, args) -> dict:
+    """`data` is a labelled .npz, or with `args.dlc` a DeepLabCut project (imported by the
+    workflow's import_dlc step: each frame cropped around the animal found in it)."""
+    source = (
+        {"source": "dlc", "dlc": {"project": str(data)}}
+        if getattr(args, "dlc", False)
+        else {"source": "file", "file": str(data)}
+    )
     return {
         "run": "real",
-        "data": {"source": "file", "file": str(data)},
+        "data": source,
         "split": {
-            "group_key": args.group_key,
+            "group_key": None if getattr(args, "dlc", False) else args.group_key,
             "train": 0.74,
             "val": 0.09,
             "test": 0.17,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zipfile
 
+import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +16,8 @@ from direction_tagger import cli
 from direction_tagger.data.synth.arena import write_arena_video
 from direction_tagger.io import DataError, load_labelled, load_movie
 from direction_tagger.movie_store import MovieWriter
-from direction_tagger.movies.tables import movie_table
+from direction_tagger.movies.colours import KEYPOINT_COLOURS
+from direction_tagger.movies.tables import movie_table, write_table
 from direction_tagger.videos.crop import crop_frame, crop_to_video, video_to_crop
 from direction_tagger.videos.finder import build_background, find_animal
 from direction_tagger.videos.reader import video_info
@@ -280,3 +282,35 @@ def test_import_dlc_bad_projects_say_why_in_one_line(tmp_path, capsys, dlc_proje
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err, err
     assert not (tmp_path / "out.npz").exists()
+
+
+# --------------------------------------------------------------------------- the tagged video
+
+
+@pytest.mark.parametrize("view, size", [("full", (480, 640)), ("zoom", (240, 240))])
+def test_the_original_video_is_tagged_where_the_animal_is(arena, tmp_path, view, size):
+    video, truth, out = arena
+    track = pd.read_csv(out[".csv"])
+    centres, sides = track[["crop_x", "crop_y"]].to_numpy(), track["crop_side"].to_numpy()
+    crop_locs = video_to_crop(truth, centres, sides)  # a perfect model's answer
+    table = movie_table(crop_locs, np.ones((len(truth), 3)), fps=30.0)
+    write_table(tmp_path / "p.csv", table)
+    args = ["to-video", "--predictions", str(tmp_path / "p.csv"), "--track", str(out[".csv"]),
+            "--out", str(tmp_path / "pv.csv")]  # fmt: skip
+    assert cli.main(args) == 0
+    tagged = tmp_path / f"{view}.mp4"
+    args = ["render-video", "--video", str(video), "--predictions", str(tmp_path / "pv.csv"),
+            "--out", str(tagged), "--view", view, "--size", "240", "--quiet"]  # fmt: skip
+    assert cli.main(args) == 0
+    frames = iio.imread(tagged)
+    assert frames.shape == (len(truth), *size, 3)
+    # the nose's magenta disc is drawn on the nose, wherever the view puts it
+    magenta = np.array(KEYPOINT_COLOURS["head"], float)
+    for i in range(0, len(truth), 15):
+        nose = truth[i, 2].astype(float)
+        if view == "zoom":
+            side = 1.6 * sides[i]  # the close-up shows 1.6 crop sides around the crop centre
+            nose = (nose - (centres[i] - side / 2)) * size[0] / side - 0.5
+        x, y = np.round(nose).astype(int)
+        patch = frames[i, y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).astype(float)
+        assert np.linalg.norm(patch - magenta, axis=1).min() < 70, (view, i)
