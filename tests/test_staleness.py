@@ -45,8 +45,9 @@ def planned(workdir, *args, change: dict | None = None) -> dict[str, list[str]]:
     if "Nothing to be done" in out:
         return {}
     jobs: dict[str, list[str]] = {}
-    for rule, reason in re.findall(
-        r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    reason: (.*)$", out, re.M
+    # a group job (a movie's chain) lists its rules indented under "group job ..."
+    for _, rule, reason in re.findall(
+        r"^( *)(?:local)?rule (\w+):\n(?:\1    .*\n)*?\1    reason: (.*)$", out, re.M
     ):
         if rule != "all":
             jobs.setdefault(rule, []).append(reason)
