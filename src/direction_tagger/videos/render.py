@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..io import KEYPOINTS
+from ..io import KEYPOINTS, DataError
 from ..movies.colours import (
     BODY_COLOUR,
     FLAG_COLOUR,
@@ -124,7 +124,10 @@ def render_on_video(
     def draw(out, i):
         frame = next(frames, None)
         if frame is None:
-            raise ValueError(f"{info.path}: the video ended at frame {i}; the predictions have {n}")
+            raise DataError(
+                f"{info.path}: the video ended at frame {i}, but the predictions have {n} "
+                "frames; were they made from this video?"
+            )
         if view == "full":
             out[...] = frame[..., None]
             edge, zoom = np.array([-0.5, -0.5]), 1.0
