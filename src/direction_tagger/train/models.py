@@ -118,16 +118,34 @@ class HeatmapUNet(nn.Module):
         s2 = self.enc2(self.stem(x))
         s3 = self.enc3(s2)
         s4 = self.enc4(s3)
-        d3 = self.dec3(torch.cat([F.interpolate(s4, size=s3.shape[-2:]), s3], 1))
-        d2 = self.dec2(torch.cat([F.interpolate(d3, size=s2.shape[-2:]), s2], 1))
-        with torch.autocast(x.device.type, enabled=False):  # heatmaps in fp32 even under bf16
-            logits = self.out(d2.float())
-        coords, probs = soft_argmax(logits, self.stride)
-        return {
-            "coords": coords,
-            "confidence": heatmap_confidence(probs, coords, self.stride),
-            "heatmaps": probs,
-        }
+        d3 = self.dec3[1:](merge_up(s4, s3, self.dec3[0]))
+        d2 = self.dec2[1:](merge_up(d3, s2, self.dec2[0]))
+        return heatmap_outputs(self.out, d2, self.stride)
+
+
+def heatmap_outputs(out: nn.Module, features: torch.Tensor, stride: int) -> dict:
+    """The common output of heatmap models: 1x1 conv to logits, soft-argmax, confidence."""
+    with torch.autocast(features.device.type, enabled=False):  # heatmaps in fp32 under bf16
+        logits = out(features.float())
+    coords, probs = soft_argmax(logits, stride)
+    return {
+        "coords": coords,
+        "confidence": heatmap_confidence(probs, coords, stride),
+        "heatmaps": probs,
+    }
+
+
+def merge_up(low: torch.Tensor, skip: torch.Tensor, block: nn.Sequential) -> torch.Tensor:
+    """`block(cat([upsample(low), skip]))` for a block of 1x1 conv (+ batch norm) + ReLU,
+    without the concatenation: a 1x1 conv of a concatenation is the sum of 1x1 convs of its
+    parts, and nearest upsampling commutes with a 1x1 conv, so the low-resolution part is
+    convolved before upsampling, at a quarter of the pixels. Same weights, same result;
+    the copy that `cat` makes in channels-last was 15 % of inference time."""
+    conv = block[0]
+    n_low = low.shape[1]
+    y = F.interpolate(F.conv2d(low, conv.weight[:, :n_low]), size=skip.shape[-2:])
+    y = y + F.conv2d(skip, conv.weight[:, n_low:], conv.bias)
+    return block[1:](y)
 
 
 def fuse_batchnorm(module: nn.Module) -> nn.Module:
