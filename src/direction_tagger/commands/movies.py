@@ -45,7 +45,7 @@ def run_predict(args) -> int:
     from ..movies.tables import movie_table, write_table
     from ..train.model_file import require_metadata
 
-    predictor, meta = load_predictor(args.model, args.device, args.threads)
+    predictor, meta = load_predictor(args.model, args.device, args.threads, args.precision)
     movie = load_movie(args.movie)
     if args.truth_metrics and movie.locs is not None:
         require_metadata(meta, args.model, "train_mean_locs")
