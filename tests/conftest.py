@@ -10,6 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The tests train tiny models: one torch thread is as fast for them on an idle machine and
+# several times faster on a busy one (a thread never waits for a sibling that lost its core).
+# Commands that are given --threads (the workflow's rules) still use what they are given.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 
 # A demo shrunk to seconds of training: same chain, fewer frames and steps.
