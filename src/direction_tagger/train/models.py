@@ -123,6 +123,31 @@ class HeatmapUNet(nn.Module):
         return heatmap_outputs(self.out, d2, self.stride)
 
 
+class LiteHeatmapUNet(nn.Module):
+    """`heatmap_unet`'s design (stride-2 heatmaps, soft-argmax, a 7x7 bottleneck) at half its
+    compute, for CPUs: the first convolution already strides to 25x25 (no feature map at full
+    resolution, where the big model spends a quarter of its time) and the widths are 2c, 4c,
+    4c at 25x25, 13x13, 7x7 with c = 12 (37 MFLOP per frame). 1.6x faster than heatmap_unet
+    in fp32, slightly less accurate: README, Performance.
+    """
+
+    def __init__(self, width: int = 12):
+        super().__init__()
+        c = width
+        self.enc2 = nn.Sequential(conv_bn(1, 2 * c, stride=2), conv_bn(2 * c, 2 * c))  # 25x25
+        self.enc3 = nn.Sequential(conv_bn(2 * c, 4 * c, stride=2), conv_bn(4 * c, 4 * c))  # 13x13
+        self.enc4 = nn.Sequential(conv_bn(4 * c, 4 * c, stride=2), conv_bn(4 * c, 4 * c))  # 7x7
+        self.dec3 = nn.Sequential(conv1x1_bn(8 * c, 4 * c), conv_bn(4 * c, 4 * c))  # 13x13
+        self.dec2 = nn.Sequential(conv1x1_bn(6 * c, 2 * c), conv_bn(2 * c, 2 * c))  # 25x25
+        self.out = nn.Conv2d(2 * c, N_KEYPOINTS, 1)
+        self.stride = 2
+
+    forward = HeatmapUNet.forward  # the same graph, minus the stem
+
+    def stem(self, x):
+        return x
+
+
 def heatmap_outputs(out: nn.Module, features: torch.Tensor, stride: int) -> dict:
     """The common output of heatmap models: 1x1 conv to logits, soft-argmax, confidence."""
     with torch.autocast(features.device.type, enabled=False):  # heatmaps in fp32 under bf16
@@ -166,7 +191,11 @@ def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
     return model.to(device=device, memory_format=torch.channels_last)
 
 
-ARCHITECTURES = {"seed_cnn": SeedCNN, "heatmap_unet": HeatmapUNet}
+ARCHITECTURES = {
+    "seed_cnn": SeedCNN,
+    "heatmap_unet": HeatmapUNet,
+    "lite_heatmap_unet": LiteHeatmapUNet,
+}
 
 
 def check_architecture(architecture, arch_kwargs) -> None:
