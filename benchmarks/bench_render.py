@@ -10,6 +10,7 @@ measurement. Not a test: numbers depend on the machine and on what else runs on 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import tempfile
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from direction_tagger.device import cpu_name
 from direction_tagger.movies.qc import qc_flags, qc_summary
 from direction_tagger.movies.render import render_video
 from direction_tagger.movies.smooth import smooth_locs
@@ -93,7 +95,10 @@ def main() -> None:
     parser.add_argument("--smooth-frames", type=int, default=10_000)
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{os.cpu_count()} CPUs visible, load average {load:.2f}")
+    print(
+        f"{cpu_name()}, {os.cpu_count()} CPUs visible, load average {load:.2f}; "
+        f"libx264 preset {inspect.signature(render_video).parameters['preset'].default}"
+    )
     bench_render(args.frames, panel=False)
     if args.panel:
         bench_render(args.frames, panel=True)
