@@ -31,14 +31,18 @@ def mflops_per_frame(model: torch.nn.Module) -> float:
     return counter.get_total_flops() / 1e6
 
 
-def frames_per_s(fn, frames: np.ndarray, repeats: int) -> float:
-    fn(frames[:256])  # warm-up: oneDNN builds its kernels
-    best = float("inf")
-    for _ in range(repeats):  # the best of the repeats: load on the machine only slows
-        start = time.perf_counter()
-        fn(frames)
-        best = min(best, time.perf_counter() - start)
-    return len(frames) / best
+def frames_per_s(runs: dict, frames: np.ndarray, repeats: int) -> dict:
+    """Frames/s of each run, the best of `repeats` rounds; every round runs each of them in
+    turn, so a change of load on the machine hits all alike."""
+    for fn in runs.values():
+        fn(frames[:256])  # warm-up: oneDNN builds its kernels
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for key, fn in runs.items():
+            start = time.perf_counter()
+            fn(frames)
+            best[key] = min(best[key], time.perf_counter() - start)
+    return {key: len(frames) / seconds for key, seconds in best.items()}
 
 
 def published_predict(model: SeedCNN):
@@ -64,24 +68,26 @@ def main() -> None:
     frames = np.random.default_rng(0).integers(0, 256, (args.batch, 50, 50), dtype=np.uint8)
 
     torch.manual_seed(0)
-    rows = []
+    rows, runs = [], {"published": published_predict(SeedCNN().eval())}
     for name in sorted(ARCHITECTURES):
         model = build_model(name)
         row = {"name": name, "mflop": mflops_per_frame(model)}
         row["params"] = sum(p.numel() for p in model.parameters())
+        rows.append(row)
         for bf16 in precisions:
             predictor = Predictor(model, cpu, bf16=bf16)
-            fn = lambda x, p=predictor: p.predict(x, batch_size=args.batch)  # noqa: E731
-            row["bf16" if bf16 else "fp32"] = frames_per_s(fn, frames, args.repeats)
-        rows.append(row)
-    published = frames_per_s(published_predict(SeedCNN().eval()), frames, args.repeats)
+            key = (name, "bf16" if bf16 else "fp32")
+            runs[key] = lambda x, p=predictor: p.predict(x, batch_size=args.batch)
+    fps = frames_per_s(runs, frames, args.repeats)
+    published = fps["published"]
 
     print(f"published CNN as published (NCHW, fp32, batch {args.batch}): {published:.0f} frames/s")
     for row in rows:
         line = f"{row['name']:>18}: {row['mflop']:6.1f} MFLOP/frame, {row['params']:>9,} params"
         for key in ("fp32", "bf16"):
-            if key in row:
-                line += f", {key} {row[key]:6.0f} frames/s ({row[key] / published:4.1f}x published)"
+            if (row["name"], key) in fps:
+                f = fps[row["name"], key]
+                line += f", {key} {f:6.0f} frames/s ({f / published:4.1f}x published)"
         print(line)
 
 
