@@ -89,3 +89,16 @@ def test_merge_up_equals_the_concatenation_it_replaces(training):
     low, skip = torch.randn(4, 8, 7, 7), torch.randn(4, 4, 13, 13)
     expected = block(torch.cat([F.interpolate(low, size=(13, 13)), skip], 1))
     torch.testing.assert_close(merge_up(low, skip, block), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("precision, bf16", [("fp32", False), ("bf16", True)])
+def test_load_predictor_takes_the_precision_asked_for(precision, bf16, tmp_path, timed):
+    from direction_tagger.movies.predict import load_predictor
+    from direction_tagger.train.model_file import save_model
+
+    timed(1.0, 0.5 if not bf16 else 2.0)  # the timing would choose the other one
+    model = build_model("lite_heatmap_unet")
+    meta = {"architecture": "lite_heatmap_unet", "arch_kwargs": {}}
+    save_model(tmp_path / "m.pt", model.state_dict(), meta)
+    predictor, _ = load_predictor(tmp_path / "m.pt", "cpu", precision=precision)
+    assert predictor.bf16 is bf16
