@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-# The tests train tiny models: one torch thread is as fast for them on an idle machine and
-# several times faster on a busy one (a thread never waits for a sibling that lost its core).
+# The tests train tiny models: a second torch thread gains little on them, and on a busy
+# machine it makes them several times slower (each thread waits for a sibling that lost its
+# core).
 # Commands that are given --threads (the workflow's rules) still use what they are given.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
