@@ -7,11 +7,13 @@ each TTA setting, side by side; target ≤ 20 s with the default settings.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
 
 from direction_tagger.data.synth import make_labelled_set, make_movie
+from direction_tagger.device import PRECISION_VARIABLE, compute_path
 from direction_tagger.movies.predict import Predictor
 from direction_tagger.movies.qc import geometry_reference, qc_flags, qc_summary
 from direction_tagger.movies.smooth import smooth_locs
@@ -22,7 +24,11 @@ from direction_tagger.train.models import build_model
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=10_000)
+    parser.add_argument(
+        "--precision", choices=["fp32", "auto"], default="fp32", help="auto: bf16 where faster"
+    )
     args = parser.parse_args()
+    os.environ[PRECISION_VARIABLE] = args.precision
     torch.set_num_threads(2)
     images, _ = make_movie(args.frames, seed=1)
     _, train_locs = make_labelled_set(2000, seed=2)
@@ -30,6 +36,7 @@ def main():
     # Speed does not depend on the weights: an untrained default model is measured.
     predictor = Predictor(build_model(TrainConfig().architecture))
     predictor.predict(images[:512])
+    print(compute_path(predictor.device, predictor.bf16), flush=True)
     for tta in (0, 2, 8):
         start = time.monotonic()
         pred = predictor.predict(images, tta=tta, batch_size=1024)

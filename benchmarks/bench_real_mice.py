@@ -17,7 +17,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from direction_tagger.device import cpu_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,7 +131,7 @@ def main():
     )
     args = parser.parse_args()
     print(
-        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"CPU: {cpu_name()}, {os.cpu_count()} cores, "
         f"snakemake --cores {args.cores}, precision {args.precision}",
         flush=True,
     )

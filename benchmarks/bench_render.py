@@ -10,13 +10,16 @@ measurement. Not a test: numbers depend on the machine and on what else runs on 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from direction_tagger.device import cpu_name
 from direction_tagger.movies.qc import qc_flags, qc_summary
 from direction_tagger.movies.render import render_video
 from direction_tagger.movies.smooth import smooth_locs
@@ -47,22 +50,32 @@ def synthetic_movie(m: int, fps: float = 30.0, seed: int = 0):
     return images, locs, confidence
 
 
+def encoder_cpu() -> float:
+    """CPU seconds used by finished child processes (ffmpeg): where the encoding time goes,
+    less sensitive to other load on the machine than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_render(frames: int, panel: bool) -> None:
     images, locs, confidence = synthetic_movie(frames)
     flags = np.zeros(frames, bool)
     flags[::97] = True
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.mp4"
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, enc = time.perf_counter(), time.process_time(), encoder_cpu()
         render_video(path, images, locs, confidence, 30.0, flags=flags, panel=panel, progress=False)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        enc = encoder_cpu() - enc
         size = path.stat().st_size
     fps = frames / wall
     width = 800 if panel else 400
     print(
         f"render {frames} frames {width}x400{' +panel' if panel else ''}: {wall:.2f} s, "
         f"{fps:.0f} frames/s = {fps / TARGET_FPS:.2f} x the {TARGET_FPS:.0f} fps target; "
-        f"drawing (python) {1000 * cpu / frames:.2f} ms CPU/frame; {size / 1e6:.1f} MB"
+        f"CPU per frame: drawing (python) {1000 * cpu / frames:.2f} ms, encoding (ffmpeg) "
+        f"{1000 * enc / frames:.2f} ms, so at most {2 * frames / (cpu + enc):.0f} frames/s on "
+        f"2 idle cores; {size / 1e6:.1f} MB"
     )
 
 
@@ -93,7 +106,10 @@ def main() -> None:
     parser.add_argument("--smooth-frames", type=int, default=10_000)
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{os.cpu_count()} CPUs visible, load average {load:.2f}")
+    print(
+        f"{cpu_name()}, {os.cpu_count()} CPUs visible, load average {load:.2f}; "
+        f"libx264 preset {inspect.signature(render_video).parameters['preset'].default}"
+    )
     bench_render(args.frames, panel=False)
     if args.panel:
         bench_render(args.frames, panel=True)

@@ -5,17 +5,20 @@
    DataLoader batch 64, AdamW 3e-4, MultiStepLR at 70/90 %, MSE on (t-25)/25) against our
    default model and training loop; both evaluated on the same held-out frames.
 2. Training throughput of the seed CNN itself: the published data path (DataLoader, batch 64)
-   against ours (uint8 on the device, sliced batches, channels-last, bf16 where the CPU has it, batch 64).
+   against ours (uint8 on the device, sliced batches, channels-last, batch 64; fp32 unless
+   `--precision auto`, then bf16 where it is faster).
 3. Inference frames/s: the published model as published (batch 1,024 and 64) against our
    default model as we deploy it (batch norm folded, channels-last, batch 1,024).
 
-    python benchmarks/bench_seed_vs_ours.py --steps 2000
+    python benchmarks/bench_seed_vs_ours.py --steps 2000 [--precision fp32|auto]
+        [--architecture heatmap_unet|lite_heatmap_unet]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +29,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from direction_tagger.data.synth import make_labelled_set
+from direction_tagger.device import PRECISION_VARIABLE, bf16_is_fast, compute_path
 from direction_tagger.evaluate.metrics import evaluate
 from direction_tagger.movies.predict import Predictor
 from direction_tagger.train.config import TrainConfig
@@ -133,9 +137,19 @@ def main():
     parser.add_argument("--train-frames", type=int, default=20000)
     parser.add_argument("--test-frames", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "auto"],
+        default="fp32",
+        help="fp32 (every CPU; the primary figures) or auto (bf16 where it is faster)",
+    )
+    parser.add_argument("--architecture", default=TrainConfig().architecture, help="ours")
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    os.environ[PRECISION_VARIABLE] = args.precision  # our training and inference follow it
+    cpu = torch.device("cpu")
+    print(f"ours: {args.architecture} on {compute_path(cpu, bf16_is_fast(cpu))}", flush=True)
 
     images, locs = make_labelled_set(args.train_frames, seed=11)
     test_images, test_locs = make_labelled_set(args.test_frames, seed=12)
@@ -152,7 +166,7 @@ def main():
     )
 
     n_val = len(images) // 10
-    cfg = TrainConfig(steps=args.steps, batch_size=64)
+    cfg = TrainConfig(steps=args.steps, batch_size=64, architecture=args.architecture)
     with tempfile.TemporaryDirectory() as tmp:
         train(
             images[n_val:],

@@ -10,6 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The tests train tiny models: a second torch thread gains little on them, and on a busy
+# machine it makes them several times slower (each thread waits for a sibling that lost its
+# core).
+# Commands that are given --threads (the workflow's rules) still use what they are given.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 
 # A demo shrunk to seconds of training: same chain, fewer frames and steps.

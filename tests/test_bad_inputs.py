@@ -647,6 +647,7 @@ CATALOGUE = [
     value("predict", "--batch-size", 0),
     value("predict", "--tta", 3),
     value("predict", "--device", "gpu0"),
+    value("predict", "--precision", "fp16", "auto", "fp32", "bf16"),
     value("predict", "--device", "cuda:x"),
     value("smooth", "--window", 0),
     value("smooth", "--polyorder", -1),

@@ -1,5 +1,5 @@
 """Rules for single values that the command line, the data files and the training options share:
-frame rates, test-time augmentation counts and device names.
+frame rates, test-time augmentation counts, device names and precisions.
 
 Each rule is a test and the words for what it expects; `check` applies one and raises ValueError
 "expected ..., got ..." (the caller adds where the value came from: an argument, a key of a
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 FPS_RANGE = (0.01, 10_000.0)
 TTA_COUNTS = (0, 1, 2, 4, 8)  # dihedral transforms at test time (0 and 1: none)
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 autocast where it is faster
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,4 @@ DEVICE = Rule(
     lambda v: isinstance(v, str) and _DEVICE.fullmatch(v) is not None,
     "a device: auto, cpu, mps, cuda or cuda:N",
 )
+PRECISION = Rule(lambda v: v in PRECISIONS, f"a precision: {', '.join(PRECISIONS)}")

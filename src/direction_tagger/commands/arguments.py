@@ -82,7 +82,8 @@ def name_path(text: str) -> tuple[str, str]:
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --tta, --device and --threads: what every command that runs a model takes."""
+    """--model, --tta, --device, --threads and --precision: what every command that runs a
+    model takes."""
     parser.add_argument("--model", required=True, help="model file (.pt) made by `train`")
     parser.add_argument(
         "--tta",
@@ -97,4 +98,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=device, default="auto")
     parser.add_argument(
         "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=checks.PRECISIONS,
+        help="auto: bf16 autocast where it is faster here (timed once), fp32: never bf16, "
+        "bf16: always (default: $DIRECTION_TAGGER_PRECISION, else auto)",
     )

@@ -59,7 +59,7 @@ def run_calibrate(args) -> int:
     from ..io import sha256_file, write_json
     from ..movies.predict import load_predictor
 
-    predictor, _ = load_predictor(args.model, args.device, args.threads)
+    predictor, _ = load_predictor(args.model, args.device, args.threads, args.precision)
     data = load_labelled(args.data)
     idx = load_subset(args.split, args.subset, len(data), allow_empty=False)
     pred = predictor.predict(data.images[idx], tta=args.tta, progress=True)
@@ -95,7 +95,7 @@ def run_evaluate(args) -> int:
     from ..movies.predict import load_predictor
     from ..train.model_file import require_metadata
 
-    predictor, meta = load_predictor(args.model, args.device, args.threads)
+    predictor, meta = load_predictor(args.model, args.device, args.threads, args.precision)
     require_metadata(meta, args.model, "train_mean_locs")
     data = load_labelled(args.data)
     images, locs = data.images, data.locs

@@ -48,7 +48,7 @@ def run_predict(args) -> int:
     from ..movies.predict import load_predictor
     from ..train.model_file import require_metadata
 
-    predictor, meta = load_predictor(args.model, args.device, args.threads)
+    predictor, meta = load_predictor(args.model, args.device, args.threads, args.precision)
     with open_movie(args.movie) as movie:
         if args.truth_metrics and movie.locs is not None:
             require_metadata(meta, args.model, "train_mean_locs")
@@ -165,7 +165,7 @@ def run_tag_movies(args) -> int:
             "folders; expected one folder per movie"
         )
     settings = _smoothing_settings(args)  # every setting checked before the first movie
-    predictor, meta = load_predictor(args.model, args.device, args.threads)
+    predictor, meta = load_predictor(args.model, args.device, args.threads, args.precision)
     for movie_path, outdir in zip(args.movies, args.outdirs):
         files = {k: Path(outdir) / name for k, name in MOVIE_FILES.items()}
         with open_movie(movie_path) as movie:
@@ -441,9 +441,9 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--preset",
-        default="superfast",
+        default="ultrafast",
         choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"),
-        help="libx264 speed preset: faster = bigger file (superfast)",
+        help="libx264 speed preset, always with CABAC: slower = a little smaller (ultrafast)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(

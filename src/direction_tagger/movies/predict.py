@@ -62,8 +62,8 @@ class Predictor:
         self, model: torch.nn.Module, device: torch.device | str = "cpu", bf16: bool | None = None
     ):
         self.device = torch.device(device)
-        # bf16 autocast where it is fast (None = decide from the hardware); coordinates are
-        # still decoded in fp32 by the soft-argmax.
+        # bf16 autocast where it is faster (None = decide by `bf16_is_fast`); coordinates
+        # are still decoded in fp32 by the soft-argmax.
         self.bf16 = bf16_is_fast(self.device) if bf16 is None else bf16
         # A copy: folding batch norm rewrites modules, and the caller may keep training.
         self.model = prepare_for_inference(copy.deepcopy(model), self.device)
@@ -112,12 +112,15 @@ class Predictor:
         )
 
 
-def load_predictor(model_path, device: str = "auto", threads: int | None = None):
-    """A saved model, ready for inference on `device`, with its metadata."""
+def load_predictor(
+    model_path, device: str = "auto", threads: int | None = None, precision: str | None = None
+):
+    """A saved model, ready for inference on `device`, with its metadata. `precision`: "auto"
+    (bf16 where it is faster), "fp32" or "bf16"; None reads DIRECTION_TAGGER_PRECISION."""
     from ..device import pick_device, use_threads
     from ..train.model_file import load_model
 
     use_threads(threads)
     device = pick_device(device)
     model, meta = load_model(model_path, device)
-    return Predictor(model, device), meta
+    return Predictor(model, device, bf16_is_fast(device, precision)), meta

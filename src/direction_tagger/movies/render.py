@@ -23,8 +23,8 @@ What a frame shows (colours are fixed so a lab can learn them once):
   a strip with the flagged frames in red.
 
 Drawing is numpy on uint8 RGB arrays (draw.py; matplotlib is never called per frame). The
-video is H.264 (libx264 preset "superfast", CRF 20, yuv420p, the movie's fps), written
-atomically by video_io.py while the next frame is drawn.
+video is H.264 (libx264 preset "ultrafast" with CABAC, CRF 20, yuv420p, the movie's fps),
+written atomically by video_io.py while the next frame is drawn.
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def render_video(
     *,
     hollow=None,
     crf=20,
-    preset="superfast",
+    preset="ultrafast",
     progress=True,
 ) -> Path:
     """Render the tagged video of a whole movie to `path` (.mp4, H.264, yuv420p) atomically.

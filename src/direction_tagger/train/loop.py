@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .. import __version__
-from ..device import bf16_is_fast, describe, pick_device
+from ..device import bf16_is_fast, compute_path, describe, pick_device
 from ..io import KEYPOINTS, DataError, atomic_path
 from .budget import BatchStream, step_generator, training_budget
 from .config import TrainConfig
@@ -159,7 +159,7 @@ def train(
     device = pick_device(cfg.device)
     precision = "bf16 autocast" if cfg.amp and bf16_is_fast(device) else "fp32"
     budget = training_budget(cfg, len(train_images))
-    print(f"training {cfg.architecture} on {describe(device)}, {precision}", flush=True)
+    print(f"training {cfg.architecture} on {compute_path(device, precision != 'fp32')}", flush=True)
     print(
         f"budget: {budget.steps} steps of {cfg.batch_size} frames "
         f"({budget.steps * cfg.batch_size / len(train_images):.0f} passes over "

@@ -118,16 +118,59 @@ class HeatmapUNet(nn.Module):
         s2 = self.enc2(self.stem(x))
         s3 = self.enc3(s2)
         s4 = self.enc4(s3)
-        d3 = self.dec3(torch.cat([F.interpolate(s4, size=s3.shape[-2:]), s3], 1))
-        d2 = self.dec2(torch.cat([F.interpolate(d3, size=s2.shape[-2:]), s2], 1))
-        with torch.autocast(x.device.type, enabled=False):  # heatmaps in fp32 even under bf16
-            logits = self.out(d2.float())
-        coords, probs = soft_argmax(logits, self.stride)
-        return {
-            "coords": coords,
-            "confidence": heatmap_confidence(probs, coords, self.stride),
-            "heatmaps": probs,
-        }
+        d3 = self.dec3[1:](merge_up(s4, s3, self.dec3[0]))
+        d2 = self.dec2[1:](merge_up(d3, s2, self.dec2[0]))
+        return heatmap_outputs(self.out, d2, self.stride)
+
+
+class LiteHeatmapUNet(nn.Module):
+    """`heatmap_unet`'s design (stride-2 heatmaps, soft-argmax, a 7x7 bottleneck) at half its
+    compute, for CPUs: the first convolution already strides to 25x25 (no feature map at full
+    resolution, where the big model spends a quarter of its time) and the widths are 2c, 4c,
+    4c at 25x25, 13x13, 7x7 with c = 12 (37 MFLOP per frame). 1.6x faster than heatmap_unet
+    in fp32, slightly less accurate: README, Performance.
+    """
+
+    def __init__(self, width: int = 12):
+        super().__init__()
+        c = width
+        self.enc2 = nn.Sequential(conv_bn(1, 2 * c, stride=2), conv_bn(2 * c, 2 * c))  # 25x25
+        self.enc3 = nn.Sequential(conv_bn(2 * c, 4 * c, stride=2), conv_bn(4 * c, 4 * c))  # 13x13
+        self.enc4 = nn.Sequential(conv_bn(4 * c, 4 * c, stride=2), conv_bn(4 * c, 4 * c))  # 7x7
+        self.dec3 = nn.Sequential(conv1x1_bn(8 * c, 4 * c), conv_bn(4 * c, 4 * c))  # 13x13
+        self.dec2 = nn.Sequential(conv1x1_bn(6 * c, 2 * c), conv_bn(2 * c, 2 * c))  # 25x25
+        self.out = nn.Conv2d(2 * c, N_KEYPOINTS, 1)
+        self.stride = 2
+
+    forward = HeatmapUNet.forward  # the same graph, minus the stem
+
+    def stem(self, x):
+        return x
+
+
+def heatmap_outputs(out: nn.Module, features: torch.Tensor, stride: int) -> dict:
+    """The common output of heatmap models: 1x1 conv to logits, soft-argmax, confidence."""
+    with torch.autocast(features.device.type, enabled=False):  # heatmaps in fp32 under bf16
+        logits = out(features.float())
+    coords, probs = soft_argmax(logits, stride)
+    return {
+        "coords": coords,
+        "confidence": heatmap_confidence(probs, coords, stride),
+        "heatmaps": probs,
+    }
+
+
+def merge_up(low: torch.Tensor, skip: torch.Tensor, block: nn.Sequential) -> torch.Tensor:
+    """`block(cat([upsample(low), skip]))` for a block of 1x1 conv (+ batch norm) + ReLU,
+    without the concatenation: a 1x1 conv of a concatenation is the sum of 1x1 convs of its
+    parts, and nearest upsampling commutes with a 1x1 conv, so the low-resolution part is
+    convolved before upsampling, at a quarter of the pixels. Same weights, same result;
+    the copy that `cat` makes in channels-last was 15 % of inference time."""
+    conv = block[0]
+    n_low = low.shape[1]
+    y = F.interpolate(F.conv2d(low, conv.weight[:, :n_low]), size=skip.shape[-2:])
+    y = y + F.conv2d(skip, conv.weight[:, n_low:], conv.bias)
+    return block[1:](y)
 
 
 def fuse_batchnorm(module: nn.Module) -> nn.Module:
@@ -148,7 +191,11 @@ def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
     return model.to(device=device, memory_format=torch.channels_last)
 
 
-ARCHITECTURES = {"seed_cnn": SeedCNN, "heatmap_unet": HeatmapUNet}
+ARCHITECTURES = {
+    "seed_cnn": SeedCNN,
+    "heatmap_unet": HeatmapUNet,
+    "lite_heatmap_unet": LiteHeatmapUNet,
+}
 
 
 def check_architecture(architecture, arch_kwargs) -> None:
