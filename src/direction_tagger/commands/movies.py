@@ -227,15 +227,7 @@ def _drawn_columns(path, rows: int) -> dict:
     columns (about 100 bytes a frame): positions, the calibrated confidence when the table
     has it (doubtful points are drawn hollow), the points kept raw, the qc_* flags."""
     from ..io import KEYPOINTS
-    from ..movies.tables import (
-        iter_table,
-        table_bool,
-        table_columns,
-        table_confidence,
-        table_flags,
-        table_locs,
-        table_values,
-    )
+    from ..movies.tables import iter_table, shown_confidence, table_columns, table_flags, table_locs
 
     header = table_columns(path)
     suffixes = ("_x", "_y", "_confidence", "_p_within_2px", "_kept_raw")
@@ -244,13 +236,9 @@ def _drawn_columns(path, rows: int) -> dict:
     ]
     parts = {"locs": [], "confidence": [], "hollow": [], "flags": []}
     for chunk in iter_table(path, rows, wanted):
-        calibrated = table_values(chunk, "_p_within_2px")
-        hollow = table_bool(chunk, "_kept_raw")
-        if calibrated is not None:
-            doubtful = ~(calibrated >= 0.5)
-            hollow = doubtful if hollow is None else hollow | doubtful
+        confidence, hollow = shown_confidence(chunk)
         parts["locs"].append(table_locs(chunk))
-        parts["confidence"].append(table_confidence(chunk) if calibrated is None else calibrated)
+        parts["confidence"].append(confidence)
         parts["hollow"].append(hollow)
         parts["flags"].append(table_flags(chunk))
     flags = parts["flags"][0] and {

@@ -61,7 +61,7 @@ def run_render_video(args) -> int:
     import numpy as np
 
     from ..io import KEYPOINTS, DataError
-    from ..movies.tables import read_table, table_bool, table_confidence, table_flags, table_values
+    from ..movies.tables import read_table, shown_confidence, table_flags
     from ..videos.reader import video_info
     from ..videos.render import VideoMarks, render_on_video
 
@@ -75,12 +75,8 @@ def run_render_video(args) -> int:
     locs = np.stack(
         [table[[f"{k}_x_video", f"{k}_y_video"]].to_numpy(float) for k in KEYPOINTS], axis=1
     )
-    calibrated = table_values(table, "_p_within_2px")
-    confidence = table_confidence(table) if calibrated is None else calibrated
-    hollow = table_bool(table, "_kept_raw")
+    confidence, hollow = shown_confidence(table)
     hollow = np.zeros(locs.shape[:2], bool) if hollow is None else hollow
-    if calibrated is not None:
-        hollow |= ~(calibrated >= 0.5)
     marks = VideoMarks(
         locs,
         confidence,
@@ -136,6 +132,20 @@ def run_synth_video(args) -> int:
     return 0
 
 
+def _crop_rule_options(p) -> None:
+    """How the animal is cropped: shared by `track` and `import-dlc`, so that a model trained
+    on an imported project sees crops cut as on tracked videos."""
+    p.add_argument(
+        "--crop-scale",
+        type=positive_float,
+        default=2.0,
+        help="crop side = this x the animal's body length (2: a body ~25 px long in the crop)",
+    )
+    p.add_argument(
+        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
+    )
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "track",
@@ -154,12 +164,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--crop-side", type=positive_float, help="crop side in video px (default: from the animal)"
     )
-    p.add_argument(
-        "--crop-scale",
-        type=positive_float,
-        default=2.0,
-        help="crop side = this x the animal's body length (2: a body ~25 px long in the crop)",
-    )
+    _crop_rule_options(p)
     p.add_argument(
         "--smooth-window",
         type=positive_int,
@@ -167,13 +172,10 @@ def register(subparsers) -> None:
         help="frames over which the crop centre is a running median (odd, 9)",
     )
     p.add_argument(
-        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
-    )
-    p.add_argument(
         "--background-frames",
         type=int_in(3, 1000),
         default=41,
-        help="frames spread over the video whose median is the empty arena (41)",
+        help="frames spread over the video that model the empty arena (41)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_track, writes=("movie", "table", "qc", "figure"))
@@ -232,15 +234,7 @@ def register(subparsers) -> None:
             help=f"DLC body part for our {ours} (e.g. {example}; a+b = their midpoint; "
             "default: guessed from common names)",
         )
-    p.add_argument(
-        "--crop-scale",
-        type=positive_float,
-        default=2.0,
-        help="crop side = this x the animal's body length (2, as `track`)",
-    )
-    p.add_argument(
-        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
-    )
+    _crop_rule_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_import_dlc, writes=("out", "summary"))
 

@@ -303,6 +303,18 @@ def table_spread(table: pd.DataFrame) -> np.ndarray | None:
     return table_values(table, "_spread_px")
 
 
+def shown_confidence(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """What a tagged video shows of each point (M, 3): the calibrated P(within 2 px) when the
+    table has it, else the confidence; and which points are doubtful, drawn hollow (calibrated
+    below 0.5, or the raw prediction kept where smoothing left a gap; None if neither is known)."""
+    calibrated = table_values(table, "_p_within_2px")
+    hollow = table_bool(table, "_kept_raw")
+    if calibrated is None:
+        return table_confidence(table), hollow
+    doubtful = ~(calibrated >= 0.5)
+    return calibrated, doubtful if hollow is None else hollow | doubtful
+
+
 def table_flags(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """{name: (M,) bool} from the qc_* columns (without qc_any); empty when there are none."""
     return {
