@@ -314,3 +314,21 @@ def test_the_original_video_is_tagged_where_the_animal_is(arena, tmp_path, view,
         x, y = np.round(nose).astype(int)
         patch = frames[i, y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).astype(float)
         assert np.linalg.norm(patch - magenta, axis=1).min() < 70, (view, i)
+
+
+def test_render_video_refuses_predictions_that_do_not_fit_the_video(arena, tmp_path, capsys):
+    video, truth, out = arena
+    track = pd.read_csv(out[".csv"])
+    centres, sides = track[["crop_x", "crop_y"]].to_numpy(), track["crop_side"].to_numpy()
+    table = movie_table(video_to_crop(truth, centres, sides), np.ones((len(truth), 3)), fps=30.0)
+    write_table(tmp_path / "crop.csv", table)  # no video-pixel columns
+    longer = video_table(pd.concat([table, table], ignore_index=True), pd.concat([track, track]))
+    write_table(tmp_path / "longer.csv", longer)  # twice as many frames as the video
+    for name, expected in (("crop.csv", "to-video"), ("longer.csv", "ended at frame 150")):
+        target = tmp_path / f"{name}.mp4"
+        args = ["render-video", "--video", str(video), "--predictions", str(tmp_path / name),
+                "--out", str(target), "--quiet"]  # fmt: skip
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and expected in err, err
+        assert not target.exists()
