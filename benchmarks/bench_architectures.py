@@ -6,7 +6,9 @@ published (NCHW, fp32) for reference.
     python benchmarks/bench_architectures.py [--threads 2] [--repeats 3]
 
 Not a test: frames/s depend on the machine and on what else runs on it; the ratios to the
-published CNN, measured in the same run, are the figures to compare. Accuracy per
+published CNN, measured in the same run, are the figures to compare. A second measure, frames
+per CPU-second on one thread (the thread's own CPU time), hardly moves when other work
+shares the cores: read it on a busy machine. Accuracy per
 architecture: `bench_seed_vs_ours.py --architecture NAME`.
 """
 
@@ -31,17 +33,18 @@ def mflops_per_frame(model: torch.nn.Module) -> float:
     return counter.get_total_flops() / 1e6
 
 
-def frames_per_s(runs: dict, frames: np.ndarray, repeats: int) -> dict:
-    """Frames/s of each run, the best of `repeats` rounds; every round runs each of them in
-    turn, so a change of load on the machine hits all alike."""
+def frames_per_s(runs: dict, frames: np.ndarray, repeats: int, clock=time.perf_counter) -> dict:
+    """Frames per second of `clock` (wall time, or a thread's CPU time) of each run, the best
+    of `repeats` rounds; every round runs each of them in turn, so a change of load on the
+    machine hits all alike."""
     for fn in runs.values():
         fn(frames[:256])  # warm-up: oneDNN builds its kernels
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
         for key, fn in runs.items():
-            start = time.perf_counter()
+            start = clock()
             fn(frames)
-            best[key] = min(best[key], time.perf_counter() - start)
+            best[key] = min(best[key], clock() - start)
     return {key: len(frames) / seconds for key, seconds in best.items()}
 
 
@@ -79,15 +82,23 @@ def main() -> None:
             key = (name, "bf16" if bf16 else "fp32")
             runs[key] = lambda x, p=predictor: p.predict(x, batch_size=args.batch)
     fps = frames_per_s(runs, frames, args.repeats)
-    published = fps["published"]
+    torch.set_num_threads(1)
+    cpu_fps = frames_per_s(runs, frames, args.repeats, clock=time.thread_time)
+    published, cpu_published = fps["published"], cpu_fps["published"]
 
-    print(f"published CNN as published (NCHW, fp32, batch {args.batch}): {published:.0f} frames/s")
+    print(
+        f"published CNN as published (NCHW, fp32, batch {args.batch}): {published:.0f} frames/s "
+        f"on {args.threads} threads, {cpu_published:.0f} frames per CPU-second on 1"
+    )
     for row in rows:
         line = f"{row['name']:>18}: {row['mflop']:6.1f} MFLOP/frame, {row['params']:>9,} params"
         for key in ("fp32", "bf16"):
             if (row["name"], key) in fps:
-                f = fps[row["name"], key]
-                line += f", {key} {f:6.0f} frames/s ({f / published:4.1f}x published)"
+                f, c = fps[row["name"], key], cpu_fps[row["name"], key]
+                line += (
+                    f", {key} {f:6.0f} frames/s ({f / published:4.1f}x published), "
+                    f"{c:5.0f} per CPU-s ({c / cpu_published:4.1f}x)"
+                )
         print(line)
 
 

@@ -15,7 +15,7 @@ from direction_tagger.movies.predict import Predictor
 from direction_tagger.train.config import TrainConfig
 from direction_tagger.train.loop import train
 from direction_tagger.train.model_file import load_model, save_model
-from direction_tagger.train.models import ARCHITECTURES, build_model, soft_argmax
+from direction_tagger.train.models import ARCHITECTURES, build_model, normalise_frames, soft_argmax
 
 
 def blob_set(n, seed=0):
@@ -77,6 +77,28 @@ def test_each_architecture_learns(architecture, tmp_path):
     log = np.genfromtxt(tmp_path / "log.csv", delimiter=",", names=True)
     assert log["train_loss"][-1] < 0.7 * log["train_loss"][0]
     assert log["val_median_px"][-1] < log["val_median_px"][0]
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_each_architecture_predicts_as_deployed_what_it_computes_in_eval(architecture):
+    """Batch norm folded into the convolutions and channels-last (the Predictor) must not
+    change an answer: checked with batch-norm statistics far from their initial ones."""
+    torch.manual_seed(0)
+    model = build_model(architecture)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    images, _ = blob_set(16)
+    with torch.no_grad():
+        x = normalise_frames(torch.from_numpy(images))
+        expected = model.eval()(x)
+    got = Predictor(model, bf16=False).predict(images)
+    np.testing.assert_allclose(got.locs, expected["coords"].numpy(), atol=1e-3)
+    np.testing.assert_allclose(got.confidence, expected["confidence"].numpy(), atol=1e-4)
 
 
 def test_saved_model_reloads_and_predicts_identically(tmp_path):
