@@ -180,11 +180,15 @@ def test_smoothing_in_chunks_with_overlap_is_the_whole_movie_smoothing(made, tmp
         assert _same(tmp_path / "whole.csv", tmp_path / "chunked.csv"), rows
         assert _same(tmp_path / "whole_dlc.csv", tmp_path / "chunked_dlc.csv"), rows
         assert json.dumps(qc, sort_keys=True) == json.dumps(whole.qc, sort_keys=True)
-    # a smoothed table as input (smoothing starts from its *_raw columns): the same either way
+    # a smoothed table as input starts from the model's answer (its *_raw positions, its
+    # confidence and spread put back where polarity exchanged them): smoothing twice is
+    # smoothing once, whole or in chunks
     again = smooth_and_check(read_table(tmp_path / "whole.csv"), smoothing, CHECKS)
     write_table(tmp_path / "again_whole.csv", again.table)
     smooth_file(tmp_path / "whole.csv", tmp_path / "again.csv", smoothing, CHECKS, rows=57)
-    assert _same(tmp_path / "again_whole.csv", tmp_path / "again.csv")
+    assert _same(tmp_path / "whole.csv", tmp_path / "again_whole.csv")
+    assert _same(tmp_path / "whole.csv", tmp_path / "again.csv")
+    assert json.dumps(again.qc, sort_keys=True) == json.dumps(whole.qc, sort_keys=True)
 
 
 def test_tables_are_read_in_bounded_chunks_of_the_columns_asked(made, tmp_path):
