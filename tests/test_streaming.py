@@ -20,7 +20,7 @@ from direction_tagger.io import DataError, load_movie, save_movie
 from direction_tagger.movie_store import open_movie, percentiles_of_histogram, write_movie
 from direction_tagger.movies.chunked import chunk_overlap, predict_file, smooth_file
 from direction_tagger.movies.postprocess import smooth_and_check
-from direction_tagger.movies.predict import load_predictor
+from direction_tagger.movies.predict import CPU_FORWARD_FRAMES, load_predictor
 from direction_tagger.movies.render import render_video
 from direction_tagger.movies.tables import (
     iter_table,
@@ -131,6 +131,31 @@ def test_predict_in_chunks_writes_the_whole_movie_table(made, tmp_path, tta):
         kept = predict_file(predictor, frames, tmp_path / "chunked.csv", tta, 64, chunk=128)
     assert _same(tmp_path / "whole.csv", tmp_path / "chunked.csv")
     assert np.array_equal(kept[0], pred.locs)
+
+
+def test_forward_passes_on_cpu_stay_capped_whatever_the_batch_size(made, tmp_path):
+    """Predict's memory is set by the frames of one forward pass (their activations), so on
+    CPU a pass never takes more than CPU_FORWARD_FRAMES, however large the batch asked; the
+    cut restarts at each batch, so the streamed and whole-movie paths run the same passes."""
+    predictor, _ = load_predictor(made / "model.pt", "cpu")
+    assert predictor.forward_frames == CPU_FORWARD_FRAMES
+    passes = []
+    predictor.model.register_forward_pre_hook(lambda _, args: passes.append(len(args[0])))
+    movie = load_movie(made / "m.npz")  # 700 frames
+    capped = predictor.predict(movie.images, tta=2, batch_size=600)
+
+    def cut(n):  # the passes of one batch of n frames
+        return [min(CPU_FORWARD_FRAMES, n - k) for k in range(0, n, CPU_FORWARD_FRAMES)]
+
+    assert len(cut(600)) > 1  # the cap is below the batch asked
+    assert passes == [n for n in cut(600) + cut(100) for _ in range(2)]  # 2 TTA transforms
+    passes.clear()
+    with open_movie(made / "m.npz") as frames:
+        predict_file(predictor, frames, tmp_path / "raw.csv", 0, batch_size=4096)
+    assert passes == cut(700)
+    predictor.forward_frames = None  # one pass per batch (a GPU): the same predictions
+    whole = predictor.predict(movie.images, tta=2, batch_size=600)
+    np.testing.assert_allclose(capped.locs, whole.locs, atol=1e-4)
 
 
 # --------------------------------------------------------------------------- smooth
