@@ -71,36 +71,41 @@ from direction_tagger.movies.render import render_video
 from direction_tagger.movies.tables import read_table, table_locs, table_confidence, table_flags
 m, t = load_movie(sys.argv[1]), read_table(sys.argv[2])
 render_video(sys.argv[3], m.images, table_locs(t), table_confidence(t), m.fps,
-             flags=table_flags(t), progress=False)
+             flags=table_flags(t), progress=True)
 """,
 }
 
 
 def measured(cmd: list[str], limit_s: float | None = None) -> tuple[float, float, int | None]:
-    """(wall s, peak resident MB of the process or any of its children such as the video
-    encoder, frames done when stopped at `limit_s` (read from its progress bar) or None)."""
+    """(wall s, peak resident MB of the process or of any of its children such as the video
+    encoder, frames done when stopped at `limit_s` (read from its progress bar) or None).
+    /usr/bin/time measures: a child forked from this process would start from its size."""
     with tempfile.TemporaryFile() as log:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, cwd=REPO)
-        stopped = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if limit_s and not stopped else 0)
-            if pid:
-                break
-            if time.perf_counter() - start > limit_s:
-                proc.send_signal(signal.SIGINT)  # as Ctrl-C: nothing half-written is left
-                stopped = True
-            time.sleep(0.2)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-f", "PEAK %M", *cmd],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        try:
+            proc.wait(timeout=limit_s)
+            stopped = False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C (time ignores it, the command stops)
+            proc.wait()
+            stopped = True
         wall = time.perf_counter() - start
         log.seek(0)
         err = log.read().decode(errors="replace")
     if proc.returncode and not stopped:
         raise SystemExit(f"{cmd[:4]} failed:\n{err[-3000:]}")
+    peak = int(re.findall(r"PEAK (\d+)", err)[-1]) / 1024
     done = None
     if stopped:
         done = max([int(n) for n in re.findall(r"(\d+)/\d+ \[", err)], default=0)
-    return wall, usage.ru_maxrss / 1024, done
+    return wall, peak, done
 
 
 def make_inputs(d: Path, frames: int, long_frames: int, clips: int, clip_frames: int) -> None:
@@ -177,12 +182,13 @@ def bench_long(d: Path, frames: int, tta: int, skip: set[str], limit_s: float | 
         if step in skip:
             continue
         for name, cmds in (("whole", whole), ("streamed", streamed)):
-            if name in skip:
+            if name in skip or f"{step}:{name}" in skip:
                 continue
             # render stops at the limit (its memory is set up before the first frame)
             wall, peak, done = measured(cmds[step], limit_s if step == "render" else None)
-            print(row(step, name, wall, peak, frames if done is None else done), flush=True)
-        if step in ("predict", "smooth") and "whole" not in skip:
+            stopped = done is not None
+            print(row(step, name, wall, peak, done if stopped else frames, stopped), flush=True)
+        if step in ("predict", "smooth") and not {"whole", f"{step}:whole"} & skip:
             same = (d / f"{'raw' if step == 'predict' else 'smooth'}_w.csv").read_bytes() == (
                 d / f"{'raw' if step == 'predict' else 'smooth'}_s.csv"
             ).read_bytes()
@@ -217,37 +223,52 @@ import numpy as np
 from direction_tagger.movies.predict import load_predictor
 p, _ = load_predictor(sys.argv[1], 'cpu')
 frames = np.resize(np.load(sys.argv[2])['images'], (int(sys.argv[3]), 50, 50))
-caps = {'one pass per batch (before)': None, 'capped (now)': p.forward_frames}
-best = dict.fromkeys(caps, float('inf'))
-for r in range(int(sys.argv[4]) + 1):
-    for name, cap in caps.items():
-        p.forward_frames = cap
-        start = time.perf_counter()
-        p.predict(frames, tta=int(sys.argv[5]), batch_size=1024)
-        if r:  # the first round builds the kernels
-            best[name] = min(best[name], time.perf_counter() - start)
-for name, cap in caps.items():
-    print(f'| {name} | {cap or 1024} | {len(frames) / best[name]:,.0f} |')
+for warm, cap in enumerate(['none', *sys.argv[5:]] * 2):  # the first round builds kernels
+    p.forward_frames = None if cap == 'none' else int(cap)
+    start = time.perf_counter()
+    p.predict(frames, tta=int(sys.argv[4]), batch_size=1024)
+    if warm >= len(sys.argv[5:]) + 1:
+        print(cap, time.perf_counter() - start)
 """
 
+# OpenMP as before (libgomp's own default when no policy is set) and as the package sets it
+WAIT = {"spinning (before)": {"GOMP_SPINCOUNT": "300000"}, "sleeping (now)": {}}
 
-def bench_passes(d: Path, frames: int, rounds: int, tta: int) -> None:
-    """frames/s of Predictor.predict, batch 1,024, one pass per batch vs passes capped."""
+
+def bench_passes(d: Path, frames: int, rounds: int, tta: int, caps: list[int]) -> None:
+    """frames/s of Predictor.predict, batch 1,024, passes of 1,024 frames and capped, with
+    waiting OpenMP threads spinning (before) and sleeping (now): a process per policy,
+    alternated `rounds` times, best of each."""
     clip = sorted((d / "clips").glob("*.npz"))[0]
     print(
         f"\n## Forward passes: Predictor.predict on {frames:,} frames, batch 1,024, TTA {tta} "
-        f"(interleaved, best of {rounds})"
+        f"(processes alternated, best of {rounds})"
     )
-    print("| passes | frames per pass | frames/s |\n|---|---|---|")
-    out = subprocess.run(
-        [PY, "-c", PASSES, str(d / "model.pt"), str(clip), str(frames), str(rounds), str(tta)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    if out.returncode:
-        raise SystemExit(out.stderr[-3000:])
-    print(out.stdout.strip(), flush=True)
+    best: dict = {}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    for _ in range(rounds):
+        for wait, extra in WAIT.items():
+            out = subprocess.run(
+                [PY, "-c", PASSES, str(d / "model.pt"), str(clip), str(frames), str(tta)]
+                + [str(c) for c in caps],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                env=env | extra,
+            )
+            if out.returncode:
+                raise SystemExit(out.stderr[-3000:])
+            for line in out.stdout.split("\n"):
+                if line.strip():
+                    cap, seconds = line.split()
+                    key = (wait, 1024 if cap == "none" else int(cap))
+                    best[key] = min(best.get(key, float("inf")), float(seconds))
+    sizes = sorted({k[1] for k in best}, reverse=True)
+    print("| OpenMP threads waiting | " + " | ".join(f"{n} frames a pass" for n in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    for wait in WAIT:
+        cells = " | ".join(f"{frames / best[wait, n]:,.0f} frames/s" for n in sizes)
+        print(f"| {wait} | {cells} |", flush=True)
 
 
 def bench_clips(d: Path, clips: int, sample: int, per_job: int, tta: int, plan: bool) -> None:
@@ -351,6 +372,7 @@ def print_path(d: Path) -> None:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
         f"{compute_path(p.device, p.bf16)}; "
         f"at most {p.forward_frames or 'batch'} frames per forward pass; "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
         "all numbers from this one run"
     )
 
@@ -376,7 +398,8 @@ def main() -> None:
         "--skip",
         nargs="*",
         default=[],
-        help="any of passes predict smooth render whole streamed long longest clips plan",
+        help="any of passes predict smooth render whole streamed long longest clips plan, "
+        "or step:path (predict:whole)",
     )
     args = ap.parse_args()
     skip = set(args.skip)
@@ -386,7 +409,7 @@ def main() -> None:
         make_inputs(d, args.frames, long_frames, args.clips, args.clip_frames)
         print_path(d)
         if "passes" not in skip:
-            bench_passes(d, args.pass_frames, args.rounds, args.tta)
+            bench_passes(d, args.pass_frames, args.rounds, args.tta, [256, 128])
         if "long" not in skip:
             bench_long(d, args.frames, args.tta, skip, args.limit_s)
         if long_frames:

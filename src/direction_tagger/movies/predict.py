@@ -125,9 +125,10 @@ class Predictor:
 
 
 # Frames per forward pass on CPU, whatever the batch size asked: a pass's activations grow
-# with its frames (~0.4 MB a frame for heatmap_unet: 1,024 frames took the process to 686 MB)
-# while frames/s stops growing long before (benchmarks/bench_scale.py measures both).
-CPU_FORWARD_FRAMES = 256
+# with its frames (heatmap_unet: ~0.2 MB a frame in bf16, ~0.5 in fp32; passes of 1,024
+# frames took predict to 590-760 MB, on top of ~330 MB of libraries) while frames/s does not
+# (no slower in passes of 128 with sleeping OpenMP threads: benchmarks/bench_scale.py).
+CPU_FORWARD_FRAMES = 128
 
 
 def forward_frames(device: torch.device) -> int | None:
