@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -115,6 +116,53 @@ def test_grey_range_from_a_histogram_is_numpys_percentile_to_the_bit():
         q = [0.5, 99.5, float(rng.uniform(0, 100))]
         hist = np.bincount(values, minlength=256)
         assert np.array_equal(percentiles_of_histogram(hist, q), np.percentile(values, q))
+
+
+PEAK_OF_A_PASS = """
+import re, sys
+import numpy as np
+from direction_tagger.movie_store import open_movie
+def status(key):  # MB
+    return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read())[1]) / 1024
+movie = open_movie(sys.argv[1])
+open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from here
+before = status("VmRSS")
+if sys.argv[2] == "whole":
+    total = int(np.load(sys.argv[1])["images"][:, 25, 25].astype(np.int64).sum())
+else:
+    total = sum(int(frames[:, 25, 25].sum()) for _, frames in movie.chunks())
+hist = movie.grey_histogram()
+print(status("VmHWM") - before, total, hist.sum())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux /proc only")
+def test_a_pass_over_a_movie_holds_a_chunk_not_the_movie(tmp_path):
+    """Reading every frame of a 100 MB movie, and its grey histogram (what render does before
+    drawing), add a few chunks' worth to the process's peak memory, not the movie."""
+    import subprocess
+    import sys
+
+    frames = 40_000  # 100 MB
+    pattern = np.random.default_rng(0).integers(0, 256, (1000, 50, 50), dtype=np.uint8)
+    chunks = (pattern for _ in range(frames // 1000))
+    write_movie(tmp_path / "m.npz", chunks, frames)
+
+    def grown(how):
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK_OF_A_PASS, str(tmp_path / "m.npz"), how],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        mb, total, pixels = out.stdout.split()
+        assert int(total) == 40 * int(pattern[:, 25, 25].astype(np.int64).sum())
+        assert int(pixels) == frames * 2500
+        return float(mb)
+
+    assert grown("whole") > 90  # the measure sees a movie held whole (95 MiB)
+    chunked = grown("chunks")
+    assert chunked < 35, f"{chunked} MB"
 
 
 # --------------------------------------------------------------------------- predict
