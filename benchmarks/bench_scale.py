@@ -169,8 +169,9 @@ def bench_long(d: Path, frames: int, tta: int, skip: set[str], limit_s: float | 
     streamed = streamed_commands(d, movie, str(d / "raw_s.csv"), tta, "s")
     whole = {
         "predict": [PY, "-c", WHOLE["predict"], model, movie, str(d / "raw_w.csv"), str(tta)],
-        "smooth": [PY, "-c", WHOLE["smooth"], str(d / "raw_w.csv"), str(d / "smooth_w.csv")],
-        "render": [PY, "-c", WHOLE["render"], movie, str(d / "smooth_w.csv"), str(d / "w.mp4")],
+        # both paths smooth and render the same (streamed) tables
+        "smooth": [PY, "-c", WHOLE["smooth"], str(d / "raw_s.csv"), str(d / "smooth_w.csv")],
+        "render": [PY, "-c", WHOLE["render"], movie, str(d / "smooth_s.csv"), str(d / "w.mp4")],
     }
     movie_mb = frames * 2500 / 1e6
     print(
