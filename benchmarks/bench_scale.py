@@ -93,8 +93,14 @@ def measured(cmd: list[str], limit_s: float | None = None) -> tuple[float, float
             proc.wait(timeout=limit_s)
             stopped = False
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C (time ignores it, the command stops)
-            proc.wait()
+            # Ctrl-C, which time ignores; a command started from a background shell ignores
+            # it too, so SIGTERM after a grace period
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait()
             stopped = True
         wall = time.perf_counter() - start
         log.seek(0)

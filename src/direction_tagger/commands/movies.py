@@ -356,9 +356,9 @@ def add_chunk_frames(p) -> None:
     p.add_argument(
         "--chunk-frames",
         type=positive_int,
-        default=16384,
+        default=4096,
         help="frames read, predicted and written at a time: memory is bounded by it, "
-        "whatever the movie's length (16384, rounded to whole batches)",
+        "whatever the movie's length (4096, rounded to whole batches)",
     )
 
 
