@@ -98,8 +98,10 @@ def measured(cmd: list[str], limit_s: float | None = None) -> tuple[float, float
             os.killpg(proc.pid, signal.SIGINT)
             try:
                 proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGTERM)
+            except subprocess.TimeoutExpired:  # the command only: time must report
+                with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                    for child in f.read().split():
+                        os.kill(int(child), signal.SIGTERM)
                 proc.wait()
             stopped = True
         wall = time.perf_counter() - start
