@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from direction_tagger.io import DataError, load_movie, save_movie
 from direction_tagger.movie_store import open_movie, percentiles_of_histogram, write_movie
 from direction_tagger.movies.chunked import chunk_overlap, predict_file, smooth_file
 from direction_tagger.movies.postprocess import smooth_and_check
-from direction_tagger.movies.predict import load_predictor
+from direction_tagger.movies.predict import CPU_FORWARD_FRAMES, load_predictor
 from direction_tagger.movies.render import render_video
 from direction_tagger.movies.tables import (
     iter_table,
@@ -117,6 +118,53 @@ def test_grey_range_from_a_histogram_is_numpys_percentile_to_the_bit():
         assert np.array_equal(percentiles_of_histogram(hist, q), np.percentile(values, q))
 
 
+PEAK_OF_A_PASS = """
+import re, sys
+import numpy as np
+from direction_tagger.movie_store import open_movie
+def status(key):  # MB
+    return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read())[1]) / 1024
+movie = open_movie(sys.argv[1])
+open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from here
+before = status("VmRSS")
+if sys.argv[2] == "whole":
+    total = int(np.load(sys.argv[1])["images"][:, 25, 25].astype(np.int64).sum())
+else:
+    total = sum(int(frames[:, 25, 25].sum()) for _, frames in movie.chunks())
+hist = movie.grey_histogram()
+print(status("VmHWM") - before, total, hist.sum())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux /proc only")
+def test_a_pass_over_a_movie_holds_a_chunk_not_the_movie(tmp_path):
+    """Reading every frame of a 100 MB movie, and its grey histogram (what render does before
+    drawing), add a few chunks' worth to the process's peak memory, not the movie."""
+    import subprocess
+    import sys
+
+    frames = 40_000  # 100 MB
+    pattern = np.random.default_rng(0).integers(0, 256, (1000, 50, 50), dtype=np.uint8)
+    chunks = (pattern for _ in range(frames // 1000))
+    write_movie(tmp_path / "m.npz", chunks, frames)
+
+    def grown(how):
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK_OF_A_PASS, str(tmp_path / "m.npz"), how],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        mb, total, pixels = out.stdout.split()
+        assert int(total) == 40 * int(pattern[:, 25, 25].astype(np.int64).sum())
+        assert int(pixels) == frames * 2500
+        return float(mb)
+
+    assert grown("whole") > 90  # the measure sees a movie held whole (95 MiB)
+    chunked = grown("chunks")
+    assert chunked < 35, f"{chunked} MB"
+
+
 # --------------------------------------------------------------------------- predict
 
 
@@ -131,6 +179,31 @@ def test_predict_in_chunks_writes_the_whole_movie_table(made, tmp_path, tta):
         kept = predict_file(predictor, frames, tmp_path / "chunked.csv", tta, 64, chunk=128)
     assert _same(tmp_path / "whole.csv", tmp_path / "chunked.csv")
     assert np.array_equal(kept[0], pred.locs)
+
+
+def test_forward_passes_on_cpu_stay_capped_whatever_the_batch_size(made, tmp_path):
+    """Predict's memory is set by the frames of one forward pass (their activations), so on
+    CPU a pass never takes more than CPU_FORWARD_FRAMES, however large the batch asked; the
+    cut restarts at each batch, so the streamed and whole-movie paths run the same passes."""
+    predictor, _ = load_predictor(made / "model.pt", "cpu")
+    assert predictor.forward_frames == CPU_FORWARD_FRAMES
+    passes = []
+    predictor.model.register_forward_pre_hook(lambda _, args: passes.append(len(args[0])))
+    movie = load_movie(made / "m.npz")  # 700 frames
+    capped = predictor.predict(movie.images, tta=2, batch_size=600)
+
+    def cut(n):  # the passes of one batch of n frames
+        return [min(CPU_FORWARD_FRAMES, n - k) for k in range(0, n, CPU_FORWARD_FRAMES)]
+
+    assert len(cut(600)) > 1  # the cap is below the batch asked
+    assert passes == [n for n in cut(600) + cut(100) for _ in range(2)]  # 2 TTA transforms
+    passes.clear()
+    with open_movie(made / "m.npz") as frames:
+        predict_file(predictor, frames, tmp_path / "raw.csv", 0, batch_size=4096)
+    assert passes == cut(700)
+    predictor.forward_frames = None  # one pass per batch (a GPU): the same predictions
+    whole = predictor.predict(movie.images, tta=2, batch_size=600)
+    np.testing.assert_allclose(capped.locs, whole.locs, atol=1e-4)
 
 
 # --------------------------------------------------------------------------- smooth
@@ -180,11 +253,15 @@ def test_smoothing_in_chunks_with_overlap_is_the_whole_movie_smoothing(made, tmp
         assert _same(tmp_path / "whole.csv", tmp_path / "chunked.csv"), rows
         assert _same(tmp_path / "whole_dlc.csv", tmp_path / "chunked_dlc.csv"), rows
         assert json.dumps(qc, sort_keys=True) == json.dumps(whole.qc, sort_keys=True)
-    # a smoothed table as input (smoothing starts from its *_raw columns): the same either way
+    # a smoothed table as input starts from the model's answer (its *_raw positions, its
+    # confidence and spread put back where polarity exchanged them): smoothing twice is
+    # smoothing once, whole or in chunks
     again = smooth_and_check(read_table(tmp_path / "whole.csv"), smoothing, CHECKS)
     write_table(tmp_path / "again_whole.csv", again.table)
     smooth_file(tmp_path / "whole.csv", tmp_path / "again.csv", smoothing, CHECKS, rows=57)
-    assert _same(tmp_path / "again_whole.csv", tmp_path / "again.csv")
+    assert _same(tmp_path / "whole.csv", tmp_path / "again_whole.csv")
+    assert _same(tmp_path / "whole.csv", tmp_path / "again.csv")
+    assert json.dumps(again.qc, sort_keys=True) == json.dumps(whole.qc, sort_keys=True)
 
 
 def test_tables_are_read_in_bounded_chunks_of_the_columns_asked(made, tmp_path):

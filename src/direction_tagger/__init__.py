@@ -1,3 +1,13 @@
 """direction-tagger: tail base, neck and nose of a rat in 50x50 top-view frames."""
 
+import os
+
 __version__ = "0.1.0"
+
+# torch's OpenMP threads sleep while they wait for work (read once, when torch loads, so it is
+# set here, before any module imports torch). Left spinning, a waiting thread takes the core
+# from the thread that has work whenever other jobs share the cores: on 2 busy cores that made
+# 40 short clips through tag-movies 2.5-4.4x slower (benchmarks/bench_scale.py measures it).
+# A policy the user set (OMP_WAIT_POLICY, or GOMP_SPINCOUNT for torch's GNU OpenMP) is kept.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"

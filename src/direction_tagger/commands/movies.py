@@ -342,13 +342,23 @@ def add_smoothing_options(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_batch_size(p) -> None:
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=1024,
+        help="frames per batch (default 1024); on CPU a forward pass takes at most "
+        "128 of them, which bounds predict's memory",
+    )
+
+
 def add_chunk_frames(p) -> None:
     p.add_argument(
         "--chunk-frames",
         type=positive_int,
-        default=16384,
+        default=4096,
         help="frames read, predicted and written at a time: memory is bounded by it, "
-        "whatever the movie's length (16384, rounded to whole batches)",
+        "whatever the movie's length (4096, rounded to whole batches)",
     )
 
 
@@ -362,7 +372,7 @@ def register(subparsers) -> None:
     add_model_options(p)
     p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
     p.add_argument("--out", required=True, help="raw predictions CSV to write")
-    p.add_argument("--batch-size", type=positive_int, default=1024)
+    add_batch_size(p)
     add_chunk_frames(p)
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
     p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
@@ -395,7 +405,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--outdirs", required=True, nargs="+", help="one output folder per movie, in order"
     )
-    p.add_argument("--batch-size", type=positive_int, default=1024)
+    add_batch_size(p)
     add_chunk_frames(p)
     add_smoothing_options(p)
     p.set_defaults(func=run_tag_movies, writes_folders=("outdirs",))

@@ -23,11 +23,13 @@ from tqdm import tqdm
 
 from ..io import KEYPOINTS
 from .polarity import polarity_costs, viterbi_states
-from .postprocess import calibrated_confidence, clean_frames, movie_summary
+from .postprocess import calibrated_confidence, clean_frames, model_answer, movie_summary
 from .qc import frame_risk
 from .tables import dlc_writer, iter_table, movie_table, table_writer
 
-DEFAULT_CHUNK = 16_384  # frames (40 MB of frames, ~8 MB of table)
+DEFAULT_CHUNK = 16_384  # table rows (~8 MB of table)
+# frames predicted per chunk: 10 MB of frames (16,384 took predict's peak 34 MB higher, no faster)
+PREDICT_CHUNK = 4096
 
 
 def _predict_chunks(predictor, movie, tta, batch_size, chunk, progress):
@@ -49,7 +51,7 @@ def predict_file(
     out,
     tta=False,
     batch_size: int = 1024,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int = PREDICT_CHUNK,
     progress: bool = False,
 ):
     """Predict every frame of `movie` (a movie_store.MovieFrames) and write the raw tidy table
@@ -103,20 +105,21 @@ def chunk_overlap(smoothing: dict) -> int:
     return 2 * window + int(smoothing.get("max_gap", 5)) + 8
 
 
-def _raw_columns(columns) -> tuple[str, list[str]]:
-    """Suffix of the raw positions ("_raw" in a smoothed table) and the columns pass 1 reads."""
+def _raw_columns(columns) -> list[str]:
+    """The columns pass 1 reads: what `model_answer` needs (the raw positions are the *_raw
+    columns in a smoothed table), frame and time."""
     suffix = "_raw" if all(f"{k}_x_raw" in columns for k in KEYPOINTS) else ""
-    wanted = ["frame", "time_s"]
+    wanted = ["frame", "time_s", "polarity_exchanged"]  # each read only where the table has it
     for k in KEYPOINTS:
         wanted += [f"{k}_x{suffix}", f"{k}_y{suffix}", f"{k}_confidence", f"{k}_spread_px"]
-    return suffix, wanted
+    return wanted
 
 
 def _polarity_pass(path, rows, calibration, polarity):
     """Pass 1: (M, fps from frame/time, polarity states (M,) bool)."""
-    from .tables import table_columns, table_locs, table_values
+    from .tables import table_columns
 
-    suffix, wanted = _raw_columns(table_columns(path))
+    wanted = _raw_columns(table_columns(path))
     unary, straight, crossed = [], [], []
     last = None
     first_row = last_row = None
@@ -128,10 +131,8 @@ def _polarity_pass(path, rows, calibration, polarity):
         m += len(chunk)
         if not polarity:
             continue
-        locs = table_locs(chunk, suffix)
-        p2, _ = calibrated_confidence(
-            calibration, table_values(chunk, "_confidence"), table_values(chunk, "_spread_px")
-        )
+        locs, confidence, spread = model_answer(chunk)
+        p2, _ = calibrated_confidence(calibration, confidence, spread)
         if last is not None:  # the previous chunk's last row, for the move into this chunk
             locs, p2 = np.concatenate([last[0], locs]), np.concatenate([last[1], p2])
         u, s, c = polarity_costs(locs, p2)

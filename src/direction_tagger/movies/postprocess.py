@@ -9,8 +9,9 @@
 4. quality control (qc.py) on the polarity-corrected raw predictions, its ``uncertain`` flag
    from the calibrated risk that some keypoint is more than 3 px off.
 
-Smoothing starts from the raw values (the *_raw columns of an already smoothed table, which
-are the predictions as the model made them), so doing it twice gives the same table.
+Smoothing starts from the model's answer (`model_answer`: in an already smoothed table, its
+*_raw positions and its confidence and spread put back in the model's keypoint order), so doing
+it twice gives the same table, to the byte.
 """
 
 from __future__ import annotations
@@ -60,6 +61,23 @@ def _expected_off(risk: np.ndarray, flagged: np.ndarray) -> dict:
         "flagged": mean(flagged),
         "unflagged": mean(~flagged),
     }
+
+
+def model_answer(table: pd.DataFrame):
+    """(locs (T, 3, 2), confidence (T, 3), spread (T, 3) or None) as the model gave them.
+
+    An already smoothed table keeps the model's positions in its *_raw columns, but its
+    confidence and spread columns follow the polarity it chose (tail base and nose exchanged
+    where `polarity_exchanged`): exchange them back, or smoothing it again would pair each
+    raw point with the other end's confidence."""
+    raw = table_locs(table, "_raw")
+    confidence, spread = table_confidence(table), table_spread(table)
+    if raw is None:
+        return table_locs(table), confidence, spread
+    if "polarity_exchanged" in table.columns:
+        exchanged = table["polarity_exchanged"].to_numpy().astype(bool)
+        confidence, spread = _follow(confidence, exchanged), _follow(spread, exchanged)
+    return raw, confidence, spread
 
 
 def calibrated_confidence(calibration: dict | None, confidence, spread):
@@ -126,11 +144,7 @@ def clean_frames(
 ) -> Cleaned:
     """Steps 1, 3 and 4 of the module docstring on the frames of `table`, with the polarity
     already chosen (`exchanged`: (T,) bool; None = choose it here, over these frames)."""
-    raw = table_locs(table, "_raw")
-    if raw is None:
-        raw = table_locs(table)
-    confidence = table_confidence(table)
-    spread = table_spread(table)
+    raw, confidence, spread = model_answer(table)
     truth = table_locs(table, "_true")
     p2, p3 = calibrated_confidence(calibration, confidence, spread)
     if exchanged is None:

@@ -67,6 +67,7 @@ class Predictor:
         self.bf16 = bf16_is_fast(self.device) if bf16 is None else bf16
         # A copy: folding batch norm rewrites modules, and the caller may keep training.
         self.model = prepare_for_inference(copy.deepcopy(model), self.device)
+        self.forward_frames = forward_frames(self.device)
 
     @torch.inference_mode()
     def _run(self, frames: torch.Tensor):
@@ -74,6 +75,16 @@ class Predictor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             out = self.model(x)
         return out["coords"].float(), out["confidence"].float()
+
+    def _passes(self, images, batch_size: int):
+        """The frames of each forward pass: batches of `batch_size`, each cut into pieces of at
+        most `forward_frames` (the cut restarts at every batch, so a movie predicted a chunk of
+        whole batches at a time runs exactly the passes of the whole movie)."""
+        step = min(batch_size, self.forward_frames or batch_size)
+        for start in range(0, len(images), batch_size):
+            stop = min(start + batch_size, len(images))
+            for first in range(start, stop, step):
+                yield images[first : min(first + step, stop)]
 
     @torch.inference_mode()
     def predict(
@@ -85,10 +96,10 @@ class Predictor:
     ) -> Predictions:
         transforms = tta_transforms(tta)
         locs, conf, spread = [], [], []
-        starts = range(0, len(images), batch_size)
-        for start in tqdm(starts, desc="predicting", disable=not progress, mininterval=2.0):
-            frames = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
-            frames = frames.to(self.device)
+        bar = tqdm(total=len(images), desc="predicting", unit="frame", disable=not progress)
+        for frames in self._passes(images, batch_size):
+            bar.update(len(frames))
+            frames = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device)
             if not transforms:
                 c, p = self._run(frames)
                 locs.append(c.cpu())
@@ -105,11 +116,25 @@ class Predictor:
             locs.append(centre.cpu())
             conf.append(torch.stack(confs).mean(0).cpu())
             spread.append((coords - centre).norm(dim=-1).square().mean(0).sqrt().cpu())
+        bar.close()
         return Predictions(
             locs=torch.cat(locs).numpy().astype(np.float32),
             confidence=torch.cat(conf).numpy().astype(np.float32),
             spread=torch.cat(spread).numpy().astype(np.float32),
         )
+
+
+# Frames per forward pass on CPU, whatever the batch size asked: a pass's activations grow
+# with its frames (heatmap_unet: ~0.2 MB a frame in bf16, ~0.5 in fp32; passes of 1,024
+# frames took predict to 590-760 MB, on top of ~330 MB of libraries) while frames/s does not
+# (no slower in passes of 128 with sleeping OpenMP threads: benchmarks/bench_scale.py).
+CPU_FORWARD_FRAMES = 128
+
+
+def forward_frames(device: torch.device) -> int | None:
+    """The most frames one forward pass takes on `device` (None: the batch size, on GPUs,
+    whose memory is sized for the batches asked of them)."""
+    return CPU_FORWARD_FRAMES if device.type == "cpu" else None
 
 
 def load_predictor(
