@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest "$@"
+# Two pytest-xdist workers: the tests run torch on one thread (tests/conftest.py), so one
+# process leaves the second core idle. TEST_WORKERS=0 runs them in this process.
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"
