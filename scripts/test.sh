@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Two pytest-xdist workers: the tests run torch on one thread (tests/conftest.py), so one
-# process leaves the second core idle. TEST_WORKERS=0 runs them in this process.
-exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"
+# process leaves the second core idle. Files are handed out in collection order (slow ones
+# first, see tests/conftest.py). TEST_WORKERS=0 runs them in this process.
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --no-loadscope-reorder "$@"

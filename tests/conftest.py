@@ -109,17 +109,29 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
-# Session fixtures that run the workflow: under pytest-xdist (scripts/test.sh), the tests that
-# share one stay on one worker (--dist loadgroup), so each runs once.
-SHARED_RUNS = ("demo_run", "tiny_run")
+# Under pytest-xdist (scripts/test.sh) each test file goes to one worker, so module fixtures run
+# once; the files that share a session workflow run go to the same worker, so it runs once too.
+# (By file: pytest 9.2 ignores xdist_group marks, pytest-dev/pytest-xdist#1386.)
+SHARED_RUNS = {
+    "test_workflow.py": "demo_run",
+    "test_videos_workflow.py": "demo_run",
+    "test_staleness.py": "tiny_run",
+    "test_training_budget.py": "tiny_run",
+}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedRunScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return SHARED_RUNS.get(Path(path).name, path)
+
+    return SharedRunScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        for name in SHARED_RUNS:
-            if name in item.fixturenames:
-                item.add_marker(pytest.mark.xdist_group(name))
     # The long end-to-end runs first: with two workers, the short tests then fill the gaps
     # instead of one long run finishing alone at the end (a stable sort: order otherwise kept).
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
