@@ -132,6 +132,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(config, items):
-    # The long end-to-end runs first: with two workers, the short tests then fill the gaps
-    # instead of one long run finishing alone at the end (a stable sort: order otherwise kept).
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    # The longest chain (the shrunk demo and its users) first, then the other end-to-end runs:
+    # with two workers, the short tests then fill the gaps instead of one long run finishing
+    # alone at the end (a stable sort: order otherwise kept).
+    def order(item):
+        return "demo_run" not in item.fixturenames, item.get_closest_marker("slow") is None
+
+    items.sort(key=order)
