@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest "$@"
+# Two pytest-xdist workers: the tests run torch on one thread (tests/conftest.py), so one
+# process leaves the second core idle. Files are handed out in collection order (slow ones
+# first, see tests/conftest.py). TEST_WORKERS=0 runs them in this process.
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --no-loadscope-reorder "$@"

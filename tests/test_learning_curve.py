@@ -423,7 +423,6 @@ def test_learning_curve_target_builds_table_figure_and_markdown(tmp_path):
         "-p",
         "learning_curve",
         configs=[TINY],
-        timeout=600,
     )
     lc = tmp_path / "results/demo/learning_curve"
     table = pd.read_csv(lc / "learning_curve.csv")

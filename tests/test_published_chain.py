@@ -57,7 +57,7 @@ def test_published_chain_downloads_recovers_and_splits_without_leaks(tmp_path, s
         },
         "originals": {"recover": True, "augment": {"enabled": True, "seed": 1}},
         "split": {"train": 0.6, "val": 0.2, "test": 0.2},
-        "train": {"steps": 40, "batch_size": 64},
+        "train": {"steps": 20, "batch_size": 16, "arch_kwargs": {"width": 8}},
         "evaluate": {"tta": False},
         "predict": {"tta": False},
         "render": {"panel": False, "scale": 4},

@@ -13,27 +13,14 @@ import re
 import numpy as np
 import pytest
 
-from conftest import SHRUNK_DEMO, run_snakemake
+from conftest import TINY_DEMO, run_snakemake
 
 pytestmark = pytest.mark.slow
 
 # Smaller than SHRUNK_DEMO: here only the decisions matter, not the model.
-TINY = SHRUNK_DEMO | {
-    "data": {"synthetic": {"train_frames": 300, "test_frames": 50}},
-    "train": SHRUNK_DEMO["train"] | {"steps": 20},
-    "synthetic_movies": {"demo_walk": {"frames": 30, "seed": 7, "fps": 30}},
-    "evaluate": {"tta": False},
-    "predict": {"tta": False},
-}
+TINY = TINY_DEMO
 MOVIE_AFTER_PREDICTION = {"smooth_movie", "render_movie", "movie_figures", "summary"}
 TRAINING_AND_AFTER = {"train", "calibrate", "evaluate", "predict_movie"} | MOVIE_AFTER_PREDICTION
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("staleness")
-    run_snakemake(workdir, configs=[TINY])
-    return workdir
 
 
 def planned(workdir, *args, change: dict | None = None) -> dict[str, list[str]]:

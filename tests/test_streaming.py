@@ -378,7 +378,7 @@ def test_a_batch_job_runs_the_chain_of_its_clips(tmp_path):
     _clips(tmp_path / "clips", 3)
     config = SHRUNK_DEMO | {
         "data": {"synthetic": {"train_frames": 300, "test_frames": 50}},
-        "train": SHRUNK_DEMO["train"] | {"steps": 20},
+        "train": SHRUNK_DEMO["train"] | {"steps": 20, "arch_kwargs": {"width": 8}},
         "movies": {"clip": str(tmp_path / "clips")},
         "movies_per_job": 2,
         "render": {"video": False, "figures": False},

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 TINY = {
     "data": {"synthetic": {"train_frames": 400, "test_frames": 100}},
-    "train": {"steps": 20, "batch_size": 64},
+    "train": {"steps": 20, "eval_every": 5, "batch_size": 16, "arch_kwargs": {"width": 8}},
     "evaluate": {"tta": False},
     "predict": {"tta": False},
     "render": {"panel": False, "scale": 4},

@@ -11,7 +11,7 @@ import pytest
 import torch
 from test_models import blob_set
 
-from conftest import SHRUNK_DEMO, run_snakemake
+from conftest import TINY_DEMO, run_snakemake
 from direction_tagger.report.summary import build_summary
 from direction_tagger.train.budget import BatchStream, training_budget
 from direction_tagger.train.config import TrainConfig
@@ -156,28 +156,29 @@ def _spin():  # keeps one core busy until killed
 
 
 @pytest.mark.slow
-def test_a_demo_run_on_a_busy_machine_gives_identical_metrics(demo_run, tmp_path):
-    """The shared shrunk demo ran on whatever load there was; run it again while two other
-    processes keep both cores busy: metrics and weights must be the same, bit for bit."""
+def test_a_demo_run_on_a_busy_machine_gives_identical_metrics(tiny_run, tmp_path):
+    """The shared tiny demo ran on whatever load there was; run it again while other
+    processes keep every core busy: metrics and weights must be the same, bit for bit."""
     spinners = [
         multiprocessing.Process(target=_spin, daemon=True) for _ in range(os.cpu_count() or 2)
     ]
     for p in spinners:
         p.start()
     try:
-        run_snakemake(tmp_path, configs=[SHRUNK_DEMO])
+        run_snakemake(tmp_path, configs=[TINY_DEMO])
     finally:
         for p in spinners:
             p.kill()
+            p.join()
     for path in (
         "results/demo/eval/synthetic_test/metrics.json",
         "results/demo/movies/demo_walk/ground_truth_metrics.json",
     ):
-        assert (tmp_path / path).read_bytes() == (demo_run / path).read_bytes(), path
+        assert (tmp_path / path).read_bytes() == (tiny_run / path).read_bytes(), path
     a = torch.load(tmp_path / "results/demo/model.pt", weights_only=True)
-    b = torch.load(demo_run / "results/demo/model.pt", weights_only=True)
+    b = torch.load(tiny_run / "results/demo/model.pt", weights_only=True)
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
     assert a["metadata"]["budget"] == b["metadata"]["budget"]
     summary = (tmp_path / "results/demo/summary.md").read_text()
-    assert f"{SHRUNK_DEMO['train']['steps']} of {SHRUNK_DEMO['train']['steps']} steps" in summary
+    assert f"{TINY_DEMO['train']['steps']} of {TINY_DEMO['train']['steps']} steps" in summary
     assert "Budget: train.steps" in summary

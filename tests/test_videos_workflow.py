@@ -87,7 +87,7 @@ def test_a_deeplabcut_project_trains_a_model_split_by_recording(tmp_path):
     config = {
         "data": {"source": "dlc", "dlc": {"project": str(project)}},
         "split": {"train": 0.5, "val": 0.25, "test": 0.25},
-        "train": {"steps": 40, "batch_size": 16, "patience": None},
+        "train": {"steps": 40, "batch_size": 16, "patience": None, "arch_kwargs": {"width": 8}},
         "synthetic_movies": {},
         "evaluate": {"tta": False},
     }
