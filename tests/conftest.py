@@ -120,6 +120,7 @@ SHARED_RUNS = {
 }
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest without xdist (one process) must still run
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
