@@ -328,6 +328,14 @@ def bench_clips(d: Path, clips: int, sample: int, per_job: int, tta: int, plan: 
         bench_plan(d, clips, per_job)
 
 
+def snakemake_cmd(work: Path, cfg: Path, *args: str) -> list[str]:
+    """`snakemake` in `work` on the demo config overridden by `cfg`, on 2 cores; targets
+    first (--configfile would swallow them)."""
+    cmd = [PY, "-m", "snakemake", *args, "--snakefile", str(REPO / "Snakefile")]
+    cmd += ["--directory", str(work), "--cores", "2"]
+    return cmd + ["--configfile", str(REPO / "config/demo.yaml"), str(cfg)]
+
+
 def bench_plan(d: Path, clips: int, per_job: int) -> None:
 
     print(f"\n## Planning {clips:,} clips (`snakemake -n --quiet`)")
@@ -348,25 +356,7 @@ def bench_plan(d: Path, clips: int, per_job: int) -> None:
             yaml.safe_dump({"movies": {"clip": str(d / "clips")}, "synthetic_movies": {}} | extra)
         )
         start = time.perf_counter()
-        out = subprocess.run(
-            [
-                PY,
-                "-m",
-                "snakemake",
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--directory",
-                str(work),
-                "-n",
-                "--cores",
-                "2",
-                "--configfile",
-                str(REPO / "config/demo.yaml"),
-                str(cfg),
-            ],
-            capture_output=True,
-            text=True,
-        )
+        out = subprocess.run(snakemake_cmd(work, cfg, "-n"), capture_output=True, text=True)
         wall = time.perf_counter() - start
         jobs = re.findall(r"^total\s+(\d+)", out.stdout, re.M)
         print(f"| {label} | {jobs[0] if jobs else '?'} | {wall:.1f} |", flush=True)
@@ -397,10 +387,9 @@ def bench_workflow_clips(d: Path, clips: int, per_job: int) -> None:
 
     def snakemake(*targets: str) -> float:
         start = time.perf_counter()
-        cmd = [PY, "-m", "snakemake", *targets, "--snakefile", str(REPO / "Snakefile")]
-        cmd += ["--directory", str(work), "--cores", "2", "--quiet"]
-        cmd += ["--configfile", str(REPO / "config/demo.yaml"), str(cfg)]
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        out = subprocess.run(
+            snakemake_cmd(work, cfg, *targets, "--quiet"), capture_output=True, text=True
+        )
         if out.returncode:
             raise SystemExit(f"snakemake failed:\n{out.stderr[-3000:]}")
         return time.perf_counter() - start
