@@ -10,6 +10,7 @@ Sans Mono (matplotlib is never called per frame). Positions are (row, col) canva
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 from skimage.draw import line_aa, polygon
@@ -154,9 +155,10 @@ class Strokes:
 def line_pixels(p0, p1, width=1.0):
     """Pixels (rr, cc, coverage) of an anti-aliased line `width` px thick between (row, col)
     points. Stepping along the major axis, each step covers a span across the line whose
-    ends get fractional coverage (vectorised; no per-pixel polygon tests)."""
-    (r0, c0), (r1, c1) = p0, p1
-    if not np.isfinite([r0, c0, r1, c1]).all():
+    ends get fractional coverage (vectorised; no per-pixel polygon tests). Scalars are
+    Python floats: this runs a few times a frame, where numpy's per-call cost dominated."""
+    r0, c0, r1, c1 = float(p0[0]), float(p0[1]), float(p1[0]), float(p1[1])
+    if not all(map(math.isfinite, (r0, c0, r1, c1))):
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0, np.float32)
     steep = abs(r1 - r0) > abs(c1 - c0)
     if steep:  # walk along rows instead of columns
@@ -164,18 +166,15 @@ def line_pixels(p0, p1, width=1.0):
     if c1 < c0:
         r0, c0, r1, c1 = r1, c1, r0, c0
     slope = (r1 - r0) / (c1 - c0) if c1 > c0 else 0.0
-    cols = np.arange(int(np.round(c0)), int(np.round(c1)) + 1)
-    centre = r0 + (cols - c0) * slope  # the line's row at each column
-    half = 0.5 * max(width, 1.0) * np.sqrt(1.0 + slope * slope)  # vertical half-thickness
-    reach = int(np.ceil(half)) + 1
-    offsets = np.arange(-reach, reach + 1)
-    rows = np.round(centre)[:, None].astype(int) + offsets  # (n, k)
-    top, bottom = centre[:, None] - half, centre[:, None] + half
-    cover = np.clip(np.minimum(rows + 0.5 - top, bottom - (rows - 0.5)), 0.0, 1.0)
-    cover = np.minimum(cover, 1.0).astype(np.float32)
-    cols = np.broadcast_to(cols[:, None], rows.shape)
-    keep = cover > 0
-    rr, cc, vv = rows[keep], cols[keep], cover[keep]
+    cols = np.arange(round(c0), round(c1) + 1)
+    centre = (r0 + (cols - c0) * slope)[:, None]  # the line's row at each column
+    half = 0.5 * max(width, 1.0) * math.sqrt(1.0 + slope * slope)  # vertical half-thickness
+    reach = math.ceil(half) + 1
+    rows = np.round(centre).astype(int) + np.arange(-reach, reach + 1)  # (n, k)
+    cover = np.minimum(rows + 0.5 - (centre - half), (centre + half) - (rows - 0.5))
+    np.clip(cover, 0.0, 1.0, out=cover)
+    along, across = np.nonzero(cover > 0)
+    rr, cc, vv = rows[along, across], cols[along], cover[along, across].astype(np.float32)
     return (cc, rr, vv) if steep else (rr, cc, vv)
 
 
