@@ -29,7 +29,7 @@ def test_two_seeds_by_two_models_make_four_runs_and_one_comparison(tmp_path):
     for run in TINY["runs"]:
         _, meta = load_model(tmp_path / f"results/{run}/model.pt")
         assert meta["architecture"] == TINY["runs"][run]["train"].get(
-            "architecture", "heatmap_unet"
+            "architecture", "fast_heatmap_unet"
         )
         assert meta["config"]["seed"] == TINY["runs"][run]["train"]["seed"]
         assert (tmp_path / f"results/{run}/movies/demo_walk/tagged.mp4").stat().st_size > 0

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.slow
 
 def test_demo_trains_a_model_that_loads_and_predicts(demo_run):
     model, meta = load_model(demo_run / "results/demo/model.pt")
-    assert meta["architecture"] == "heatmap_unet" and meta["keypoints"] == ["base", "neck", "head"]
+    assert meta["architecture"] == "fast_heatmap_unet" and meta["keypoints"] == [
+        "base",
+        "neck",
+        "head",
+    ]
     test = load_labelled(demo_run / "tagged_dataset/synthetic/test.npz")
     pred = Predictor(model).predict(test.images[:50])
     assert pred.locs.shape == (50, 3, 2) and np.isfinite(pred.locs).all()

@@ -95,7 +95,7 @@ def conv1x1_bn(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class HeatmapUNet(nn.Module):
-    """A small U-Net for 50x50 frames: heatmaps at output stride 2 (25x25) decoded by
+    """The default model until fast_heatmap_unet. A small U-Net for 50x50 frames: heatmaps at output stride 2 (25x25) decoded by
     soft-argmax into sub-pixel coordinates, plus a confidence from the heatmap's sharpness.
 
     Stride 2 costs about a quarter of full resolution; the 7x7 bottleneck sees the whole
@@ -149,17 +149,19 @@ class LiteHeatmapUNet(nn.Module):
 
 
 class FastHeatmapUNet(nn.Module):
-    """`heatmap_unet`'s design at ~60 % of its compute on CPU (fp32, the path every CPU
-    without native bf16 takes): heatmaps at stride 2 decoded by soft-argmax, a 7x7
-    bottleneck, but
+    """The default model: `heatmap_unet`'s design at ~60 % of its compute on CPU (fp32, the
+    path every CPU without native bf16 takes): heatmaps at stride 2 decoded by soft-argmax,
+    a 7x7 bottleneck, but
     - no feature map at full resolution: the frame enters as 2x2 pixel blocks (space to
       depth, 4 channels at 25x25: lossless), where heatmap_unet's 50x50 stem and first
       stride-2 convolution took a sixth of its time for 1 % of its FLOPs;
     - a lighter decoder: the 25x25 level merges by 1x1 convolution and the output
       convolution is 3x3 (1 MFLOP) instead of a 32-channel 3x3 block (12 MFLOP);
     - `mid` channels at 13x13 (48; heatmap_unet has 64).
-    42 MFLOP per frame. As accurate as heatmap_unet on real mice, 6-13 % less on synthetic
-    frames (README, Performance), so not the default.
+    42 MFLOP per frame: a training step costs 1/1.6 and a prediction 1/1.8 of heatmap_unet's
+    CPU time. For the same number of steps it is 6-13 % less accurate on synthetic frames;
+    for the same training time (1.6x the steps: the default budget) it is more accurate on
+    every keypoint (README, Performance).
     """
 
     def __init__(self, width: int = 16, mid: int = 48):
