@@ -188,6 +188,7 @@ def main():
         if args.json:
             figures = {
                 "architecture": args.architecture,
+                "seed": args.seed,
                 "ours": ours_row,
                 "ours_tta": ours_tta_row,
             }
