@@ -1105,7 +1105,7 @@ CATALOGUE = [
         {"--predictions": csv_edited(replace={"neck_y": "up"})},
         "edited.csv",
         "'neck_y'",
-        "not numeric",
+        "is not a number",
     ),
     case(
         "smooth: binary",

@@ -9,7 +9,8 @@ Exit status: 0 done; 2 bad input -- one line on stderr, `direction-tagger <comma
 <file or key>: <value and what was expected>`, for anything a user can cause (arguments, data
 files, a full disk, a folder without write permission); 1 a bug, shown with its traceback.
 Every command names what it writes (`writes`, `writes_folders` in its parser's defaults):
-those paths are checked before any work, and a failed run removes the ones it created.
+those paths are checked before any work -- writable, never one of the command's inputs, never
+two outputs one file (commands.paths) -- and a failed run removes the ones it created.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from . import __version__, commands
 from .commands.arguments import ArgumentParser
+from .commands.paths import inputs_of, outputs_of, refuse_overlaps
 from .io import DataError, check_writable
 
 BUG = (
@@ -37,7 +39,8 @@ def build_parser() -> ArgumentParser:
         description="Find tail base, neck and nose of a rat in 50x50 frames; body and head direction.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.set_defaults(writes=(), writes_folders=())  # each command names its outputs
+    # each command names its outputs; `writes_kept` survive a failed run (a checkpoint)
+    parser.set_defaults(writes=(), writes_folders=(), writes_kept=(), reads=None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in commands.STAGES:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
@@ -53,10 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         if exit_.code in (0, None):
             raise
         return int(exit_.code)
-    outputs = _outputs(args)
+    outputs = outputs_of(args, kept=False)  # what a failed run removes, if it made them
     existed = {path for path in outputs if os.path.lexists(path)}
     try:
-        for path, folder in outputs.items():
+        every_output = outputs_of(args)
+        refuse_overlaps(inputs_of(args), every_output)  # before anything is read
+        for path, folder in every_output.items():
             check_writable(path, folder)  # before any work: not after an hour of training
         return int(args.func(args) or 0)
     except (DataError, OSError) as err:
@@ -77,18 +82,6 @@ def describe(err: BaseException) -> str:
     else:
         text = str(err) or type(err).__name__
     return " ".join(text.split())
-
-
-def _outputs(args) -> dict[Path, bool]:
-    """{path: is a folder} of what the command writes: the arguments its parser names in
-    `writes` (files) and `writes_folders`."""
-    outputs = {}
-    for names, folder in ((args.writes, False), (args.writes_folders, True)):
-        for name in names:
-            value = getattr(args, name, None)
-            for path in value if isinstance(value, list) else [value] if value else []:
-                outputs[Path(path)] = folder
-    return outputs
 
 
 def _remove_new(outputs: dict[Path, bool], existed: set[Path]) -> None:

@@ -18,6 +18,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -68,6 +69,32 @@ class Movie:
         return len(self.images)
 
 
+def scratch_path(folder: Path, prefix: str, suffix: str = "") -> Path:
+    """`folder/<prefix><pid><suffix>`, this process's scratch file, after removing those a
+    killed run of the same step left there (same prefix and suffix, a process id that no
+    longer runs on this machine): a rerun cleans up after the run it replaces."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix))
+    if folder.is_dir():
+        for stale in folder.iterdir():
+            found = pattern.fullmatch(stale.name)
+            if found and not _process_runs(int(found.group(1))):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+    return folder / f"{prefix}{os.getpid()}{suffix}"
+
+
+def _process_runs(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs, as another user
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
@@ -77,7 +104,7 @@ def atomic_path(path: str | os.PathLike):
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder; expected a file name", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = scratch_path(path.parent, f".{path.name}.tmp-")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..io import DataError, check_writable, load_labelled, sha256_file
+from ..io import DataError, load_labelled, sha256_file
 from ..originals.split import load_subset
 from .arguments import json_object, positive_int
 
@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
     )
-    p.set_defaults(func=run_train, writes=("out", "log", "curves"))
+    p.set_defaults(func=run_train, writes=("out", "log", "curves"), writes_kept=("checkpoint",))
 
 
 def run_train(args) -> int:
@@ -55,8 +55,6 @@ def run_train(args) -> int:
         raise DataError(f"training option 'device': {err}") from None
     if not (args.split or args.val_data):
         raise DataError("give --split or --val-data: training needs frames to validate on")
-    if args.checkpoint:  # not among `writes`: a failed run keeps it, to resume from
-        check_writable(args.checkpoint)
     if not cfg.threads:
         use_threads(args.threads)
     data = load_labelled(args.data)

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from ..io import KEYPOINTS, DataError
-from ..movies.tables import DLC_BODYPARTS, table_fps, table_locs, write_dlc_csv
+from ..movies.tables import (
+    DLC_BODYPARTS,
+    require_numbers,
+    table_fps,
+    table_locs,
+    write_dlc_csv,
+)
 from .crop import crop_to_video
 from .track import TRACK_COLUMNS
 
@@ -22,14 +28,27 @@ from .track import TRACK_COLUMNS
 def read_track(path) -> pd.DataFrame:
     """A track table written by `track`, checked."""
     try:
-        track = pd.read_csv(path)
+        header = list(pd.read_csv(path, nrows=0).columns)
+        missing = [c for c in TRACK_COLUMNS if c not in header]
+        if missing:
+            raise DataError(
+                f"{path}: not a track table from `direction-tagger track` (missing {missing})"
+            )
+        track = pd.read_csv(path, usecols=list(TRACK_COLUMNS), low_memory=False)
     except (OSError, ValueError) as err:
+        if isinstance(err, DataError):
+            raise
         raise DataError(f"{path}: not a readable track table ({err})") from None
-    missing = [c for c in TRACK_COLUMNS if c not in track.columns]
-    if missing:
-        raise DataError(
-            f"{path}: not a track table from `direction-tagger track` (missing {missing})"
-        )
+    track = require_numbers(track, path)
+    for column in ("crop_x", "crop_y", "crop_side"):
+        values = track[column].to_numpy(float)
+        bad = ~np.isfinite(values) | ((values <= 0) if column == "crop_side" else False)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{path}: row {row + 1}, column '{column}': {values[row]:g}; expected a "
+                f"{'positive ' if column == 'crop_side' else ''}number (video px)"
+            )
     return track
 
 

@@ -45,7 +45,7 @@ TRACK_COLUMNS = (
 class TrackSettings:
     crop_side: float | None = None  # video px; None: crop_scale x the body length
     crop_scale: float = 2.0
-    smooth_window: int = 9  # frames (odd)
+    smooth_window: int = 9  # frames (odd; an even one acts as the next odd one)
     polarity: str = "auto"  # the animal against the floor: auto, dark or light
     background_frames: int = 41
     max_jump: float = 0.5  # body lengths per frame; a longer move of the raw centre is a jump
@@ -64,8 +64,20 @@ def measure_animal(samples: np.ndarray, bg: Background, path) -> float:
     return float(np.median(lengths))
 
 
+def check_crop_side(side: float | None, width: int, height: int, path, what: str) -> None:
+    """A crop side the video allows: at most twice its longer side (a larger crop shows
+    nothing more, only costs memory). None: not chosen yet."""
+    largest = 2 * max(width, height)
+    if side is not None and not 0 < side <= largest:
+        raise DataError(
+            f"{path}: {what} is {side:g} px; expected at most {largest} px, twice the "
+            f"{width}x{height} video's longer side"
+        )
+
+
 class _Smoother:
-    """Crop centres: the median of the raw centres within `half` frames on either side."""
+    """Crop centres: the median of the raw centres within `half` frames on either side (an
+    even window acts as the next odd one)."""
 
     def __init__(self, window: int, start: tuple[float, float]):
         self.half = window // 2
@@ -98,12 +110,15 @@ def track_video(
     """Track, crop and write the movie, its track table, QC summary and (optionally) the
     tracking figure. Returns the QC."""
     settings = settings or TrackSettings()
-    if settings.smooth_window < 1 or settings.smooth_window % 2 == 0:
-        raise ValueError(f"smooth_window must be an odd number >= 1, got {settings.smooth_window}")
+    if settings.smooth_window < 1:
+        raise ValueError(f"smooth_window must be >= 1, got {settings.smooth_window}")
+    check_crop_side(settings.crop_side, info.width, info.height, info.path, "crop side")
     samples = sample_frames(info, settings.background_frames)
     bg = build_background(samples, settings.polarity)
     length = measure_animal(samples, bg, info.path)
     side = float(settings.crop_side or settings.crop_scale * length)
+    what = f"crop side ({settings.crop_scale:g} x the body length {length:.1f} px)"
+    check_crop_side(side, info.width, info.height, info.path, what)
 
     smoother = _Smoother(settings.smooth_window, (info.width / 2 - 0.5, info.height / 2 - 0.5))
     pending: deque = deque()  # (index, frame, detection, jump) awaiting their crop
