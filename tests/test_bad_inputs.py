@@ -710,10 +710,10 @@ CATALOGUE = [
     ),
     case(
         "verify: labels outside",
-        {"--data": labels_moved("locs_neck", 2, (51.0, 10.0))},
+        {"--data": labels_moved("locs_neck", 2, (56.0, 10.0))},
         "'locs_neck'",
         "outside the frame",
-        "51.00",
+        "56.00",
     ),
     case(
         "verify: images shape",
@@ -747,10 +747,10 @@ CATALOGUE = [
     ),
     case(
         "train: labels negative",
-        {"--data": labels_moved("locs_base", 0, (-3.0, 20.0))},
+        {"--data": labels_moved("locs_base", 0, (-6.0, 20.0))},
         "'locs_base'",
         "outside the frame",
-        "-3.00",
+        "-6.00",
     ),
     case(
         "train: labels nan",
@@ -780,10 +780,10 @@ CATALOGUE = [
     case("train: data is npy", {"--data": npy_file}, "plain.npy", "not a readable .npz"),
     case(
         "evaluate: labels outside",
-        {"--data": labels_moved("locs_base", 10, (49.6, 3.0))},
+        {"--data": labels_moved("locs_base", 10, (54.6, 3.0))},
         "'locs_base'",
         "outside the frame",
-        "49.60",
+        "54.60",
     ),
     case(
         "evaluate: object array",
@@ -794,10 +794,10 @@ CATALOGUE = [
     ),
     case(
         "qc-reference: labels outside",
-        {"--labelled": labels_moved("locs_neck", 7, (25.0, -1.0))},
+        {"--labelled": labels_moved("locs_neck", 7, (25.0, -6.0))},
         "'locs_neck'",
         "outside the frame",
-        "-1.00",
+        "-6.00",
     ),
     case(
         "qc-reference: missing key",

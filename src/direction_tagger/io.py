@@ -35,6 +35,7 @@ KEYPOINT_NAMES = {"base": "tail base", "neck": "neck", "head": "nose"}
 KEY_ALIASES = {"locs_neck": ("locs_necks", "loclocs_necks")}
 DEFAULT_FPS = 30.0
 LABEL_BOUNDS = (-0.5, FRAME_SIZE - 0.5)  # px: the outer edges of the edge pixels
+LABEL_MARGIN_PX = 5.0  # labels this close outside the frame are kept (check_in_frame)
 # A compressed member holds at most about this many times its size (deflate's limit is ~1032).
 MAX_DEFLATE_RATIO = 1100
 
@@ -283,15 +284,25 @@ def _read_locs(npz, path: Path, n: int, required: bool) -> np.ndarray | None:
     return np.stack(columns, axis=1)
 
 
-def check_in_frame(locs: np.ndarray, path, key: str) -> None:
-    """(N, 2) labels (x, y) px must lie in the frame, LABEL_BOUNDS on both axes."""
+def outside_frame(locs: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """(N,) bool: labels (N, 2) beyond LABEL_BOUNDS by more than `margin` px on an axis."""
     lo, hi = LABEL_BOUNDS
-    outside = ((locs < lo) | (locs > hi)).any(axis=1)
+    return ((locs < lo - margin) | (locs > hi + margin)).any(axis=1)
+
+
+def check_in_frame(locs: np.ndarray, path, key: str) -> None:
+    """(N, 2) labels (x, y) px must lie in the frame, LABEL_BOUNDS on both axes, or within
+    LABEL_MARGIN_PX of it: augmented sets shift frames by a pixel or two, carrying a tail
+    base just off the edge (verify counts them; training keeps them, the heatmap target may
+    lie partly outside the crop). Further out is a coordinate mistake."""
+    lo, hi = LABEL_BOUNDS
+    outside = outside_frame(locs, LABEL_MARGIN_PX)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise DataError(
             f"{path}: key '{key}' has {int(outside.sum())} labels outside the frame "
-            f"[{lo}, {hi}] px (first: frame {i}, ({locs[i, 0]:.2f}, {locs[i, 1]:.2f}))"
+            f"[{lo}, {hi}] px by more than {LABEL_MARGIN_PX:g} px (first: frame {i}, "
+            f"({locs[i, 0]:.2f}, {locs[i, 1]:.2f}))"
         )
 
 
@@ -386,6 +397,25 @@ def read_json(path, what: str = "JSON", required=()) -> dict:
     for keys in required:
         _require(data, path, keys.split(".") if isinstance(keys, str) else keys, what)
     return data
+
+
+def require_finite_lists(data: dict, path, keys, what: str, length: int | None = None) -> None:
+    """Each `data[key]` a list of finite numbers (`length` of them when given): JSON allows
+    NaN and Infinity, and a file full of them would make every answer NaN without a word."""
+    for key in keys:
+        values = data.get(key)
+        ok = isinstance(values, list) and (length is None or len(values) == length)
+        ok = ok and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+            for v in values
+        )
+        if not ok:
+            shown = json.dumps(values, allow_nan=True)[:60]
+            count = f"{length} " if length else ""
+            raise DataError(
+                f"{path}: key '{key}' is {shown}; expected a list of {count}finite numbers "
+                f"in a {what}"
+            )
 
 
 def _require(data: dict, path: Path, keys, what: str) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, load_labelled, read_json, write_json
+from ..io import DataError, load_labelled, read_json, require_finite_lists, write_json
 from .arguments import (
     add_model_options,
     fps,
@@ -83,6 +83,10 @@ def _read_reference(path) -> dict:
             f"{path}: not a geometry reference (missing {missing}); make one with "
             "`direction-tagger qc-reference`"
         )
+    count = len(ref["percentiles"]) if isinstance(ref["percentiles"], list) else None
+    require_finite_lists(
+        ref, path, ("percentiles", *GEOMETRY_MEASURES), "geometry reference", count
+    )
     return ref
 
 

@@ -70,6 +70,7 @@ def video_table(table: pd.DataFrame, track: pd.DataFrame, what="predictions", tr
     _check_lengths(table, track, what, track_path)
     centres, sides = crops_of(track)
     out = table.copy()
+    out["time_s"] = track["time_s"].to_numpy(float)  # the video's own times (variable rate)
     for suffix in ("", "_raw", "_true"):
         locs = table_locs(table, suffix)
         if locs is None:
@@ -82,7 +83,11 @@ def video_table(table: pd.DataFrame, track: pd.DataFrame, what="predictions", tr
     locs = table_locs(out, "")
     centre = crop_to_video((locs[:, :1] + locs[:, 1:2]) / 2, centres, sides)[:, 0]
     if len(table) > 1:
-        velocity = np.gradient(centre, axis=0) * table_fps(table)  # px/s, central differences
+        time = out["time_s"].to_numpy(float)
+        if (np.diff(time) > 0).all():  # px/s, central differences over the video's own times
+            velocity = np.gradient(centre, time, axis=0)
+        else:
+            velocity = np.gradient(centre, axis=0) * table_fps(table)
         out["speed_video_px_s"] = np.linalg.norm(velocity, axis=-1)
     else:
         out["speed_video_px_s"] = np.nan

@@ -25,7 +25,7 @@ from ..io import DataError, atomic_path, write_json
 from ..movie_store import MovieWriter
 from .crop import crop_frame
 from .finder import Background, Detection, build_background, find_animal
-from .reader import VideoInfo, iter_frames, sample_frames
+from .reader import VideoInfo, frame_rate_summary, frame_times, iter_frames, sample_frames
 
 TRACK_COLUMNS = (
     "frame",
@@ -120,6 +120,7 @@ def track_video(
     what = f"crop side ({settings.crop_scale:g} x the body length {length:.1f} px)"
     check_crop_side(side, info.width, info.height, info.path, what)
 
+    times = frame_times(info.path)  # a variable frame rate keeps its own times
     smoother = _Smoother(settings.smooth_window, (info.width / 2 - 0.5, info.height / 2 - 0.5))
     pending: deque = deque()  # (index, frame, detection, jump) awaiting their crop
     stats = {"frames": 0, "lost": 0, "jumps": 0, "longest_lost_run": 0}
@@ -138,8 +139,9 @@ def track_video(
             index, frame, det, jump = pending.popleft()
             x, y = smoother.centre(index)
             movie.write(crop_frame(frame, x, y, side))
+            time = times[index] if times is not None and index < len(times) else index / info.fps
             table.writerow(
-                [index, f"{index / info.fps:.4f}", f"{x:.3f}", f"{y:.3f}", f"{side:.3f}"]
+                [index, f"{time:.4f}", f"{x:.3f}", f"{y:.3f}", f"{side:.3f}"]
                 + [int(det.found), int(jump)]
                 + [f"{v:.3f}" if det.found else "" for v in (det.x, det.y, det.length)]
             )
@@ -179,6 +181,7 @@ def track_video(
         "fps": info.fps,
         **stats,
         "lost_fraction": stats["lost"] / stats["frames"],
+        **frame_rate_summary(times, info.fps, stats["frames"]),
         "crop_side_px": side,
         "body_length_px": length,
         "polarity": "dark" if bg.polarity > 0 else "light",
