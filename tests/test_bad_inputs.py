@@ -1416,3 +1416,59 @@ def test_a_damaged_checkpoint_is_set_aside_and_training_starts_over(good, tmp_pa
     assert (tmp_path / "m.ckpt.damaged").read_bytes() == content
     assert "damaged checkpoint" in capsys.readouterr().out
     assert (tmp_path / "m.pt").exists()
+
+
+# --------------------------------------------------------------------------- outputs vs inputs
+
+
+def _own_copies(options: dict, folder: Path) -> dict:
+    """The command's options with every input file replaced by a copy of its own (the case
+    may destroy it if the rule breaks; the module's good files must survive)."""
+    folder.mkdir()
+    copied = {}
+    for flag, value in options.items():
+        if isinstance(value, Path) and value.is_file() and flag not in OUTPUT_FLAGS:
+            copied[flag] = folder / f"{flag.strip('-')}{value.suffix}"
+            shutil.copyfile(value, copied[flag])
+    return options | copied
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("spelling", ["same", "dotted", "symlink"])
+def test_no_output_is_an_input(good, tmp_path, capsys, command, spelling):
+    """Every command given one of its inputs as an output refuses before reading anything,
+    naming both, and the input is byte-identical (issue #23: six commands overwrote theirs)."""
+    options = _own_copies(COMMANDS[command](good, tmp_path), tmp_path / "in")
+    inputs = [f for f, v in options.items() if isinstance(v, Path) and v.is_file()]
+    # a list-valued flag (summary's --metrics NAME=PATH ...) is an input there
+    outputs = [f for f, v in options.items() if f in OUTPUT_FLAGS and isinstance(v, Path)]
+    outputs = [f for f in outputs if f not in inputs]
+    if not inputs:
+        pytest.skip(f"{command} reads no file")
+    target = options[inputs[0]]
+    given = {
+        "same": target,
+        "dotted": Path(f"{target.parent}/./{target.name}"),
+        "symlink": tmp_path / "link",
+    }[spelling]
+    if spelling == "symlink":
+        given.symlink_to(target)
+    before = target.read_bytes()
+    capsys.readouterr()
+    code = _run(build_argv(command, options | {outputs[0]: given}, good, tmp_path))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert "is also an input" in err[-1] and str(target.name) in err[-1], err
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_two_outputs_are_never_one_file(good, tmp_path, capsys, command):
+    options = COMMANDS[command](good, tmp_path)
+    outputs = [f for f, v in options.items() if f in OUTPUT_FLAGS and isinstance(v, Path)]
+    if len(outputs) < 2:
+        pytest.skip(f"{command} writes one file")
+    code = _run(build_argv(command, options | {outputs[1]: options[outputs[0]]}, good, tmp_path))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "given for two outputs" in err[-1], err
+    assert not options[outputs[0]].exists()

@@ -56,12 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         if exit_.code in (0, None):
             raise
         return int(exit_.code)
-    outputs = outputs_of(args, kept=False)  # what a failed run removes, if it made them
+    outputs = dict(outputs_of(args, kept=False))  # what a failed run removes, if it made it
     existed = {path for path in outputs if os.path.lexists(path)}
     try:
         every_output = outputs_of(args)
         refuse_overlaps(inputs_of(args), every_output)  # before anything is read
-        for path, folder in every_output.items():
+        for path, folder in every_output:
             check_writable(path, folder)  # before any work: not after an hour of training
         return int(args.func(args) or 0)
     except (DataError, OSError) as err:

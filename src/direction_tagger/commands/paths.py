@@ -19,10 +19,10 @@ from ..io import DataError
 NOT_PATHS = {"func", "writes", "writes_folders", "writes_kept", "reads", "command"}
 
 
-def outputs_of(args, kept: bool = True) -> dict[Path, bool]:
-    """{path: is a folder} of what the command writes, in argument order (`kept`: with the
-    outputs a failed run keeps)."""
-    outputs = {}
+def outputs_of(args, kept: bool = True) -> list[tuple[Path, bool]]:
+    """(path, is a folder) of what the command writes, in argument order (`kept`: with the
+    outputs a failed run keeps); a path given twice is there twice."""
+    outputs = []
     named = (
         (getattr(args, "writes", ()), False),
         (getattr(args, "writes_kept", ()) if kept else (), False),
@@ -30,8 +30,7 @@ def outputs_of(args, kept: bool = True) -> dict[Path, bool]:
     )
     for names, folder in named:
         for name in names:
-            for path in _paths_in(getattr(args, name, None)):
-                outputs.setdefault(path, folder)
+            outputs += [(path, folder) for path in _paths_in(getattr(args, name, None))]
     return outputs
 
 
@@ -52,19 +51,19 @@ def inputs_of(args) -> list[Path]:
     return inputs
 
 
-def refuse_overlaps(inputs: list[Path], outputs: dict[Path, bool]) -> None:
+def refuse_overlaps(inputs: list[Path], outputs: list[tuple[Path, bool]]) -> None:
     """DataError, naming both paths, when an output is an input or two outputs are one file."""
     seen: dict[object, Path] = {}
     for path in inputs:
         seen.setdefault(_identity(path), path)
-    for path in outputs:
+    for path, _ in outputs:
         if (same := seen.get(_identity(path))) is not None:
             raise DataError(
                 f"{path}: is also an input ({same}); writing it would destroy what the "
                 "command reads -- give another output path"
             )
     written: dict[object, Path] = {}
-    for path in outputs:
+    for path, _ in outputs:
         if (same := written.get(_identity(path))) is not None:
             raise DataError(
                 f"{path}: given for two outputs (also as {same}); each output needs its own path"
