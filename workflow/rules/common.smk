@@ -133,7 +133,12 @@ def movies():
     tracked and cropped first)."""
     found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}
     try:
-        found |= expand_entries(config["movies"])
+        given = expand_entries(config["movies"])
+        if shared := sorted(set(found) & set(given)):
+            raise ConfigError(
+                f"movies.{shared[0]}: also the name of a synthetic movie; give it another"
+            )
+        found |= given
         movies_and_videos(found, videos())
     except ConfigError as err:
         raise WorkflowError(str(err))
