@@ -6,6 +6,7 @@ at the final path, and never replace a good file already there.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io as stdio
 import socket
@@ -23,7 +24,12 @@ import pytest
 from direction_tagger import cli
 from direction_tagger.data.archive import classify_zip, extract_members
 from direction_tagger.data.download import LABELLED_NAME, MOVIE_NAME, fetch, read_sidecar
-from direction_tagger.data.transport import DRIVE_BASE_ENV, parse_source, served_filename
+from direction_tagger.data.transport import (
+    DRIVE_BASE_ENV,
+    network_failure,
+    parse_source,
+    served_filename,
+)
 from direction_tagger.io import DataError, load_labelled, save_labelled, save_movie
 
 FAST = dict(retries=3, backoff=0.001, timeout=5.0)  # tiny backoff: tests take milliseconds
@@ -526,14 +532,14 @@ PREFIX = "direction-tagger download: error: "
 
 @pytest.fixture
 def lookups(monkeypatch):
-    """Every host name looked up (one per connection attempt); names under `.invalid` fail as
-    they do on a machine without DNS."""
+    """Every host name looked up (one per connection attempt); Google's names and names under
+    `.invalid` fail as they do on a machine without DNS (so nothing here reaches the internet)."""
     calls = []
     real = socket.getaddrinfo
 
     def getaddrinfo(host, *args, **kwargs):
         calls.append(host)
-        if str(host).endswith(".invalid"):
+        if str(host).endswith((".invalid", ".google.com")):
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return real(host, *args, **kwargs)
 
@@ -580,15 +586,27 @@ def assert_says_what_to_do(lines: list[str], out: str, link: str = PUBLISHED_LIN
 def test_no_name_resolution_fails_at_once_saying_what_to_do(
     server, data_dir, lookups, capsys, monkeypatch, name
 ):
-    monkeypatch.setenv(DRIVE_BASE_ENV, "http://drive.invalid")  # Drive, on a host without DNS
+    monkeypatch.delenv(DRIVE_BASE_ENV)  # the real Drive, whose name does not resolve here
     out = f"tagged_dataset/{name}"
     lines, seconds = download(capsys, PUBLISHED_LINK, out)
-    assert lines[0] == PREFIX + "cannot reach drive.invalid: the host name does not resolve"
+    assert lines[0] == PREFIX + "cannot reach drive.google.com: the host name does not resolve"
     assert lines[1] == "  (no network or no DNS on this machine; not retried)"
     assert_says_what_to_do(lines, out)
-    assert lookups.count("drive.invalid") == 1  # not retried
+    assert lookups.count("drive.google.com") == 1  # not retried
     assert seconds < 10  # target 2 s; a retry would take 1 + 2 + ... = 31 s
     assert not (data_dir / name).exists() and not bad_files(data_dir)
+    if name == MOVIE_NAME:  # the README shows this message: it must be the real one
+        readme = (Path(__file__).parents[1] / "README.md").read_text()
+        assert "\n".join(lines) in readme
+
+
+def test_a_host_under_invalid_does_not_resolve_either(server, data_dir, lookups, capsys):
+    # An http(s) mirror whose name does not resolve, e.g. a typo in data.published.url.
+    out = f"tagged_dataset/{LABELLED_NAME}"
+    lines, _ = download(capsys, "https://mirror.invalid/rats.npz", out)
+    assert lines[0] == PREFIX + "cannot reach mirror.invalid: the host name does not resolve"
+    assert_says_what_to_do(lines, out, link="https://mirror.invalid/rats.npz")
+    assert lookups.count("mirror.invalid") == 1
 
 
 def test_refused_connection_fails_at_once(server, data_dir, lookups, capsys):
@@ -599,6 +617,47 @@ def test_refused_connection_fails_at_once(server, data_dir, lookups, capsys):
     assert lines[1] == "  (nothing listens there; not retried)"
     assert_says_what_to_do(lines, f"tagged_dataset/{LABELLED_NAME}", link=source)
     assert lookups.count("127.0.0.1") == 1 and seconds < 10
+
+
+def wrapped(cause: BaseException):
+    """A failure as requests raises it: its ConnectionError over urllib3's, over the cause."""
+    import requests
+    import urllib3
+
+    try:
+        try:
+            raise cause
+        except BaseException as err:
+            raise urllib3.exceptions.NewConnectionError(None, "failed") from err
+    except urllib3.exceptions.HTTPError as err:
+        return requests.exceptions.ConnectionError(err)
+
+
+@pytest.mark.parametrize(
+    "cause, reason, retried",
+    [
+        (socket.gaierror(-3, "Temporary failure in name resolution"), "does not resolve", False),
+        (ConnectionRefusedError(111, "Connection refused"), "connection refused", False),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "no route", False),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), "no route", False),
+        (ConnectionResetError(104, "Connection reset by peer"), "reset the connection", True),
+        (TimeoutError("timed out"), "failed", True),
+    ],
+)
+def test_which_network_failures_are_retried(cause, reason, retried):
+    said, permanent = network_failure(wrapped(cause), "https://example.org/x.npz")
+    assert reason in said and (permanent is None) == retried
+
+
+def test_a_server_that_never_answers_is_retried(server, data_dir, lookups, capsys):
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        source = f"http://127.0.0.1:{silent.getsockname()[1]}/set.npz"
+        options = ("--timeout", "0.2", "--retries", "1", "--backoff", "0")
+        lines, _ = download(capsys, source, f"tagged_dataset/{LABELLED_NAME}", *options)
+    assert lines[0].endswith("did not answer in time") and "(tried 2 times" in lines[1], lines
+    assert lookups.count("127.0.0.1") == 2
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,13 @@ checks, in order (a failing file is moved to <name>.bad-<sha8>, never to --out):
   Without --sha256 the hash is written to <name>.sha256 and printed; pin it in the
   config as `{PIN_HINT} <hex>`.
 
+failures:
+  retried with backoff (--retries, --backoff), resuming where the server allows: timeouts,
+  dropped or reset connections, short bodies, HTTP 429 and 5xx. Not retried, reported at
+  once: a host name that does not resolve, a refused connection, no route, TLS errors,
+  other HTTP 4xx, a Google Drive quota or permission page. The error then says how to get
+  the file by hand, where to put it, and the other ways (mirror, login node, demo).
+
 archive or .npz:
   decided by content. A single .npz becomes --out; an archive holding .npz files is kept
   in {CACHE_DIRNAME}/ and --member (default: --out's file name) is extracted to --out.
