@@ -614,7 +614,7 @@ def test_refused_connection_fails_at_once(server, data_dir, lookups, capsys):
     source = f"http://127.0.0.1:{port}/set.npz"
     lines, seconds = download(capsys, source, f"tagged_dataset/{LABELLED_NAME}")
     assert lines[0] == PREFIX + f"cannot reach 127.0.0.1:{port}: connection refused"
-    assert lines[1] == "  (nothing listens there; not retried)"
+    assert lines[1] == "  (nothing listens there, or a firewall rejects it; not retried)"
     assert_says_what_to_do(lines, f"tagged_dataset/{LABELLED_NAME}", link=source)
     assert lookups.count("127.0.0.1") == 1 and seconds < 10
 
@@ -647,6 +647,18 @@ def wrapped(cause: BaseException):
 def test_which_network_failures_are_retried(cause, reason, retried):
     said, permanent = network_failure(wrapped(cause), "https://example.org/x.npz")
     assert reason in said and (permanent is None) == retried
+
+
+def test_proxy_tls_and_timeout_errors_from_requests():
+    import requests
+
+    url = "https://example.org/x.npz"
+    said, permanent = network_failure(requests.exceptions.ProxyError("x"), url)
+    assert "proxy" in said and "HTTPS_PROXY" in permanent
+    said, permanent = network_failure(requests.exceptions.SSLError("x"), url)
+    assert "TLS/SSL" in said and permanent
+    said, permanent = network_failure(requests.exceptions.ConnectTimeout("x"), url)
+    assert said == "example.org did not answer in time" and permanent is None
 
 
 def test_a_server_that_never_answers_is_retried(server, data_dir, lookups, capsys):

@@ -167,6 +167,8 @@ def network_failure(err: BaseException, url: str) -> tuple[str, str | None]:
     for cause in _causes(err):
         if isinstance(cause, _Transient):
             return f"{host} {cause}", None
+        if isinstance(cause, requests.exceptions.ProxyError):  # before what lies under it
+            return f"the proxy to {host} fails", "see HTTPS_PROXY / HTTP_PROXY"
         if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
             name = urllib.parse.urlsplit(url).hostname or host
             return (
@@ -174,11 +176,17 @@ def network_failure(err: BaseException, url: str) -> tuple[str, str | None]:
                 "no network or no DNS on this machine",
             )
         if isinstance(cause, ConnectionRefusedError):
-            return f"cannot reach {host}: connection refused", "nothing listens there"
+            return (
+                f"cannot reach {host}: connection refused",
+                "nothing listens there, or a firewall rejects it",
+            )
         if isinstance(cause, OSError) and cause.errno in _NO_ROUTE:
             return f"cannot reach {host}: no route to it", "no network on this machine"
         if isinstance(cause, requests.exceptions.SSLError):
-            return f"no secure connection to {host} (TLS/SSL)", "a proxy or clock problem?"
+            return (
+                f"no secure connection to {host} (TLS/SSL failed)",
+                "an intercepting proxy, or a wrong clock on this machine",
+            )
         if isinstance(cause, requests.exceptions.Timeout):
             return f"{host} did not answer in time", None
         if isinstance(cause, ConnectionResetError):
@@ -405,7 +413,7 @@ def _drive_refusal(what: str, text: str) -> FetchError:
     hours or for good, so nothing is retried."""
     if "too many users" in text.lower():
         summary = "Google Drive quota: too many users downloaded this file recently"
-        detail = "(Drive lifts it after some hours; not retried)"
+        detail = "(Drive lifts it within a day; not retried)"
     else:
         summary = "Google Drive gives no download link for this file"
         detail = "(is it shared as 'Anyone with the link'? not retried)"
