@@ -151,7 +151,8 @@ def _causes(err: BaseException):
             continue
         seen.add(id(e))
         yield e
-        todo += [getattr(e, "reason", None), e.__cause__, e.__context__]
+        context = None if e.__suppress_context__ else e.__context__  # `from None`: not a cause
+        todo += [getattr(e, "reason", None), e.__cause__, context]
         todo += [a for a in e.args if isinstance(a, BaseException)]
 
 
@@ -169,6 +170,8 @@ def network_failure(err: BaseException, url: str) -> tuple[str, str | None]:
             return f"{host} {cause}", None
         if isinstance(cause, requests.exceptions.ProxyError):  # before what lies under it
             return f"the proxy to {host} fails", "see HTTPS_PROXY / HTTP_PROXY"
+        # Any failed look-up, EAI_AGAIN ("temporary failure") included: that is what a machine
+        # whose DNS server cannot be reached says, and it does not pass within seconds.
         if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
             name = urllib.parse.urlsplit(url).hostname or host
             return (
