@@ -731,7 +731,7 @@ def test_bad_file_in_place_is_moved_aside_saying_where(server, data_dir, capsys,
     out = f"tagged_dataset/{MOVIE_NAME}"
     lines, _ = download(capsys, server.url("/set.npz"), out)
     [aside] = bad_files(data_dir)
-    assert lines[0].startswith(PREFIX + "the file already in place " + problem), lines[0]
+    assert lines[0].startswith(PREFIX + "the file in place " + problem), lines[0]
     assert lines[1] == f"  moved aside to tagged_dataset/{aside.name}"
     assert aside.read_bytes() == content and not (data_dir / MOVIE_NAME).exists()
     assert_says_what_to_do(lines, out, link=server.url("/set.npz"))

@@ -90,8 +90,7 @@ def _check_file(
 
     `final` names the file in messages and decides the `.bad-` name; a rejected candidate is
     moved there when `move_aside` (never for a user's file outside our folders). `what` names
-    the candidate in the FetchError's plain lines ("the download", "the file already in
-    place")."""
+    the candidate in the FetchError's plain lines ("the download", "the file in place")."""
     digest = digest or sha256_file(candidate)
 
     def reject(problem: str, summary: str, detail: str | None = None):
@@ -239,7 +238,7 @@ def _accept_in_place(dest: Path, pin: str | None, log: Log) -> None:
         return
     # A page or a broken zip is moved aside: it can never become good, and the next run
     # then downloads (or finds) a good copy.
-    _check_file(dest, dest, None, move_aside=True, digest=digest, what="the file already in place")
+    _check_file(dest, dest, None, move_aside=True, digest=digest, what="the file in place")
     if pin and pin != digest:
         # A complete file is at the final path: the pin may be what is wrong, so the file
         # stays where it is (moving it would leave the final path empty).
@@ -248,7 +247,7 @@ def _accept_in_place(dest: Path, pin: str | None, log: Log) -> None:
             f"{PIN_HINT}); the file is left in place: correct the pin, or replace the file "
             "with --force",
             [
-                "the file already in place does not match data.published.sha256",
+                "the file in place does not match data.published.sha256",
                 f"(sha256 {digest}; pinned {pin[:8]}...)",
                 "left in place: correct the pin, or replace the file",
             ],
