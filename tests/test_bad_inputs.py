@@ -1195,13 +1195,19 @@ CATALOGUE = [
         "Quota exceeded",
     ),
     case("download: source truncated", {"--source": cut("labelled", 0.5)}, "cut-labelled.npz"),
-    case("download: wrong pin local source", {"--sha256": ZERO_HEX}, "sha256 mismatch", ZERO_HEX),
+    # the terminal shows the file's full sha256 (to pin it) and the pin's first digits
+    case(
+        "download: wrong pin local source",
+        {"--sha256": ZERO_HEX},
+        "does not match data.published.sha256",
+        f"pinned {ZERO_HEX[:8]}...",
+    ),
     case(
         "download: wrong pin good file in place",
         {"--out": missing("in-place.npz"), "--sha256": ZERO_HEX},
         "in-place.npz",
         "sha256",
-        ZERO_HEX,
+        f"pinned {ZERO_HEX[:8]}...",
         "left in place",
         setup=good_file_at("in-place.npz"),
     ),
@@ -1363,13 +1369,20 @@ def test_bad_input_is_one_line_and_writes_nothing(
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2, err
     assert "Traceback" not in err, err
-    assert lines and lines[-1].startswith("direction-tagger ") and ": error: " in lines[-1], err
-    if command == "download":  # its progress log precedes the error; the error is one line
-        assert not any("error" in line.lower() for line in lines[:-1]), err
+    if command == "download":
+        # Its progress log precedes the error; a failed fetch says what to do in a few
+        # indented lines under it (issue 30).
+        first = next(i for i, line in enumerate(lines) if line.startswith("direction-tagger "))
+        assert ": error: " in lines[first], err
+        assert not any("error" in line.lower() for line in lines[:first]), err
+        assert all(line.startswith("  ") for line in lines[first + 1 :]), err
+        message = "\n".join(lines[first:])
     else:
         assert len(lines) == 1, err
+        message = lines[0]
+    assert message.startswith("direction-tagger ") and ": error: " in message, err
     for part in expected:
-        assert part in lines[-1], f"{part!r} not in {lines[-1]!r}"
+        assert part in message, f"{part!r} not in {message!r}"
     for path in outputs:
         assert _state(path) == before[path], f"{path} was written"
     # no temporary or partial file left behind, no file moved aside

@@ -8,6 +8,8 @@ commands) and outside it.
 Exit status: 0 done; 2 bad input -- one line on stderr, `direction-tagger <command>: error:
 <file or key>: <value and what was expected>`, for anything a user can cause (arguments, data
 files, a full disk, a folder without write permission); 1 a bug, shown with its traceback.
+An error that needs more to say what to do (a failed download: where to get the file by hand,
+where to put it) gives a short summary on that line and a few indented lines under it.
 Every command names what it writes (`writes`, `writes_folders` in its parser's defaults):
 those paths are checked before any work -- writable, never one of the command's inputs, never
 two outputs one file (commands.paths) -- and a failed run removes the ones it created.
@@ -66,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (DataError, OSError) as err:
         _remove_new(outputs, existed)
-        print(f"direction-tagger {args.command}: error: {describe(err)}", file=sys.stderr)
+        summary, *more = getattr(err, "lines", ()) or [describe(err)]
+        print(f"direction-tagger {args.command}: error: {summary}", file=sys.stderr)
+        for line in more:
+            print(f"  {line}", file=sys.stderr)
         return 2
     except Exception:
         _remove_new(outputs, existed)

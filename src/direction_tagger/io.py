@@ -21,6 +21,7 @@ import os
 import re
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,15 @@ MAX_DEFLATE_RATIO = 1100
 
 
 class DataError(ValueError):
-    """Bad input data; the message is one line naming the file, the key and what was expected."""
+    """Bad input data; the message is one line naming the file, the key and what was expected.
+
+    `lines`, when given, say the same to a person in a few short lines: a summary first, then
+    what happened and what to do. The command line prints those instead of the one line (a
+    failed download needs more than one line to say what the user can do about it)."""
+
+    def __init__(self, message: str = "", lines: Sequence[str] = ()):
+        super().__init__(message)
+        self.lines = tuple(lines)
 
 
 def _first_line(err: BaseException) -> str:
