@@ -42,7 +42,8 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     # each command names its outputs; `writes_kept` survive a failed run (a checkpoint)
-    parser.set_defaults(writes=(), writes_folders=(), writes_kept=(), reads=None)
+    # `fill_outputs`: a command's default output paths, from its inputs (e.g. beside them)
+    parser.set_defaults(writes=(), writes_folders=(), writes_kept=(), reads=None, fill_outputs=None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in commands.STAGES:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
@@ -58,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         if exit_.code in (0, None):
             raise
         return int(exit_.code)
+    if args.fill_outputs is not None:
+        for name, path in args.fill_outputs(args).items():
+            if getattr(args, name, None) is None:
+                setattr(args, name, path)
     outputs = dict(outputs_of(args, kept=False))  # what a failed run removes, if it made it
     existed = {path for path in outputs if os.path.lexists(path)}
     try:

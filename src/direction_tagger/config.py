@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-PER_RUN_SECTIONS = ("split", "train", "evaluate", "predict", "smooth", "render")
+PER_RUN_SECTIONS = ("split", "train", "evaluate", "predict", "smooth", "render", "nwb")
 NAME = r"[A-Za-z0-9_.-]+"  # run and movie names: they become folder names
 
 

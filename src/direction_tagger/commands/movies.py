@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, load_labelled, read_json, require_finite_lists, write_json
+from ..io import FRAME_SIZE, DataError, load_labelled, read_json, require_finite_lists, write_json
 from .arguments import (
     add_model_options,
     fps,
@@ -265,6 +265,46 @@ def run_movie_figures(args) -> int:
     return 0
 
 
+def run_to_nwb(args) -> int:
+    import datetime as dt
+
+    from ..movies.nwb import write_pose_nwb
+    from ..movies.tables import read_table
+
+    table = read_table(args.predictions)
+    video_px = "base_x_video" in table.columns
+    metadata = {}
+    if args.model:
+        from ..train.model_file import load_model
+
+        metadata = load_model(args.model)[1]
+    source = Path(args.source) if args.source else Path(args.predictions)
+    if video_px and args.source:
+        from ..videos.reader import video_info
+
+        info = video_info(args.source)
+        frame_size = (info.width, info.height)
+    else:
+        frame_size = (FRAME_SIZE, FRAME_SIZE)
+    # the recording's file time: the same file gives the same NWB, run after run
+    started = dt.datetime.fromtimestamp(source.stat().st_mtime, dt.timezone.utc)
+    write_pose_nwb(
+        args.out,
+        table,
+        video_px=video_px,
+        model_metadata=metadata,
+        source=str(source),
+        session_start=started.replace(microsecond=0),
+        frame_size=frame_size,
+        subject={"subject_id": args.subject, "species": args.species, "age": args.age},
+    )
+    units = "video px" if video_px else "crop px"
+    print(f"{args.out}: {len(table)} frames, 3 keypoints ({units}), body and head direction")
+    if not args.age:
+        print("note: no --age (nwb.subject.age): DANDI and nwbinspector ask for the animal's age")
+    return 0
+
+
 def run_qc_reference(args) -> int:
     from ..movies.qc import geometry_reference
 
@@ -455,6 +495,27 @@ def register(subparsers) -> None:
         help="table rows read at a time (frames are read 4096 at a time) (16384)",
     )
     p.set_defaults(func=run_render, writes=("out",))
+
+    p = subparsers.add_parser(
+        "to-nwb",
+        help="write a predictions table as NWB (ndx-pose), for archives and DANDI",
+        description="Keypoints (PoseEstimation with a skeleton; confidence = calibrated "
+        "P(within 2 px) where there is one), body and head direction (CompassDirection), the "
+        "QC flag, timestamps from the table; video px when the table has them (to-video). "
+        "Needs pip install 'direction-tagger[nwb]'.",
+    )
+    p.add_argument("--predictions", required=True, type=Path, help="predictions CSV (smooth)")
+    p.add_argument("--out", type=Path, help="NWB file to write (default: poses.nwb beside it)")
+    p.add_argument("--model", type=Path, help="the model that made them (its facts go in)")
+    p.add_argument("--source", type=Path, help="the movie or video they were made from")
+    p.add_argument("--subject", help="the animal's id (default: the source's file name)")
+    p.add_argument("--species", help="Latin binomial (default: Rattus norvegicus)")
+    p.add_argument("--age", help="ISO 8601 duration, e.g. P90D (DANDI asks for it)")
+    p.set_defaults(
+        func=run_to_nwb,
+        writes=("out",),
+        fill_outputs=lambda a: {"out": a.predictions.with_name("poses.nwb")},
+    )
 
     p = subparsers.add_parser(
         "movie-figures",

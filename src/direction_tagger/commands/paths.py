@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..io import DataError
 
-NOT_PATHS = {"func", "writes", "writes_folders", "writes_kept", "reads", "command"}
+NOT_PATHS = {"func", "writes", "writes_folders", "writes_kept", "reads", "command", "fill_outputs"}
 
 
 def outputs_of(args, kept: bool = True) -> list[tuple[Path, bool]]:
