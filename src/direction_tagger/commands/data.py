@@ -24,6 +24,7 @@ from ..data.verify import PLOT_FILES, PUBLISHED_N, write_outputs
 from ..io import DataError
 from ..montage import save_montage
 from .arguments import (
+    beside,
     non_negative_float,
     non_negative_int,
     number_in,
@@ -135,9 +136,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, help="labelled set .npz (or movie .npz with --movie)")
-    p.add_argument("--summary", required=True, help="summary JSON to write")
-    p.add_argument("--montage", required=True, help="montage PNG to write")
-    p.add_argument("--plots-dir", required=True, help="folder for the distribution plots")
+    p.add_argument("--summary", help="summary JSON to write (default: DATA_verify.json)")
+    p.add_argument("--montage", help="montage PNG to write (default: DATA_montage.png)")
+    p.add_argument("--plots-dir", help="folder for the plots (default: DATA_plots/)")
     p.add_argument(
         "--expected-n",
         type=non_negative_int,
@@ -146,7 +147,14 @@ def register(subparsers) -> None:
         f"{PUBLISHED_N}; 0 = no expectation)",
     )
     p.add_argument("--movie", action="store_true", help="--data is a movie (labels optional)")
-    p.set_defaults(func=run_verify, writes=("summary", "montage"), writes_folders=("plots_dir",))
+    p.set_defaults(
+        func=run_verify,
+        writes=("summary", "montage"),
+        writes_folders=("plots_dir",),
+        fill_outputs=beside(
+            "data", summary="_verify.json", montage="_montage.png", plots_dir="_plots"
+        ),
+    )
 
 
 def run_download(args) -> int:

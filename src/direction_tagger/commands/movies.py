@@ -32,6 +32,7 @@ import numpy as np
 from ..io import FRAME_SIZE, DataError, load_labelled, read_json, require_finite_lists, write_json
 from .arguments import (
     add_model_options,
+    beside,
     fps,
     int_in,
     non_negative_float,
@@ -305,6 +306,12 @@ def run_to_nwb(args) -> int:
     return 0
 
 
+def _smoothed_name(raw: Path) -> Path:
+    """predictions_raw.csv -> predictions.csv, walk.csv -> walk_smoothed.csv."""
+    stem = raw.stem.removesuffix("_raw") if raw.stem.endswith("_raw") else f"{raw.stem}_smoothed"
+    return raw.with_name(stem + ".csv")
+
+
 def run_qc_reference(args) -> int:
     from ..movies.qc import geometry_reference
 
@@ -415,11 +422,15 @@ def register(subparsers) -> None:
     )
     add_model_options(p)
     p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
-    p.add_argument("--out", required=True, help="raw predictions CSV to write")
+    p.add_argument("--out", help="raw predictions CSV (default: MOVIE_predictions_raw.csv)")
     add_batch_size(p)
     add_chunk_frames(p)
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
-    p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
+    p.set_defaults(
+        func=run_predict,
+        writes=("out", "truth_metrics"),
+        fill_outputs=beside("movie", out="_predictions_raw.csv"),
+    )
 
     p = subparsers.add_parser(
         "smooth",
@@ -430,11 +441,15 @@ def register(subparsers) -> None:
         "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.",
     )
     p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
-    p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
+    p.add_argument("--out", type=Path, help="smoothed CSV (default: X_raw.csv -> X.csv)")
     p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
     p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
     add_smoothing_options(p)
-    p.set_defaults(func=run_smooth, writes=("out", "dlc_csv", "qc_json"))
+    p.set_defaults(
+        func=run_smooth,
+        writes=("out", "dlc_csv", "qc_json"),
+        fill_outputs=lambda a: {"out": _smoothed_name(a.predictions)},
+    )
 
     p = subparsers.add_parser(
         "tag-movies",
@@ -470,7 +485,7 @@ def register(subparsers) -> None:
         help="tidy predictions CSV; its main columns are drawn (smoothed when it is "
         "the smooth step's output)",
     )
-    p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
+    p.add_argument("--out", type=Path, help="video to write (default: MOVIE_tagged.mp4)")
     p.add_argument("--scale", type=positive_int, default=8, help="upscaling factor (8: 400x400)")
     p.add_argument(
         "--trail", type=non_negative_int, default=15, help="nose trail length, frames (15)"
@@ -494,7 +509,9 @@ def register(subparsers) -> None:
         default=16384,
         help="table rows read at a time (frames are read 4096 at a time) (16384)",
     )
-    p.set_defaults(func=run_render, writes=("out",))
+    p.set_defaults(
+        func=run_render, writes=("out",), fill_outputs=beside("movie", out="_tagged.mp4")
+    )
 
     p = subparsers.add_parser(
         "to-nwb",
@@ -514,7 +531,7 @@ def register(subparsers) -> None:
     p.set_defaults(
         func=run_to_nwb,
         writes=("out",),
-        fill_outputs=lambda a: {"out": a.predictions.with_name("poses.nwb")},
+        fill_outputs=beside("predictions", out="=poses.nwb"),
     )
 
     p = subparsers.add_parser(
@@ -524,8 +541,12 @@ def register(subparsers) -> None:
         "timeline as PNG files in OUTDIR.",
     )
     p.add_argument("--predictions", required=True, type=Path, help="tidy predictions CSV")
-    p.add_argument("--outdir", required=True, type=Path, help="folder for the PNG files")
-    p.set_defaults(func=run_movie_figures, writes_folders=("outdir",))
+    p.add_argument("--outdir", type=Path, help="folder for the PNGs (default: P_figures/)")
+    p.set_defaults(
+        func=run_movie_figures,
+        writes_folders=("outdir",),
+        fill_outputs=beside("predictions", outdir="_figures"),
+    )
 
     p = subparsers.add_parser(
         "qc-reference",
@@ -534,5 +555,9 @@ def register(subparsers) -> None:
         "head angle relative to the body over the labels, as JSON for `smooth --reference`.",
     )
     p.add_argument("--labelled", required=True, type=Path, help="labelled set .npz")
-    p.add_argument("--out", required=True, type=Path, help="reference JSON to write")
-    p.set_defaults(func=run_qc_reference, writes=("out",))
+    p.add_argument("--out", type=Path, help="reference JSON (default: SET_reference.json)")
+    p.set_defaults(
+        func=run_qc_reference,
+        writes=("out",),
+        fill_outputs=beside("labelled", out="_reference.json"),
+    )

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..checks import CROP_SCALE
-from .arguments import fps, int_in, number_in, positive_float, positive_int, seed
+from .arguments import beside, fps, int_in, number_in, positive_float, positive_int, seed
 
 
 def run_track(args) -> int:
@@ -177,9 +177,9 @@ def register(subparsers) -> None:
         "lost / jump flags) and a QC summary. One pass, memory flat in the video's length.",
     )
     p.add_argument("--video", required=True, type=Path, help="video file (mp4, avi, ...)")
-    p.add_argument("--movie", required=True, type=Path, help="movie .npz to write (50x50)")
-    p.add_argument("--table", required=True, type=Path, help="track table to write (.csv)")
-    p.add_argument("--qc", required=True, type=Path, help="tracking QC to write (.json)")
+    p.add_argument("--movie", type=Path, help="50x50 movie .npz (default: VIDEO_movie.npz)")
+    p.add_argument("--table", type=Path, help="track table (default: VIDEO_track.csv)")
+    p.add_argument("--qc", type=Path, help="tracking QC (default: VIDEO_track_qc.json)")
     p.add_argument("--figure", type=Path, help="tracking figure to write (.png)")
     p.add_argument(
         "--crop-side", type=positive_float, help="crop side in video px (default: from the animal)"
@@ -199,7 +199,11 @@ def register(subparsers) -> None:
         help="frames spread over the video that model the empty arena (41)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_track, writes=("movie", "table", "qc", "figure"))
+    p.set_defaults(
+        func=run_track,
+        writes=("movie", "table", "qc", "figure"),
+        fill_outputs=beside("video", movie="_movie.npz", table="_track.csv", qc="_track_qc.json"),
+    )
 
     p = subparsers.add_parser(
         "to-video",
@@ -210,10 +214,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("--predictions", required=True, type=Path, help="smoothed predictions CSV")
     p.add_argument("--track", required=True, type=Path, help="the video's track table")
-    p.add_argument("--out", required=True, type=Path, help="table to write, video px (.csv)")
+    p.add_argument("--out", type=Path, help="table in video px (default: P_video.csv)")
     p.add_argument("--dlc-csv", type=Path, help="the movie's DeepLabCut CSV (crop px)")
     p.add_argument("--dlc-out", type=Path, help="DeepLabCut CSV to write, video px")
-    p.set_defaults(func=run_to_video, writes=("out", "dlc_out"))
+    p.set_defaults(
+        func=run_to_video,
+        writes=("out", "dlc_out"),
+        fill_outputs=beside("predictions", out="_video.csv"),
+    )
 
     p = subparsers.add_parser(
         "render-video",
@@ -227,7 +235,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--predictions", required=True, type=Path, help="predictions in video px (to-video)"
     )
-    p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
+    p.add_argument("--out", type=Path, help="video to write (default: VIDEO_tagged.mp4)")
     p.add_argument(
         "--view", choices=("full", "zoom"), default="full", help="full frame or close-up"
     )
@@ -235,7 +243,11 @@ def register(subparsers) -> None:
         "--size", type=int_in(64, 4096), default=400, help="side of the zoom view, px (400)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_render_video, writes=("out",))
+    p.set_defaults(
+        func=run_render_video,
+        writes=("out",),
+        fill_outputs=beside("video", out="_tagged.mp4"),
+    )
 
     p = subparsers.add_parser(
         "import-dlc",
@@ -247,7 +259,7 @@ def register(subparsers) -> None:
         "and counted.",
     )
     p.add_argument("project", type=Path, help="the DeepLabCut project folder")
-    p.add_argument("--out", required=True, type=Path, help="labelled .npz to write")
+    p.add_argument("--out", type=Path, help="labelled .npz (default: PROJECT_labelled.npz)")
     p.add_argument("--summary", type=Path, help="import summary to write (.json)")
     for ours, example in (("head", "nose"), ("neck", "left_ear+right_ear"), ("base", "tail_base")):
         p.add_argument(
@@ -257,7 +269,12 @@ def register(subparsers) -> None:
         )
     _crop_rule_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_import_dlc, writes=("out", "summary"), reads=_project_files)
+    p.set_defaults(
+        func=run_import_dlc,
+        writes=("out", "summary"),
+        reads=_project_files,
+        fill_outputs=beside("project", out="_labelled.npz"),
+    )
 
     p = subparsers.add_parser(
         "synth-video",
