@@ -35,6 +35,18 @@ BUG = (
 )
 
 
+HELP_ORDER = [
+    # data in
+    *("synth", "download", "import-dlc", "verify", "split", "train", "evaluate", "calibrate"),
+    # videos and movies
+    *("track", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
+    *("movie-figures", "summary"),
+    # less often
+    *("tag-movies", "compare", "learning-curve", "subsample-split", "recover", "augment"),
+    *("qc-reference", "synth-video"),
+]
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="direction-tagger",
@@ -47,6 +59,9 @@ def build_parser() -> ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in commands.STAGES:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
+    # --help lists them in the order a user meets them (registration follows the stages)
+    rank = {name: k for k, name in enumerate(HELP_ORDER)}
+    subparsers._choices_actions.sort(key=lambda a: rank.get(a.dest, len(rank)))
     return parser
 
 
