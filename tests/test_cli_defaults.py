@@ -88,3 +88,16 @@ def test_a_default_output_that_is_the_input_is_refused(tmp_path, capsys):
     assert cli.main(["smooth", "--predictions", str(raw)]) == 2
     assert "is also an input" in capsys.readouterr().err
     assert raw.read_text() == "not used\n"
+
+
+def test_json_for_scripts_names_what_was_written_and_nothing_else(chain, capsys):
+    capsys.readouterr()
+    assert cli.main(["qc-reference", "--labelled", str(chain / "rats.npz"), "--json"]) == 0
+    out, err = capsys.readouterr()
+    said = json.loads(out)  # stdout is one JSON object; the human line went to stderr
+    assert said == {
+        "command": "qc-reference",
+        "status": 0,
+        "written": [str(chain / "rats_reference.json")],
+    }
+    assert "geometry reference" in err

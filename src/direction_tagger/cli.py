@@ -17,7 +17,10 @@ two outputs one file (commands.paths) -- and a failed run removes the ones it cr
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib
+import json
 import os
 import shutil
 import sys
@@ -59,10 +62,30 @@ def build_parser() -> ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in commands.STAGES:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
+    for sub in subparsers.choices.values():
+        _add_json_option(sub)
     # --help lists them in the order a user meets them (registration follows the stages)
     rank = {name: k for k, name in enumerate(HELP_ORDER)}
     subparsers._choices_actions.sort(key=lambda a: rank.get(a.dest, len(rank)))
     return parser
+
+
+def _add_json_option(parser: argparse.ArgumentParser) -> None:
+    """`--json` on every command (and on each kind of `synth`), but `summary`, whose --json
+    names the file it writes."""
+    nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for action in nested:
+        for sub in action.choices.values():
+            _add_json_option(sub)
+    if nested or any("--json" in a.option_strings for a in parser._actions):
+        return
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        dest="print_json",
+        help="for scripts: print what was written as one JSON object on stdout (the human "
+        "summary goes to stderr)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         refuse_overlaps(inputs_of(args), every_output)  # before anything is read
         for path, folder in every_output:
             check_writable(path, folder)  # before any work: not after an hour of training
-        return int(args.func(args) or 0)
+        if not getattr(args, "print_json", False):
+            return int(args.func(args) or 0)
+        with contextlib.redirect_stdout(sys.stderr):
+            status = int(args.func(args) or 0)
+        written = [str(path) for path, _ in every_output if os.path.exists(path)]
+        print(json.dumps({"command": args.command, "status": status, "written": written}))
+        return status
     except (DataError, OSError) as err:
         _remove_new(outputs, existed)
         summary, *more = getattr(err, "lines", ()) or [describe(err)]

@@ -16,7 +16,16 @@ from pathlib import Path
 
 from ..io import DataError
 
-NOT_PATHS = {"func", "writes", "writes_folders", "writes_kept", "reads", "command", "fill_outputs"}
+NOT_PATHS = {
+    "func",
+    "writes",
+    "writes_folders",
+    "writes_kept",
+    "reads",
+    "command",
+    "fill_outputs",
+    "print_json",
+}
 
 
 def outputs_of(args, kept: bool = True) -> list[tuple[Path, bool]]:
