@@ -32,15 +32,20 @@ def features(confidence, spread) -> np.ndarray:
     return np.stack([np.log(c / (1 - c)), np.log(np.maximum(s, 0) + SPREAD_OFFSET_PX)], axis=-1)
 
 
-def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
-    """[intercept, slopes...] maximising the likelihood of y (0/1) with a ridge on the slopes.
+def _fit_logistic(
+    x: np.ndarray, y: np.ndarray, ridge: float, weight: np.ndarray | None = None
+) -> np.ndarray:
+    """[intercept, slopes...] maximising the (weighted) likelihood of y (0/1) with a ridge on
+    the slopes.
 
     Half a success and half a failure at the mean features are added (Jeffreys' prior): with
     20 validation frames and no point beyond 3 px, P(within 3 px) stays a little below 1
     instead of running off to certainty."""
-    x = np.vstack([x, x.mean(axis=0), x.mean(axis=0)])
+    weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
+    centre = np.average(x, axis=0, weights=weight)
+    x = np.vstack([x, centre, centre])
     y = np.concatenate([y, [1.0, 0.0]])
-    weight = np.concatenate([np.ones(len(y) - 2), [0.5, 0.5]])
+    weight = np.concatenate([weight, [0.5, 0.5]])
 
     def loss(w):
         z = w[0] + x @ w[1:]
