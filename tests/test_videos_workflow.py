@@ -131,7 +131,7 @@ def test_a_one_recording_deeplabcut_project_trains_and_evaluates_with_defaults(t
     metrics = json.loads((results / "eval" / "heldout" / "metrics.json").read_text())
     assert metrics["n_frames"] == counts["test"]
     table = pd.read_csv(results / "eval" / "heldout" / "frames.csv")
-    assert table["nose_p_within_2px"].between(0, 1).all()
+    assert table["head_p_within_2px"].between(0, 1).all()
     summary = (results / "summary.md").read_text()
     assert "contiguous blocks" in summary
     assert f"rests on {counts['val']} validation frames" in summary

@@ -56,6 +56,7 @@ def register(subparsers) -> None:
 
 def run_calibrate(args) -> int:
     from ..evaluate.calibration import fit_calibration, p_within, reliability, reliability_figure
+    from ..evaluate.views import labelled_views, views_per_frame
     from ..io import sha256_file, write_json
     from ..movies.predict import load_predictor
 
@@ -64,7 +65,16 @@ def run_calibrate(args) -> int:
     idx = load_subset(args.split, args.subset, len(data), allow_empty=False)
     pred = predictor.predict(data.images[idx], tta=args.tta, progress=True)
     errors = np.linalg.norm(pred.locs - data.locs[idx], axis=-1)
-    calibration = fit_calibration(errors, pred.confidence, pred.spread, args.tta)
+    # a few frames: their views show how the error moves with confidence and spread
+    n_views = views_per_frame(len(idx))
+    views = None
+    if n_views > 1:
+        images, locs, _ = labelled_views(data.images[idx], data.locs[idx], n_views)
+        seen = predictor.predict(images, tta=args.tta, progress=True)
+        views = (np.linalg.norm(seen.locs - locs, axis=-1), seen.confidence, seen.spread)
+    calibration = fit_calibration(
+        errors, pred.confidence, pred.spread, args.tta, views=views, n_views=n_views
+    )
     calibration |= {
         "model": str(args.model),
         "model_sha256": sha256_file(args.model),
@@ -82,8 +92,9 @@ def run_calibrate(args) -> int:
         }
         reliability_figure(diagrams, args.reliability, f"calibration ({args.subset} frames)")
     shares = calibration["share_within"]
+    viewed = f" and {n_views} views of each" if n_views > 1 else ""
     print(
-        f"calibrated on {len(idx)} {args.subset} frames (TTA {args.tta}): "
+        f"calibrated on {len(idx)} {args.subset} frames{viewed} (TTA {args.tta}): "
         f"{100 * shares['2']:.1f}% of points within 2 px, {100 * shares['3']:.1f}% within 3 px"
     )
     return 0

@@ -14,7 +14,7 @@ reliability stays within 0.1 of the diagonal (benchmarks/bench_real_qc.py).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit
 
 RADII_PX = (2.0, 3.0)
@@ -57,26 +57,59 @@ def _fit_logistic(
     return minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
 
 
-def fit_calibration(errors, confidence, spread, tta: int, ridge: float = RIDGE) -> dict:
-    """A JSON-able calibration from (N, 3) errors (px), confidences and spreads (NaN: no TTA)."""
-    errors = np.asarray(errors, dtype=np.float64)
+def _fit_intercept(offset: np.ndarray, y: np.ndarray) -> float:
+    """The intercept b maximising the likelihood of y (0/1) under P = expit(b + offset), with
+    Jeffreys' half success and half failure at the mean offset (as `_fit_logistic`)."""
+    centre = offset.mean()
+
+    def loss(b):
+        z = b + offset
+        prior = 0.5 * (np.logaddexp(0, b + centre) - (b + centre)) + 0.5 * np.logaddexp(0, b + centre)
+        return np.sum(np.logaddexp(0, z) - y * z) + prior
+
+    return float(minimize_scalar(loss, bounds=(-30, 30), method="bounded").x)
+
+
+def _usable(errors, confidence, spread) -> tuple[np.ndarray, np.ndarray]:
+    """(features, errors) of the points with a finite error and features."""
+    errors = np.asarray(errors, dtype=np.float64).reshape(-1)
     x = features(confidence, spread).reshape(-1, 2)
-    ok = np.isfinite(errors.reshape(-1)) & np.isfinite(x).all(axis=1)
-    if ok.sum() < 3:
-        raise ValueError(f"{ok.sum()} usable points to calibrate on; need at least 3")
-    x, err = x[ok], errors.reshape(-1)[ok]
-    coefficients = {
-        f"{radius:g}": [float(v) for v in _fit_logistic(x, (err <= radius).astype(float), ridge)]
-        for radius in RADII_PX
-    }
+    ok = np.isfinite(errors) & np.isfinite(x).all(axis=1)
+    return x[ok], errors[ok]
+
+
+def fit_calibration(
+    errors, confidence, spread, tta: int, ridge: float = RIDGE, views=None, n_views: int = 1
+) -> dict:
+    """A JSON-able calibration from (N, 3) errors (px), confidences and spreads (NaN: no TTA)
+    of N labelled frames.
+
+    views: (errors, confidences, spreads) of the same frames under `n_views` views each
+    (evaluate/views.py), or None. With views, they fit the slopes -- how the chance of being
+    within R px moves with confidence and spread, which a few frames cannot show -- and the
+    frames themselves then set the level (the intercept, with Jeffreys' half points): views
+    are shifted and turned, so somewhat harder than the frames the model will meet."""
+    x, err = _usable(errors, confidence, spread)
+    if len(err) < 3:
+        raise ValueError(f"{len(err)} usable points to calibrate on; need at least 3")
+    vx, verr = (x, err) if views is None else _usable(*views)
+    coefficients = {}
+    for radius in RADII_PX:
+        w = _fit_logistic(vx, (verr <= radius).astype(float), ridge)
+        if views is not None:
+            w[0] = _fit_intercept(x @ w[1:], (err <= radius).astype(float))
+        coefficients[f"{radius:g}"] = [float(v) for v in w]
     return {
         "kind": "logistic P(error <= R px) on [logit(confidence), log(spread + 0.05 px)]",
         "tta": int(tta),
-        "n_points": int(ok.sum()),
-        "n_frames": int(len(errors)),
+        "n_points": int(len(err)),
+        "n_frames": int(len(np.asarray(errors))),
+        "n_views": int(n_views if views is not None else 1),
+        "n_view_points": int(len(verr)),
         "ridge": ridge,
         "coefficients": coefficients,
         "share_within": {f"{r:g}": float(np.mean(err <= r)) for r in RADII_PX},
+        "share_within_views": {f"{r:g}": float(np.mean(verr <= r)) for r in RADII_PX},
     }
 
 
