@@ -63,8 +63,8 @@ def _fit_intercept(offset: np.ndarray, y: np.ndarray) -> float:
     centre = offset.mean()
 
     def loss(b):
-        z = b + offset
-        prior = 0.5 * (np.logaddexp(0, b + centre) - (b + centre)) + 0.5 * np.logaddexp(0, b + centre)
+        z, zc = b + offset, b + centre
+        prior = 0.5 * np.logaddexp(0, -zc) + 0.5 * np.logaddexp(0, zc)
         return np.sum(np.logaddexp(0, z) - y * z) + prior
 
     return float(minimize_scalar(loss, bounds=(-30, 30), method="bounded").x)
