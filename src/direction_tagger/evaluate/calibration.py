@@ -5,10 +5,17 @@ points by how wrong they are, but their values mean nothing by themselves. A cal
 turns them into probabilities, P(error <= R px) for R = 2 and 3 px: one logistic regression per
 radius on two features, logit(confidence) and log(spread + 0.05 px), fitted on the model's
 validation frames with the TTA the predictions will use (without TTA the spread feature is a
-constant and only confidence counts). The slopes get a small ridge penalty, the intercept none
-(only half a pseudo-point each way), so the mean probability equals the share within R px on
-those frames even when they are few (a lab's 20 validation frames), and never reaches 1. Measured on real mice held out by recording, the held-out
-reliability stays within 0.1 of the diagonal (benchmarks/bench_real_qc.py).
+constant and only confidence counts).
+
+A lab's validation part can be 8 frames; fitted on their 24 points alone, the slopes (held
+back by a small ridge penalty) stay near 0 and every frame of a video gets the same
+probability (issue #24). So the slopes are fitted on many views of those frames -- turned and
+shifted, each a new input to the network with labels mapped exactly (views.py) -- and the
+frames themselves then set the level: the intercept, unpenalised but for half a pseudo-point
+each way, so the mean probability on them is their share within R px and never reaches 1.
+With 2,000 validation frames or more there are no views and the frames fit everything.
+Measured on real mice held out by recording with 8 validation frames:
+benchmarks/bench_calibration_few_val.py, docs/quality_control.md.
 """
 
 from __future__ import annotations
