@@ -312,8 +312,8 @@ def test_views_move_labels_with_the_pixels():
 
 
 def test_a_few_clean_frames_with_views_give_a_measured_not_constant_calibration():
-    # 8 validation frames, every point within 2 px: alone they fit a constant. Their views
-    # (harder, and varied) show how the error grows with spread and falling confidence.
+    # 8 validation frames, every point within 2 px: alone they fit a constant. Views (harder,
+    # and varied) show how the error grows with spread and falling confidence.
     rng = np.random.default_rng(7)
     frames = (
         rng.uniform(0.1, 1.2, (8, 3)),
@@ -321,7 +321,8 @@ def test_a_few_clean_frames_with_views_give_a_measured_not_constant_calibration(
         rng.gamma(2, 0.1, (8, 3)),
     )
     alone = fit_calibration(*frames, tta=2)
-    views = simulated_points(8 * 72, seed=8)
+    # views of these frames and of training frames, all with errors that follow the features
+    views = [simulated_points(8 * 72, seed=8), simulated_points(2000, seed=10)]
     viewed = fit_calibration(*frames, tta=2, views=views, n_views=72)
     assert viewed["n_frames"] == 8 and viewed["n_views"] == 72
     errors, confidence, spread = simulated_points(2000, seed=9)

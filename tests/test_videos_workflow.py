@@ -128,6 +128,7 @@ def test_a_one_recording_deeplabcut_project_trains_and_evaluates_with_defaults(t
         assert np.all(np.diff(numbers) == 1), (part, numbers)
     calibration = json.loads((results / "calibration" / "tta8.json").read_text())
     assert calibration["n_frames"] == counts["val"] and calibration["n_views"] > 1
+    assert calibration["viewed"]["training"]["frames"] == counts["train"]
     metrics = json.loads((results / "eval" / "heldout" / "metrics.json").read_text())
     assert metrics["n_frames"] == counts["test"]
     table = pd.read_csv(results / "eval" / "heldout" / "frames.csv")

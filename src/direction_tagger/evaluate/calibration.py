@@ -91,19 +91,23 @@ def fit_calibration(
     """A JSON-able calibration from (N, 3) errors (px), confidences and spreads (NaN: no TTA)
     of N labelled frames.
 
-    views: (errors, confidences, spreads) of the same frames under `n_views` views each
-    (evaluate/views.py), or None. With views, they fit the slopes -- how the chance of being
-    within R px moves with confidence and spread, which a few frames cannot show -- and the
-    frames themselves then set the level (the intercept, with Jeffreys' half points): views
-    are shifted and turned, so somewhat harder than the frames the model will meet."""
+    views: None, or a list of (errors, confidences, spreads) of labelled views (views.py):
+    of these frames, `n_views` each, and of frames the model trained on. With views, they fit
+    the slopes -- how the chance of being within R px moves with confidence and spread, which
+    a few frames cannot show -- and the frames themselves then set the level (the intercept,
+    with Jeffreys' half points): views are turned and shifted, and the model knows its
+    training frames, so neither says how often it is right on new frames."""
     x, err = _usable(errors, confidence, spread)
     if len(err) < 3:
         raise ValueError(f"{len(err)} usable points to calibrate on; need at least 3")
-    vx, verr = (x, err) if views is None else _usable(*views)
+    vx, verr = (x, err)
+    if views:
+        usable = [_usable(*v) for v in views]
+        vx, verr = np.vstack([u[0] for u in usable]), np.concatenate([u[1] for u in usable])
     coefficients = {}
     for radius in RADII_PX:
         w = _fit_logistic(vx, (verr <= radius).astype(float), ridge)
-        if views is not None:
+        if views:
             w[0] = _fit_intercept(x @ w[1:], (err <= radius).astype(float))
         coefficients[f"{radius:g}"] = [float(v) for v in w]
     return {
@@ -111,8 +115,8 @@ def fit_calibration(
         "tta": int(tta),
         "n_points": int(len(err)),
         "n_frames": int(len(np.asarray(errors))),
-        "n_views": int(n_views if views is not None else 1),
-        "n_view_points": int(len(verr)),
+        "n_views": int(n_views if views else 1),
+        "n_slope_points": int(len(verr)),
         "ridge": ridge,
         "coefficients": coefficients,
         "share_within": {f"{r:g}": float(np.mean(err <= r)) for r in RADII_PX},

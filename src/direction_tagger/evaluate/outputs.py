@@ -56,6 +56,7 @@ def calibrated_columns(frame, confidence, spread, calibration: dict) -> dict:
         "subset": calibration.get("subset", "val"),
         "n_frames": calibration.get("n_frames"),
         "n_views": calibration.get("n_views", 1),
+        "viewed": calibration.get("viewed", {}),
     }
     return out
 

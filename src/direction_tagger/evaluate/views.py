@@ -55,3 +55,18 @@ def labelled_views(
     out = np.take_along_axis(flat[frame], source_index(k, flip.astype(bool), sx, sy), axis=1)
     moved = transform_points(locs[frame], k, flip.astype(bool), sx, sy)
     return out.reshape(-1, *images.shape[1:]), moved, frame
+
+
+def view_sample(
+    images: np.ndarray, locs: np.ndarray, target: int = MIN_VIEWED_FRAMES
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """About `target` labelled views of a set of frames: every frame under `views_per_frame`
+    views, or, for a set larger than `target`, a fixed draw of `target` frames as they are.
+    Returns (images, labels, views per frame)."""
+    n = len(images)
+    if n > target:
+        chosen = np.sort(np.random.default_rng(VIEW_SEED).choice(n, target, replace=False))
+        return np.asarray(images)[chosen], np.asarray(locs, dtype=np.float64)[chosen], 1
+    n_views = views_per_frame(n, target)
+    out_images, out_locs, _ = labelled_views(images, locs, n_views)
+    return out_images, out_locs, n_views

@@ -74,13 +74,16 @@ def fitted_on_line(fitted: dict | None) -> str:
     """Where the calibration comes from: a few frames make a rough one, and users should know."""
     if not fitted or fitted.get("n_frames") is None:
         return "The calibration's frames are not recorded (a calibration from an older version)."
-    n, views = fitted["n_frames"], fitted.get("n_views") or 1
+    n, viewed = fitted["n_frames"], fitted.get("viewed") or {}
     subset = fitted.get("subset", "val")
     line = f"The calibration rests on {n} {PART_WORDS.get(subset, subset)} frames"
-    if views > 1:
+    if viewed:
+        views = ", ".join(
+            f"{v['frames']} {k} frames x {v['views_each']}" for k, v in viewed.items()
+        )
         line += (
-            f" (x {views} shifted and turned views of each, which set how the probability "
-            "moves with confidence and spread; the frames themselves set its level)"
+            " (its level); how it moves with confidence and spread comes from turned and "
+            f"shifted views ({views})"
         )
     if n < 30:
         line += "; with fewer than 30, its level is rough (more validation frames firm it up)"
