@@ -9,11 +9,13 @@ constant and only confidence counts).
 
 A lab's validation part can be 8 frames; fitted on their 24 points alone, the slopes (held
 back by a small ridge penalty) stay near 0 and every frame of a video gets the same
-probability (issue #24). So the slopes are fitted on many views of those frames -- turned and
-shifted, each a new input to the network with labels mapped exactly (views.py) -- and the
-frames themselves then set the level: the intercept, unpenalised but for half a pseudo-point
-each way, so the mean probability on them is their share within R px and never reaches 1.
-With 2,000 validation frames or more there are no views and the frames fit everything.
+probability (issue #24). So the slopes are fitted on many views -- turned and shifted, each
+a new input to the network with labels mapped exactly (views.py) -- of those frames and of the
+training frames (a good model can be right on every view of 8 easy frames, which then shows no
+slope at all); and the validation frames alone then set the level: the intercept, unpenalised
+but for half a pseudo-point each way, so the mean probability on them is their share within R
+px and never reaches 1 (the model knows its training frames, and views are harder than frames,
+so neither may set it). With 2,000 validation frames or more the frames fit everything.
 Measured on real mice held out by recording with 8 validation frames:
 benchmarks/bench_calibration_few_val.py, docs/quality_control.md.
 """
@@ -39,20 +41,15 @@ def features(confidence, spread) -> np.ndarray:
     return np.stack([np.log(c / (1 - c)), np.log(np.maximum(s, 0) + SPREAD_OFFSET_PX)], axis=-1)
 
 
-def _fit_logistic(
-    x: np.ndarray, y: np.ndarray, ridge: float, weight: np.ndarray | None = None
-) -> np.ndarray:
-    """[intercept, slopes...] maximising the (weighted) likelihood of y (0/1) with a ridge on
-    the slopes.
+def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """[intercept, slopes...] maximising the likelihood of y (0/1) with a ridge on the slopes.
 
     Half a success and half a failure at the mean features are added (Jeffreys' prior): with
     20 validation frames and no point beyond 3 px, P(within 3 px) stays a little below 1
     instead of running off to certainty."""
-    weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
-    centre = np.average(x, axis=0, weights=weight)
-    x = np.vstack([x, centre, centre])
+    x = np.vstack([x, x.mean(axis=0), x.mean(axis=0)])
     y = np.concatenate([y, [1.0, 0.0]])
-    weight = np.concatenate([weight, [0.5, 0.5]])
+    weight = np.concatenate([np.ones(len(y) - 2), [0.5, 0.5]])
 
     def loss(w):
         z = w[0] + x @ w[1:]
