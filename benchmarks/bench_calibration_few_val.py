@@ -1,16 +1,17 @@
 """Calibration with a handful of validation frames, on real animals held out by recording.
 
-The issue (#24): with 8 validation frames, the calibrated P(within 2 px) came out as one
-constant for every frame. Here, for each fold of the real-mouse frames (12 recordings), three
-recordings are held out for testing, the first `--val-frames` frames of a fourth validate
-(the rest of that recording is dropped, so nothing near them is trained on), and the other
-eight recordings train a model with the default options (`direction-tagger train`). Then
-`direction-tagger calibrate` fits the calibration the workflow would, and on the held-out
-recordings we report, per radius, the expected calibration error (ECE), the spread of the
-calibrated probabilities (a constant column has a range of 0), and the same for the
-calibration fitted on the validation frames alone (before #24).
+Issue #24: with 8 validation frames the calibrated P(within 2 px) came out as one constant for
+every frame. Here, for each fold of the real-mouse frames (12 recordings), three recordings are
+held out for testing, the first `--val-frames` frames of a fourth validate (the rest of that
+recording is dropped, so nothing near them is trained on), and the other eight recordings train
+a model (`direction-tagger train`, default options but `--steps`). `direction-tagger
+calibrate` then fits the calibration the workflow fits, and on the held-out recordings we
+print, per TTA and radius: the share of points within R px, the expected calibration error
+(ECE, `evaluate.calibration.reliability`) and the range and sd of the calibrated
+probabilities (a constant column has sd 0), for the calibration fitted on the validation
+frames alone (before #24) and for the shipped one; per fold and pooled over folds.
 
-    python benchmarks/bench_calibration_few_val.py --data ../shared/data/real_mice_xmwell_50pix.npz
+    python benchmarks/bench_calibration_few_val.py --data ../shared/data/real_mice_xmwell_50pix.npz --steps 800
 
 Models are cached under --workdir, so a second run only refits and re-measures.
 """
