@@ -710,10 +710,10 @@ CATALOGUE = [
     ),
     case(
         "verify: labels outside",
-        {"--data": labels_moved("locs_neck", 2, (51.0, 10.0))},
+        {"--data": labels_moved("locs_neck", 2, (56.0, 10.0))},
         "'locs_neck'",
         "outside the frame",
-        "51.00",
+        "56.00",
     ),
     case(
         "verify: images shape",
@@ -747,10 +747,10 @@ CATALOGUE = [
     ),
     case(
         "train: labels negative",
-        {"--data": labels_moved("locs_base", 0, (-3.0, 20.0))},
+        {"--data": labels_moved("locs_base", 0, (-6.0, 20.0))},
         "'locs_base'",
         "outside the frame",
-        "-3.00",
+        "-6.00",
     ),
     case(
         "train: labels nan",
@@ -780,10 +780,10 @@ CATALOGUE = [
     case("train: data is npy", {"--data": npy_file}, "plain.npy", "not a readable .npz"),
     case(
         "evaluate: labels outside",
-        {"--data": labels_moved("locs_base", 10, (49.6, 3.0))},
+        {"--data": labels_moved("locs_base", 10, (54.6, 3.0))},
         "'locs_base'",
         "outside the frame",
-        "49.60",
+        "54.60",
     ),
     case(
         "evaluate: object array",
@@ -794,10 +794,10 @@ CATALOGUE = [
     ),
     case(
         "qc-reference: labels outside",
-        {"--labelled": labels_moved("locs_neck", 7, (25.0, -1.0))},
+        {"--labelled": labels_moved("locs_neck", 7, (25.0, -6.0))},
         "'locs_neck'",
         "outside the frame",
-        "-1.00",
+        "-6.00",
     ),
     case(
         "qc-reference: missing key",
@@ -1105,7 +1105,7 @@ CATALOGUE = [
         {"--predictions": csv_edited(replace={"neck_y": "up"})},
         "edited.csv",
         "'neck_y'",
-        "not numeric",
+        "is not a number",
     ),
     case(
         "smooth: binary",
@@ -1195,13 +1195,19 @@ CATALOGUE = [
         "Quota exceeded",
     ),
     case("download: source truncated", {"--source": cut("labelled", 0.5)}, "cut-labelled.npz"),
-    case("download: wrong pin local source", {"--sha256": ZERO_HEX}, "sha256 mismatch", ZERO_HEX),
+    # the terminal shows the file's full sha256 (to pin it) and the pin's first digits
+    case(
+        "download: wrong pin local source",
+        {"--sha256": ZERO_HEX},
+        "does not match data.published.sha256",
+        f"pinned {ZERO_HEX[:8]}...",
+    ),
     case(
         "download: wrong pin good file in place",
         {"--out": missing("in-place.npz"), "--sha256": ZERO_HEX},
         "in-place.npz",
         "sha256",
-        ZERO_HEX,
+        f"pinned {ZERO_HEX[:8]}...",
         "left in place",
         setup=good_file_at("in-place.npz"),
     ),
@@ -1363,13 +1369,20 @@ def test_bad_input_is_one_line_and_writes_nothing(
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2, err
     assert "Traceback" not in err, err
-    assert lines and lines[-1].startswith("direction-tagger ") and ": error: " in lines[-1], err
-    if command == "download":  # its progress log precedes the error; the error is one line
-        assert not any("error" in line.lower() for line in lines[:-1]), err
+    if command == "download":
+        # Its progress log precedes the error; a failed fetch says what to do in a few
+        # indented lines under it (issue 30).
+        first = next(i for i, line in enumerate(lines) if line.startswith("direction-tagger "))
+        assert ": error: " in lines[first], err
+        assert not any("error" in line.lower() for line in lines[:first]), err
+        assert all(line.startswith("  ") for line in lines[first + 1 :]), err
+        message = "\n".join(lines[first:])
     else:
         assert len(lines) == 1, err
+        message = lines[0]
+    assert message.startswith("direction-tagger ") and ": error: " in message, err
     for part in expected:
-        assert part in lines[-1], f"{part!r} not in {lines[-1]!r}"
+        assert part in message, f"{part!r} not in {message!r}"
     for path in outputs:
         assert _state(path) == before[path], f"{path} was written"
     # no temporary or partial file left behind, no file moved aside
@@ -1416,3 +1429,59 @@ def test_a_damaged_checkpoint_is_set_aside_and_training_starts_over(good, tmp_pa
     assert (tmp_path / "m.ckpt.damaged").read_bytes() == content
     assert "damaged checkpoint" in capsys.readouterr().out
     assert (tmp_path / "m.pt").exists()
+
+
+# --------------------------------------------------------------------------- outputs vs inputs
+
+
+def _own_copies(options: dict, folder: Path) -> dict:
+    """The command's options with every input file replaced by a copy of its own (the case
+    may destroy it if the rule breaks; the module's good files must survive)."""
+    folder.mkdir()
+    copied = {}
+    for flag, value in options.items():
+        if isinstance(value, Path) and value.is_file() and flag not in OUTPUT_FLAGS:
+            copied[flag] = folder / f"{flag.strip('-')}{value.suffix}"
+            shutil.copyfile(value, copied[flag])
+    return options | copied
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("spelling", ["same", "dotted", "symlink"])
+def test_no_output_is_an_input(good, tmp_path, capsys, command, spelling):
+    """Every command given one of its inputs as an output refuses before reading anything,
+    naming both, and the input is byte-identical (issue #23: six commands overwrote theirs)."""
+    options = _own_copies(COMMANDS[command](good, tmp_path), tmp_path / "in")
+    inputs = [f for f, v in options.items() if isinstance(v, Path) and v.is_file()]
+    # a list-valued flag (summary's --metrics NAME=PATH ...) is an input there
+    outputs = [f for f, v in options.items() if f in OUTPUT_FLAGS and isinstance(v, Path)]
+    outputs = [f for f in outputs if f not in inputs]
+    if not inputs:
+        pytest.skip(f"{command} reads no file")
+    target = options[inputs[0]]
+    given = {
+        "same": target,
+        "dotted": Path(f"{target.parent}/./{target.name}"),
+        "symlink": tmp_path / "link",
+    }[spelling]
+    if spelling == "symlink":
+        given.symlink_to(target)
+    before = target.read_bytes()
+    capsys.readouterr()
+    code = _run(build_argv(command, options | {outputs[0]: given}, good, tmp_path))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert "is also an input" in err[-1] and str(target.name) in err[-1], err
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_two_outputs_are_never_one_file(good, tmp_path, capsys, command):
+    options = COMMANDS[command](good, tmp_path)
+    outputs = [f for f, v in options.items() if f in OUTPUT_FLAGS and isinstance(v, Path)]
+    if len(outputs) < 2:
+        pytest.skip(f"{command} writes one file")
+    code = _run(build_argv(command, options | {outputs[1]: options[outputs[0]]}, good, tmp_path))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "given for two outputs" in err[-1], err
+    assert not options[outputs[0]].exists()

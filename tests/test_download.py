@@ -6,9 +6,12 @@ at the final path, and never replace a good file already there.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io as stdio
+import socket
 import threading
+import time
 import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
@@ -21,7 +24,12 @@ import pytest
 from direction_tagger import cli
 from direction_tagger.data.archive import classify_zip, extract_members
 from direction_tagger.data.download import LABELLED_NAME, MOVIE_NAME, fetch, read_sidecar
-from direction_tagger.data.transport import DRIVE_BASE_ENV, parse_source, served_filename
+from direction_tagger.data.transport import (
+    DRIVE_BASE_ENV,
+    network_failure,
+    parse_source,
+    served_filename,
+)
 from direction_tagger.io import DataError, load_labelled, save_labelled, save_movie
 
 FAST = dict(retries=3, backoff=0.001, timeout=5.0)  # tiny backoff: tests take milliseconds
@@ -514,18 +522,217 @@ def test_extract_members_from_a_subfolder(tmp_path):
     assert classify_zip(out[LABELLED_NAME]) == "npz"
 
 
-def test_cli_failure_is_one_line_exit_2(server, data_dir, capsys):
-    rc = cli.main(
-        [
-            "download",
-            "--source",
-            server.url("/nope.npz"),
-            "--out",
-            str(data_dir / "x.npz"),
-            "--retries",
-            "0",
-        ]
-    )
-    err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2
-    assert err[-1].startswith("direction-tagger download: error: ") and "HTTP 404" in err[-1]
+# --------------------------------------------------------------------------- what the user is told
+# The download is the first command a new user runs, often where Google Drive cannot be reached
+# (a cluster's compute node): a failure says so at once, in plain words, with what to do.
+
+PUBLISHED_LINK = f"https://drive.google.com/file/d/{DRIVE_ID}/view"
+PREFIX = "direction-tagger download: error: "
+
+
+@pytest.fixture
+def lookups(monkeypatch):
+    """Every host name looked up (one per connection attempt); Google's names and names under
+    `.invalid` fail as they do on a machine without DNS (so nothing here reaches the internet)."""
+    calls = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        calls.append(host)
+        if str(host).endswith((".invalid", ".google.com")):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return calls
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def download(capsys, source: str, out: str, *options: str) -> tuple[list[str], float]:
+    """Run `direction-tagger download` with the user's defaults; the error's lines, seconds."""
+    capsys.readouterr()
+    start = time.monotonic()
+    rc = cli.main(["download", "--source", source, "--out", out, *options])
+    seconds = time.monotonic() - start
+    err = capsys.readouterr().err.splitlines()
+    assert rc == 2, err
+    first = next(i for i, line in enumerate(err) if line.startswith(PREFIX))
+    return err[first:], seconds
+
+
+def assert_says_what_to_do(lines: list[str], out: str, link: str = PUBLISHED_LINK) -> None:
+    text = "\n".join(lines)
+    assert len(lines) <= 8 and all(len(line) <= 100 for line in lines), text
+    assert "Traceback" not in text and "HTTPConnectionPool" not in text, text
+    for part in (
+        link,  # the file by hand
+        out,  # exactly where it goes
+        "sha256 is then recorded",
+        "data.published.sha256",
+        "data.published.url also takes a mirror URL or a local path",
+        "login node",
+        "bash scripts/demo.sh",
+    ):
+        assert part in text, f"{part!r} not in\n{text}"
+
+
+@pytest.mark.parametrize("name", [LABELLED_NAME, MOVIE_NAME])
+def test_no_name_resolution_fails_at_once_saying_what_to_do(
+    server, data_dir, lookups, capsys, monkeypatch, name
+):
+    monkeypatch.delenv(DRIVE_BASE_ENV)  # the real Drive, whose name does not resolve here
+    out = f"tagged_dataset/{name}"
+    lines, seconds = download(capsys, PUBLISHED_LINK, out)
+    assert lines[0] == PREFIX + "cannot reach drive.google.com: the host name does not resolve"
+    assert lines[1] == "  (no network or no DNS on this machine; not retried)"
+    assert_says_what_to_do(lines, out)
+    assert lookups.count("drive.google.com") == 1  # not retried
+    assert seconds < 10  # target 2 s; a retry would take 1 + 2 + ... = 31 s
+    assert not (data_dir / name).exists() and not bad_files(data_dir)
+    if name == MOVIE_NAME:  # the README shows this message: it must be the real one
+        readme = (Path(__file__).parents[1] / "README.md").read_text()
+        assert "\n".join(lines) in readme
+
+
+def test_a_host_under_invalid_does_not_resolve_either(server, data_dir, lookups, capsys):
+    # An http(s) mirror whose name does not resolve, e.g. a typo in data.published.url.
+    out = f"tagged_dataset/{LABELLED_NAME}"
+    lines, _ = download(capsys, "https://mirror.invalid/rats.npz", out)
+    assert lines[0] == PREFIX + "cannot reach mirror.invalid: the host name does not resolve"
+    assert_says_what_to_do(lines, out, link="https://mirror.invalid/rats.npz")
+    assert lookups.count("mirror.invalid") == 1
+
+
+def test_refused_connection_fails_at_once(server, data_dir, lookups, capsys):
+    port = closed_port()
+    source = f"http://127.0.0.1:{port}/set.npz"
+    lines, seconds = download(capsys, source, f"tagged_dataset/{LABELLED_NAME}")
+    assert lines[0] == PREFIX + f"cannot reach 127.0.0.1:{port}: connection refused"
+    assert lines[1] == "  (nothing listens there, or a firewall rejects it; not retried)"
+    assert_says_what_to_do(lines, f"tagged_dataset/{LABELLED_NAME}", link=source)
+    assert lookups.count("127.0.0.1") == 1 and seconds < 10
+
+
+def wrapped(cause: BaseException):
+    """A failure as requests raises it: its ConnectionError over urllib3's, over the cause."""
+    import requests
+    import urllib3
+
+    try:
+        try:
+            raise cause
+        except BaseException as err:
+            raise urllib3.exceptions.NewConnectionError(None, "failed") from err
+    except urllib3.exceptions.HTTPError as err:
+        return requests.exceptions.ConnectionError(err)
+
+
+@pytest.mark.parametrize(
+    "cause, reason, retried",
+    [
+        (socket.gaierror(-3, "Temporary failure in name resolution"), "does not resolve", False),
+        (ConnectionRefusedError(111, "Connection refused"), "connection refused", False),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "no route", False),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), "no route", False),
+        (ConnectionResetError(104, "Connection reset by peer"), "reset the connection", True),
+        (TimeoutError("timed out"), "failed", True),
+    ],
+)
+def test_which_network_failures_are_retried(cause, reason, retried):
+    said, permanent = network_failure(wrapped(cause), "https://example.org/x.npz")
+    assert reason in said and (permanent is None) == retried
+
+
+def test_proxy_tls_and_timeout_errors_from_requests():
+    import requests
+
+    url = "https://example.org/x.npz"
+    said, permanent = network_failure(requests.exceptions.ProxyError("x"), url)
+    assert "proxy" in said and "HTTPS_PROXY" in permanent
+    said, permanent = network_failure(requests.exceptions.SSLError("x"), url)
+    assert "TLS/SSL" in said and permanent
+    said, permanent = network_failure(requests.exceptions.ConnectTimeout("x"), url)
+    assert said == "example.org did not answer in time" and permanent is None
+
+
+def test_a_server_that_never_answers_is_retried(server, data_dir, lookups, capsys):
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        source = f"http://127.0.0.1:{silent.getsockname()[1]}/set.npz"
+        options = ("--timeout", "0.2", "--retries", "1", "--backoff", "0")
+        lines, _ = download(capsys, source, f"tagged_dataset/{LABELLED_NAME}", *options)
+    assert lines[0].endswith("did not answer in time") and "(tried 2 times" in lines[1], lines
+    assert lookups.count("127.0.0.1") == 2
+
+
+@pytest.mark.parametrize(
+    "route, drive_id, summary",
+    [
+        (None, None, "has no such file (HTTP 404 Not Found)"),
+        (Route(b"denied", status=403), None, "refuses access to the file (HTTP 403 Forbidden)"),
+        (None, "quota", "Google Drive quota: too many users downloaded this file recently"),
+    ],
+    ids=["404", "403", "drive-quota"],
+)
+def test_permanent_answers_are_not_retried(server, data_dir, capsys, route, drive_id, summary):
+    if route is not None:
+        server.routes["/set.npz"] = route
+    source, link = server.url("/set.npz"), server.url("/set.npz")
+    if drive_id is not None:
+        source, link = f"https://drive.google.com/uc?id={drive_id}", drive_id
+    out = f"tagged_dataset/{MOVIE_NAME}"
+    lines, seconds = download(capsys, source, out)
+    assert lines[0].startswith(PREFIX) and lines[0].endswith(summary), lines[0]
+    assert "not retried" in lines[1]
+    assert_says_what_to_do(lines, out, link=link)
+    assert len(server.requests) == 1 and seconds < 10
+
+
+@pytest.mark.parametrize(
+    "route, summary",
+    [
+        (
+            Route(b"x" * 20_000, ranges=False, always_drop=5_000),
+            "broke off after 5000 of 20000 bytes",
+        ),
+        (Route(b"busy", status=503), "is busy or failing (HTTP 503 Service Unavailable)"),
+        (Route(b"slow down", status=429), "is busy or failing (HTTP 429 Too Many Requests)"),
+    ],
+    ids=["truncated-body", "503", "429"],
+)
+def test_transient_failures_are_retried_then_say_what_to_do(
+    server, data_dir, capsys, route, summary
+):
+    server.routes["/set.npz"] = route
+    out = f"tagged_dataset/{LABELLED_NAME}"
+    lines, _ = download(capsys, server.url("/set.npz"), out, "--retries", "2", "--backoff", "0")
+    assert summary in lines[0] and lines[1].startswith("  (tried 3 times in "), lines
+    assert_says_what_to_do(lines, out, link=server.url("/set.npz"))
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"<html><head><title>Sign in</title></head></html>", "is an HTML page ('Sign in')"),
+        (b"PK\x03\x04 cut short", "is truncated or damaged"),
+    ],
+    ids=["html", "truncated"],
+)
+def test_bad_file_in_place_is_moved_aside_saying_where(server, data_dir, capsys, content, problem):
+    (data_dir / MOVIE_NAME).write_bytes(content)
+    out = f"tagged_dataset/{MOVIE_NAME}"
+    lines, _ = download(capsys, server.url("/set.npz"), out)
+    [aside] = bad_files(data_dir)
+    assert lines[0].startswith(PREFIX + "the file in place " + problem), lines[0]
+    assert lines[1] == f"  moved aside to tagged_dataset/{aside.name}"
+    assert aside.read_bytes() == content and not (data_dir / MOVIE_NAME).exists()
+    assert_says_what_to_do(lines, out, link=server.url("/set.npz"))
+    assert server.requests == []  # what to do next is the user's choice, said in the message

@@ -218,15 +218,29 @@ def test_nan_labels(tmp_path):
     )
 
 
-def test_labels_outside_the_frame(tmp_path):
+def test_labels_far_outside_the_frame(tmp_path):
     images, locs = make_set(5)
-    locs[2, 1] = [51.0, 10.0]
-    locs[4, 1] = [-3.0, 10.0]
+    locs[2, 1] = [56.0, 10.0]
+    locs[4, 1] = [-6.0, 10.0]
+    locs[3, 1] = [-2.0, 10.0]  # within the margin: kept
     msg = fatal(tmp_path, **contract_arrays(images, locs))
     assert (
-        "key 'locs_neck' has 2 labels outside the frame [-0.5, 49.5] px (first: frame 2, (51.00, 10.00))"
-        in msg
+        "key 'locs_neck' has 2 labels outside the frame [-0.5, 49.5] px by more than 5 px "
+        "(first: frame 2, (56.00, 10.00))" in msg
     )
+
+
+def test_labels_just_outside_the_frame_are_kept_and_counted(tmp_path):
+    """A shifted copy carries a tail base a pixel or two off the edge: one such label must
+    not stop a whole augmented set (issue #23)."""
+    images, locs = make_set(5)
+    locs[0, 0] = [-1.5, 20.0]
+    locs[3, 0] = [20.0, 50.4]
+    locs[3, 2] = [54.4, 20.0]
+    path = write_raw(tmp_path / "shifted.npz", **contract_arrays(images, locs))
+    summary = verify_labelled(path)
+    assert summary["labels"]["outside_frame"] == 2
+    assert any("2 frames have a label just outside the frame" in n for n in summary["notes"])
 
 
 def test_wrong_image_size(tmp_path):

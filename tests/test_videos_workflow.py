@@ -29,9 +29,28 @@ def tagged_video(demo_run, tmp_path_factory):
     video = workdir / "my videos" / "session 1.mp4"
     video.parent.mkdir()
     truth = write_arena_video(video, 90, seed=11, tether=True)
-    config = {"videos": {"day1": str(video.parent)}}  # a folder: each video in it
+    config = {
+        "videos": {"day1": str(video.parent)},  # a folder: each video in it
+        "nwb": {"enabled": True, "age": "P60D"},
+    }
     result = run_snakemake(workdir, configs=[SHRUNK_DEMO, config])
     return workdir, truth, result
+
+
+def test_the_workflow_writes_nwb_in_video_pixels_for_a_video(tagged_video):
+    pynwb = pytest.importorskip("pynwb")
+    workdir, truth, _ = tagged_video
+    name = "day1_session_1"
+    table = pd.read_csv(workdir / "results" / "demo" / "videos" / name / "predictions.csv")
+    path = workdir / "results" / "demo" / "movies" / name / "poses.nwb"
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        estimation = nwb.processing["behavior"]["PoseEstimation"]
+        nose = estimation.pose_estimation_series["nose"]
+        np.testing.assert_allclose(nose.data[:], table[["head_x_video", "head_y_video"]])
+        np.testing.assert_allclose(nose.confidence[:], table["head_p_within_2px"])
+        assert list(estimation.source_video.dimension[:]) == [640, 480]
+        assert nwb.subject.age == "P60D" and nwb.subject.subject_id == "session 1"
 
 
 def test_a_video_comes_back_tagged_in_video_pixels(tagged_video):

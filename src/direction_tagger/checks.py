@@ -20,6 +20,9 @@ FPS_RANGE = (0.01, 10_000.0)
 TTA_COUNTS = (0, 1, 2, 4, 8)  # dihedral transforms at test time (0 and 1: none)
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 autocast where it is faster
+# Crop side as a multiple of the body length: below 1 the crop cuts the animal off, above 8
+# the animal is a few pixels of the 50 px crop (the training data has it at 2).
+CROP_SCALE = (1.0, 8.0)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,19 @@ commands) and outside it.
 Exit status: 0 done; 2 bad input -- one line on stderr, `direction-tagger <command>: error:
 <file or key>: <value and what was expected>`, for anything a user can cause (arguments, data
 files, a full disk, a folder without write permission); 1 a bug, shown with its traceback.
+An error that needs more to say what to do (a failed download: where to get the file by hand,
+where to put it) gives a short summary on that line and a few indented lines under it.
 Every command names what it writes (`writes`, `writes_folders` in its parser's defaults):
-those paths are checked before any work, and a failed run removes the ones it created.
+those paths are checked before any work -- writable, never one of the command's inputs, never
+two outputs one file (commands.paths) -- and a failed run removes the ones it created.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib
+import json
 import os
 import shutil
 import sys
@@ -23,6 +29,7 @@ from pathlib import Path
 
 from . import __version__, commands
 from .commands.arguments import ArgumentParser
+from .commands.paths import inputs_of, outputs_of, refuse_overlaps
 from .io import DataError, check_writable
 
 BUG = (
@@ -31,17 +38,54 @@ BUG = (
 )
 
 
+HELP_ORDER = [
+    # data in
+    *("synth", "download", "import-dlc", "verify", "split", "train", "evaluate", "calibrate"),
+    # videos and movies
+    *("track", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
+    *("movie-figures", "summary"),
+    # less often
+    *("tag-movies", "compare", "learning-curve", "subsample-split", "recover", "augment"),
+    *("qc-reference", "synth-video"),
+]
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="direction-tagger",
         description="Find tail base, neck and nose of a rat in 50x50 frames; body and head direction.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.set_defaults(writes=(), writes_folders=())  # each command names its outputs
+    # each command names its outputs; `writes_kept` survive a failed run (a checkpoint)
+    # `fill_outputs`: a command's default output paths, from its inputs (e.g. beside them)
+    parser.set_defaults(writes=(), writes_folders=(), writes_kept=(), reads=None, fill_outputs=None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in commands.STAGES:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
+    for sub in subparsers.choices.values():
+        _add_json_option(sub)
+    # --help lists them in the order a user meets them (registration follows the stages)
+    rank = {name: k for k, name in enumerate(HELP_ORDER)}
+    subparsers._choices_actions.sort(key=lambda a: rank.get(a.dest, len(rank)))
     return parser
+
+
+def _add_json_option(parser: argparse.ArgumentParser) -> None:
+    """`--json` on every command (and on each kind of `synth`), but `summary`, whose --json
+    names the file it writes."""
+    nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for action in nested:
+        for sub in action.choices.values():
+            _add_json_option(sub)
+    if nested or any("--json" in a.option_strings for a in parser._actions):
+        return
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        dest="print_json",
+        help="for scripts: print what was written as one JSON object on stdout (the human "
+        "summary goes to stderr)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,15 +97,30 @@ def main(argv: list[str] | None = None) -> int:
         if exit_.code in (0, None):
             raise
         return int(exit_.code)
-    outputs = _outputs(args)
+    if args.fill_outputs is not None:
+        for name, path in args.fill_outputs(args).items():
+            if getattr(args, name, None) is None:
+                setattr(args, name, path)
+    outputs = dict(outputs_of(args, kept=False))  # what a failed run removes, if it made it
     existed = {path for path in outputs if os.path.lexists(path)}
     try:
-        for path, folder in outputs.items():
+        every_output = outputs_of(args)
+        refuse_overlaps(inputs_of(args), every_output)  # before anything is read
+        for path, folder in every_output:
             check_writable(path, folder)  # before any work: not after an hour of training
-        return int(args.func(args) or 0)
+        if not getattr(args, "print_json", False):
+            return int(args.func(args) or 0)
+        with contextlib.redirect_stdout(sys.stderr):
+            status = int(args.func(args) or 0)
+        written = [str(path) for path, _ in every_output if os.path.exists(path)]
+        print(json.dumps({"command": args.command, "status": status, "written": written}))
+        return status
     except (DataError, OSError) as err:
         _remove_new(outputs, existed)
-        print(f"direction-tagger {args.command}: error: {describe(err)}", file=sys.stderr)
+        summary, *more = getattr(err, "lines", ()) or [describe(err)]
+        print(f"direction-tagger {args.command}: error: {summary}", file=sys.stderr)
+        for line in more:
+            print(f"  {line}", file=sys.stderr)
         return 2
     except Exception:
         _remove_new(outputs, existed)
@@ -77,18 +136,6 @@ def describe(err: BaseException) -> str:
     else:
         text = str(err) or type(err).__name__
     return " ".join(text.split())
-
-
-def _outputs(args) -> dict[Path, bool]:
-    """{path: is a folder} of what the command writes: the arguments its parser names in
-    `writes` (files) and `writes_folders`."""
-    outputs = {}
-    for names, folder in ((args.writes, False), (args.writes_folders, True)):
-        for name in names:
-            value = getattr(args, name, None)
-            for path in value if isinstance(value, list) else [value] if value else []:
-                outputs[Path(path)] = folder
-    return outputs
 
 
 def _remove_new(outputs: dict[Path, bool], existed: set[Path]) -> None:

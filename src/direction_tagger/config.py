@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-PER_RUN_SECTIONS = ("split", "train", "evaluate", "predict", "smooth", "render")
+PER_RUN_SECTIONS = ("split", "train", "evaluate", "predict", "smooth", "render", "nwb")
 NAME = r"[A-Za-z0-9_.-]+"  # run and movie names: they become folder names
 
 
@@ -100,7 +100,10 @@ def original_groups(config: dict) -> tuple[str, str | None]:
 # --- movies -----------------------------------------------------------------------------
 
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm")
+VIDEO_SUFFIXES = (
+    *(".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm"),
+    *(".flv", ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".h264"),
+)
 
 
 def expand_movie_entry(
@@ -108,18 +111,71 @@ def expand_movie_entry(
 ) -> dict[str, str]:
     """One `movies:` (or `videos:`) entry -> {name: path}. A folder or a glob pattern stands
     for every file with one of `suffixes` it holds, each named `<entry>_<file stem>`
-    (characters outside [A-Za-z0-9_.-] -> _)."""
+    (characters outside [A-Za-z0-9_.-] -> _). Refused when planned, not hours later: a
+    folder or pattern with no such file, a named file of another kind, two files whose names
+    become one."""
+    where = f"{section}.{name}"
     if not re.fullmatch(NAME, name):
-        raise ConfigError(f"{section}.{name}: a name may hold only letters, digits, _ . -")
+        raise ConfigError(f"{where}: a name may hold only letters, digits, _ . -")
+    kinds = " ".join(suffixes)
     if os.path.isdir(path):
-        path = os.path.join(path, "*")
-    elif not glob.has_magic(path):
+        pattern, said = os.path.join(glob.escape(path), "*"), f"the folder {path}"
+    elif glob.has_magic(path):
+        pattern, said = path, f"the pattern {path}"
+    else:
+        if Path(path).suffix.lower() not in suffixes:
+            raise ConfigError(f"{where}: {path} is not a {kinds} file")
         return {name: path}
-    return {
-        f"{name}_{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(found).stem)}": found
-        for found in sorted(glob.glob(path))
-        if Path(found).suffix.lower() in suffixes
-    }
+    found: dict[str, str] = {}
+    for file in sorted(glob.glob(pattern)):
+        if Path(file).suffix.lower() not in suffixes or not os.path.isfile(file):
+            continue  # a folder named like a video is not one
+        entry = f"{name}_{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(file).stem)}"
+        if entry in found:
+            raise ConfigError(
+                f"{where}: {found[entry]} and {file} would both be named {entry!r}; rename "
+                "one, or list them as entries of their own"
+            )
+        found[entry] = file
+    if not found:
+        raise ConfigError(f"{where}: {said} holds no {kinds} file")
+    return found
+
+
+def expand_entries(
+    entries: dict[str, str], suffixes: tuple[str, ...] = (".npz",), section: str = "movies"
+) -> dict[str, str]:
+    """Every entry of `movies:` (or `videos:`) expanded; two entries that name one movie
+    are refused (one would silently replace the other)."""
+    found: dict[str, str] = {}
+    for name, path in entries.items():
+        for entry, file in expand_movie_entry(name, path, suffixes, section).items():
+            if entry in found:
+                raise ConfigError(
+                    f"{section}.{name}: {file} would be named {entry!r}, as {found[entry]} "
+                    "already is; rename one of them"
+                )
+            found[entry] = file
+    return found
+
+
+def check_crop_side(crop_side: float | None, videos: dict[str, str]) -> None:
+    """A `track.crop_side` every video allows (at most twice its longer side), checked when
+    the workflow is planned; the videos' sizes are read only when a side is set."""
+    if crop_side is None:
+        return
+    from .io import DataError
+    from .videos.reader import video_info
+    from .videos.track import check_crop_side as check_one
+
+    for name, path in videos.items():
+        if not os.path.isfile(path):
+            continue  # made by the workflow, or missing: snakemake says which
+        try:
+            info = video_info(path)
+            check_one(crop_side, info.width, info.height, path, "track.crop_side")
+        except DataError as err:
+            raise ConfigError(f"videos.{name}: {err}") from None
 
 
 def movies_and_videos(movies: dict[str, str], videos: dict[str, str]) -> None:

@@ -18,8 +18,10 @@ import errno
 import hashlib
 import json
 import os
+import re
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +36,21 @@ KEYPOINT_NAMES = {"base": "tail base", "neck": "neck", "head": "nose"}
 KEY_ALIASES = {"locs_neck": ("locs_necks", "loclocs_necks")}
 DEFAULT_FPS = 30.0
 LABEL_BOUNDS = (-0.5, FRAME_SIZE - 0.5)  # px: the outer edges of the edge pixels
+LABEL_MARGIN_PX = 5.0  # labels this close outside the frame are kept (check_in_frame)
 # A compressed member holds at most about this many times its size (deflate's limit is ~1032).
 MAX_DEFLATE_RATIO = 1100
 
 
 class DataError(ValueError):
-    """Bad input data; the message is one line naming the file, the key and what was expected."""
+    """Bad input data; the message is one line naming the file, the key and what was expected.
+
+    `lines`, when given, say the same to a person in a few short lines: a summary first, then
+    what happened and what to do. The command line prints those instead of the one line (a
+    failed download needs more than one line to say what the user can do about it)."""
+
+    def __init__(self, message: str = "", lines: Sequence[str] = ()):
+        super().__init__(message)
+        self.lines = tuple(lines)
 
 
 def _first_line(err: BaseException) -> str:
@@ -68,6 +79,32 @@ class Movie:
         return len(self.images)
 
 
+def scratch_path(folder: Path, prefix: str, suffix: str = "") -> Path:
+    """`folder/<prefix><pid><suffix>`, this process's scratch file, after removing those a
+    killed run of the same step left there (same prefix and suffix, a process id that no
+    longer runs on this machine): a rerun cleans up after the run it replaces."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix))
+    if folder.is_dir():
+        for stale in folder.iterdir():
+            found = pattern.fullmatch(stale.name)
+            if found and not _process_runs(int(found.group(1))):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+    return folder / f"{prefix}{os.getpid()}{suffix}"
+
+
+def _process_runs(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs, as another user
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
@@ -77,7 +114,7 @@ def atomic_path(path: str | os.PathLike):
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder; expected a file name", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = scratch_path(path.parent, f".{path.name}.tmp-")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -256,15 +293,25 @@ def _read_locs(npz, path: Path, n: int, required: bool) -> np.ndarray | None:
     return np.stack(columns, axis=1)
 
 
-def check_in_frame(locs: np.ndarray, path, key: str) -> None:
-    """(N, 2) labels (x, y) px must lie in the frame, LABEL_BOUNDS on both axes."""
+def outside_frame(locs: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """(N,) bool: labels (N, 2) beyond LABEL_BOUNDS by more than `margin` px on an axis."""
     lo, hi = LABEL_BOUNDS
-    outside = ((locs < lo) | (locs > hi)).any(axis=1)
+    return ((locs < lo - margin) | (locs > hi + margin)).any(axis=1)
+
+
+def check_in_frame(locs: np.ndarray, path, key: str) -> None:
+    """(N, 2) labels (x, y) px must lie in the frame, LABEL_BOUNDS on both axes, or within
+    LABEL_MARGIN_PX of it: augmented sets shift frames by a pixel or two, carrying a tail
+    base just off the edge (verify counts them; training keeps them, the heatmap target may
+    lie partly outside the crop). Further out is a coordinate mistake."""
+    lo, hi = LABEL_BOUNDS
+    outside = outside_frame(locs, LABEL_MARGIN_PX)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise DataError(
             f"{path}: key '{key}' has {int(outside.sum())} labels outside the frame "
-            f"[{lo}, {hi}] px (first: frame {i}, ({locs[i, 0]:.2f}, {locs[i, 1]:.2f}))"
+            f"[{lo}, {hi}] px by more than {LABEL_MARGIN_PX:g} px (first: frame {i}, "
+            f"({locs[i, 0]:.2f}, {locs[i, 1]:.2f}))"
         )
 
 
@@ -359,6 +406,25 @@ def read_json(path, what: str = "JSON", required=()) -> dict:
     for keys in required:
         _require(data, path, keys.split(".") if isinstance(keys, str) else keys, what)
     return data
+
+
+def require_finite_lists(data: dict, path, keys, what: str, length: int | None = None) -> None:
+    """Each `data[key]` a list of finite numbers (`length` of them when given): JSON allows
+    NaN and Infinity, and a file full of them would make every answer NaN without a word."""
+    for key in keys:
+        values = data.get(key)
+        ok = isinstance(values, list) and (length is None or len(values) == length)
+        ok = ok and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+            for v in values
+        )
+        if not ok:
+            shown = json.dumps(values, allow_nan=True)[:60]
+            count = f"{length} " if length else ""
+            raise DataError(
+                f"{path}: key '{key}' is {shown}; expected a list of {count}finite numbers "
+                f"in a {what}"
+            )
 
 
 def _require(data: dict, path: Path, keys, what: str) -> None:

@@ -39,6 +39,7 @@ from .io import (
     check_writable,
     npz_headers,
     open_npz,
+    scratch_path,
 )
 
 FRAME_PIXELS = FRAME_SIZE * FRAME_SIZE
@@ -256,7 +257,7 @@ class MovieWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = float(fps)
         self.extra = extra
-        self._raw_path = self.path.with_name(f".{self.path.name}.frames-{os.getpid()}")
+        self._raw_path = scratch_path(self.path.parent, f".{self.path.name}.frames-")
         self._raw = open(self._raw_path, "wb")
         self.count = 0
 

@@ -7,7 +7,8 @@ from direction_tagger.config import (
     MOVIE_FILES,
     VIDEO_SUFFIXES,
     ConfigError,
-    expand_movie_entry,
+    check_crop_side,
+    expand_entries,
     movie_batches,
     movies_and_videos,
     tta_count,
@@ -118,12 +119,11 @@ def verified(name):
 @functools.cache
 def videos():
     """Every arena video to track, name -> video file."""
-    found = {}
-    for name, path in config["videos"].items():
-        try:
-            found.update(expand_movie_entry(name, path, VIDEO_SUFFIXES, "videos"))
-        except ConfigError as err:
-            raise WorkflowError(str(err))
+    try:
+        found = expand_entries(config["videos"], VIDEO_SUFFIXES, "videos")
+        check_crop_side(config["track"]["crop_side"], found)
+    except ConfigError as err:
+        raise WorkflowError(str(err))
     return found
 
 
@@ -133,8 +133,12 @@ def movies():
     tracked and cropped first)."""
     found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}
     try:
-        for name, path in config["movies"].items():
-            found.update(expand_movie_entry(name, path))
+        given = expand_entries(config["movies"])
+        if shared := sorted(set(found) & set(given)):
+            raise ConfigError(
+                f"movies.{shared[0]}: also the name of a synthetic movie; give it another"
+            )
+        found |= given
         movies_and_videos(found, videos())
     except ConfigError as err:
         raise WorkflowError(str(err))

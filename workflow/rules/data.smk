@@ -87,7 +87,6 @@ rule download_published:
         "logs/data/download_{published}.log",
     benchmark:
         "logs/benchmarks/download_{published}.tsv"
-    retries: 1
     localrule: True
     conda:
         "../../envs/data.yaml"

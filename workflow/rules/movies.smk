@@ -167,3 +167,26 @@ rule movie_figures:
         outdir=f"{RESULTS}/movies/{{movie}}/figures",
     script:
         "../scripts/movie_figures.py"
+
+
+rule movie_nwb:
+    input:
+        table=nwb_table,
+        model=f"{RESULTS}/model.pt",
+    output:
+        nwb=f"{RESULTS}/movies/{{movie}}/poses.nwb",
+    log:
+        f"{LOGS}/nwb_{{movie}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/nwb_{{movie}}.tsv"
+    group:
+        "movie"
+    conda:
+        "../../envs/nwb.yaml"
+    params:
+        source=nwb_source,
+        subject=nwb_setting("subject_id"),
+        species=nwb_setting("species"),
+        age=nwb_setting("age"),
+    script:
+        "../scripts/to_nwb.py"

@@ -38,3 +38,22 @@ def batch_movie_files(wildcards, input):
 def batch_calibration(run):
     tta = tta_count(RUN_CONFIGS[run]["predict"]["tta"])
     return f"results/{run}/calibration/tta{tta}.json"
+
+
+def nwb_table(wildcards):
+    """A tracked video's NWB is in video px (its to-video table), a movie's in crop px."""
+    if wildcards.movie in videos():
+        return f"results/{wildcards.run}/videos/{wildcards.movie}/predictions.csv"
+    return f"results/{wildcards.run}/movies/{wildcards.movie}/predictions.csv"
+
+
+def nwb_source(wildcards):
+    name = wildcards.movie
+    return videos()[name] if name in videos() else movies()[name]
+
+
+def nwb_setting(key):
+    def value(wildcards):
+        return run_config(wildcards)["nwb"][key]
+
+    return value

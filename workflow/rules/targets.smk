@@ -16,6 +16,8 @@ def run_targets(run):
             targets.append(f"{base}/movies/{name}/tagged.mp4")
         if render["figures"]:
             targets += [f"{base}/movies/{name}/figures/{fig}" for fig in MOVIE_FIGURES]
+        if RUN_CONFIGS[run]["nwb"]["enabled"]:
+            targets.append(f"{base}/movies/{name}/poses.nwb")
     for name in videos():
         targets += [
             f"{base}/videos/{name}/{out}"

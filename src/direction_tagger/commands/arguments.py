@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 from .. import checks
 
@@ -105,3 +106,20 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="auto: bf16 autocast where it is faster here (timed once), fp32: never bf16, "
         "bf16: always (default: $DIRECTION_TAGGER_PRECISION, else auto)",
     )
+
+
+def beside(source: str, **outputs: str) -> Callable:
+    """A command's default outputs (its parser's `fill_outputs`): each named after its input
+    `source` and written beside it, `<source stem><ending>`, e.g.
+    `beside("movie", out="_predictions_raw.csv")`: walk.npz -> walk_predictions_raw.csv.
+    An ending that starts with "=" is the whole name: `out="=poses.nwb"`."""
+
+    def fill(args) -> dict[str, Path]:
+        given = Path(getattr(args, source))
+        stem = given.name if given.is_dir() else given.stem
+        return {
+            name: given.with_name(ending[1:] if ending.startswith("=") else stem + ending)
+            for name, ending in outputs.items()
+        }
+
+    return fill

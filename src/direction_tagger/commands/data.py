@@ -5,14 +5,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 
 from .. import io
 from ..checks import FPS_RANGE
 from ..data import synth
-from ..data.download import CACHE_DIRNAME, DATA_DIR, LABELLED_NAME, MOVIE_NAME, PIN_HINT, fetch
+from ..data.download import (
+    CACHE_DIRNAME,
+    DATA_DIR,
+    LABELLED_NAME,
+    MOVIE_NAME,
+    PIN_HINT,
+    PUBLISHED_DRIVE_ID,
+    fetch,
+)
+from ..data.transport import FetchError, drive_view_url, parse_source
 from ..data.verify import PLOT_FILES, PUBLISHED_N, write_outputs
+from ..io import DataError
 from ..montage import save_montage
 from .arguments import (
+    beside,
     non_negative_float,
     non_negative_int,
     number_in,
@@ -35,6 +47,13 @@ checks, in order (a failing file is moved to <name>.bad-<sha8>, never to --out):
   not an HTML page; a complete zip (.npz and archives are zips); the pinned sha256.
   Without --sha256 the hash is written to <name>.sha256 and printed; pin it in the
   config as `{PIN_HINT} <hex>`.
+
+failures:
+  retried with backoff (--retries, --backoff), resuming where the server allows: timeouts,
+  dropped or reset connections, short bodies, HTTP 429 and 5xx. Not retried, reported at
+  once: a host name that does not resolve, a refused connection, no route, TLS errors,
+  other HTTP 4xx, a Google Drive quota or permission page. The error then says how to get
+  the file by hand, where to put it, and the other ways (mirror, login node, demo).
 
 archive or .npz:
   decided by content. A single .npz becomes --out; an archive holding .npz files is kept
@@ -117,9 +136,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, help="labelled set .npz (or movie .npz with --movie)")
-    p.add_argument("--summary", required=True, help="summary JSON to write")
-    p.add_argument("--montage", required=True, help="montage PNG to write")
-    p.add_argument("--plots-dir", required=True, help="folder for the distribution plots")
+    p.add_argument("--summary", help="summary JSON to write (default: DATA_verify.json)")
+    p.add_argument("--montage", help="montage PNG to write (default: DATA_montage.png)")
+    p.add_argument("--plots-dir", help="folder for the plots (default: DATA_plots/)")
     p.add_argument(
         "--expected-n",
         type=non_negative_int,
@@ -128,22 +147,61 @@ def register(subparsers) -> None:
         f"{PUBLISHED_N}; 0 = no expectation)",
     )
     p.add_argument("--movie", action="store_true", help="--data is a movie (labels optional)")
-    p.set_defaults(func=run_verify, writes=("summary", "montage"), writes_folders=("plots_dir",))
+    p.set_defaults(
+        func=run_verify,
+        writes=("summary", "montage"),
+        writes_folders=("plots_dir",),
+        fill_outputs=beside(
+            "data", summary="_verify.json", montage="_montage.png", plots_dir="_plots"
+        ),
+    )
 
 
 def run_download(args) -> int:
-    fetch(
-        args.source,
-        args.out,
-        args.sha256 or None,
-        member=args.member,
-        force=args.force,
-        retries=args.retries,
-        backoff=args.backoff,
-        timeout=args.timeout,
-        local_dirs=args.local_dir,
-    )
+    try:
+        fetch(
+            args.source,
+            args.out,
+            args.sha256 or None,
+            member=args.member,
+            force=args.force,
+            retries=args.retries,
+            backoff=args.backoff,
+            timeout=args.timeout,
+            local_dirs=args.local_dir,
+        )
+    except FetchError as err:
+        # This is the first command a new user runs (the workflow's download), often on a
+        # machine that cannot reach Google Drive: after what went wrong, say what they can do.
+        raise DataError(str(err), [*err.lines, *what_to_do(args.source, args.out)]) from None
     return 0
+
+
+ADVICE_WIDTH = 98  # the CLI indents these lines by 2: 100 characters in all
+
+
+def what_to_do(source: str, out: str) -> list[str]:
+    """The ways to the data when the download fails, in a few lines of at most 98 characters
+    (longer only where a link or a path is): by hand, from a mirror, from the login node, or
+    none at all (the demo)."""
+    src = parse_source(source)
+    link = {"drive": drive_view_url(src.value), "http": src.value}.get(
+        src.kind, drive_view_url(PUBLISHED_DRIVE_ID)
+    )
+    paragraphs = [
+        f"Download it by hand from {link}",
+        f"and put it at {out}: its sha256 is then recorded and can be pinned "
+        "(data.published.sha256); data.published.url also takes a mirror URL or a local path.",
+        "On a cluster the download runs where snakemake runs: start snakemake on the login node.",
+        "No data at all? `bash scripts/demo.sh` runs everything offline on synthetic rats.",
+    ]
+    return [
+        line
+        for text in paragraphs
+        for line in textwrap.wrap(
+            text, ADVICE_WIDTH, break_long_words=False, break_on_hyphens=False
+        )
+    ]
 
 
 def run_verify(args) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..io import load_labelled
 from ..originals.split import load_subset
-from .arguments import add_model_options
+from .arguments import add_model_options, beside
 
 
 def register(subparsers) -> None:
@@ -24,8 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--split", help="split JSON; evaluate only its --subset")
     p.add_argument("--subset", default="test", help="which part of --split (default: test)")
     p.add_argument("--name", default=None, help="name of this evaluation set in the report")
-    p.add_argument("--metrics", required=True, help="metrics JSON to write")
-    p.add_argument("--frames", required=True, help="per-frame CSV to write")
+    p.add_argument("--metrics", help="metrics JSON to write (default: DATA_metrics.json)")
+    p.add_argument("--frames", help="per-frame CSV to write (default: DATA_frames.csv)")
     p.add_argument("--figure", help="error figure PNG to write")
     p.add_argument("--worst", help="montage PNG of the worst frames to write")
     p.add_argument(
@@ -35,7 +35,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--reliability", help="reliability diagram PNG to write (with --calibration)")
     p.set_defaults(
-        func=run_evaluate, writes=("metrics", "frames", "figure", "worst", "reliability")
+        func=run_evaluate,
+        writes=("metrics", "frames", "figure", "worst", "reliability"),
+        fill_outputs=beside("data", metrics="_metrics.json", frames="_frames.csv"),
     )
 
     p = subparsers.add_parser(
@@ -49,9 +51,13 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, help="labelled set .npz")
     p.add_argument("--split", required=True, help="split JSON")
     p.add_argument("--subset", default="val", help="which part of --split (default: val)")
-    p.add_argument("--out", required=True, help="calibration JSON to write")
+    p.add_argument("--out", help="calibration JSON (default: MODEL_calibration.json)")
     p.add_argument("--reliability", help="reliability diagram PNG (on the same frames) to write")
-    p.set_defaults(func=run_calibrate, writes=("out", "reliability"))
+    p.set_defaults(
+        func=run_calibrate,
+        writes=("out", "reliability"),
+        fill_outputs=beside("model", out="_calibration.json"),
+    )
 
 
 def run_calibrate(args) -> int:

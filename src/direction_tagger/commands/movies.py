@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import DataError, load_labelled, read_json, write_json
+from ..io import FRAME_SIZE, DataError, load_labelled, read_json, require_finite_lists, write_json
 from .arguments import (
     add_model_options,
+    beside,
     fps,
     int_in,
     non_negative_float,
@@ -83,6 +84,10 @@ def _read_reference(path) -> dict:
             f"{path}: not a geometry reference (missing {missing}); make one with "
             "`direction-tagger qc-reference`"
         )
+    count = len(ref["percentiles"]) if isinstance(ref["percentiles"], list) else None
+    require_finite_lists(
+        ref, path, ("percentiles", *GEOMETRY_MEASURES), "geometry reference", count
+    )
     return ref
 
 
@@ -261,6 +266,52 @@ def run_movie_figures(args) -> int:
     return 0
 
 
+def run_to_nwb(args) -> int:
+    import datetime as dt
+
+    from ..movies.nwb import write_pose_nwb
+    from ..movies.tables import read_table
+
+    table = read_table(args.predictions)
+    video_px = "base_x_video" in table.columns
+    metadata = {}
+    if args.model:
+        from ..train.model_file import load_model
+
+        metadata = load_model(args.model)[1]
+    source = Path(args.source) if args.source else Path(args.predictions)
+    if video_px and args.source:
+        from ..videos.reader import video_info
+
+        info = video_info(args.source)
+        frame_size = (info.width, info.height)
+    else:
+        frame_size = (FRAME_SIZE, FRAME_SIZE)
+    # the recording's file time: the same file gives the same NWB, run after run
+    started = dt.datetime.fromtimestamp(source.stat().st_mtime, dt.timezone.utc)
+    write_pose_nwb(
+        args.out,
+        table,
+        video_px=video_px,
+        model_metadata=metadata,
+        source=str(source),
+        session_start=started.replace(microsecond=0),
+        frame_size=frame_size,
+        subject={"subject_id": args.subject, "species": args.species, "age": args.age},
+    )
+    units = "video px" if video_px else "crop px"
+    print(f"{args.out}: {len(table)} frames, 3 keypoints ({units}), body and head direction")
+    if not args.age:
+        print("note: no --age (nwb.subject.age): DANDI and nwbinspector ask for the animal's age")
+    return 0
+
+
+def _smoothed_name(raw: Path) -> Path:
+    """predictions_raw.csv -> predictions.csv, walk.csv -> walk_smoothed.csv."""
+    stem = raw.stem.removesuffix("_raw") if raw.stem.endswith("_raw") else f"{raw.stem}_smoothed"
+    return raw.with_name(stem + ".csv")
+
+
 def run_qc_reference(args) -> int:
     from ..movies.qc import geometry_reference
 
@@ -371,11 +422,15 @@ def register(subparsers) -> None:
     )
     add_model_options(p)
     p.add_argument("--movie", required=True, help="movie .npz (images, optional fps and labels)")
-    p.add_argument("--out", required=True, help="raw predictions CSV to write")
+    p.add_argument("--out", help="raw predictions CSV (default: MOVIE_predictions_raw.csv)")
     add_batch_size(p)
     add_chunk_frames(p)
     p.add_argument("--truth-metrics", help="when the movie carries labels: metrics JSON to write")
-    p.set_defaults(func=run_predict, writes=("out", "truth_metrics"))
+    p.set_defaults(
+        func=run_predict,
+        writes=("out", "truth_metrics"),
+        fill_outputs=beside("movie", out="_predictions_raw.csv"),
+    )
 
     p = subparsers.add_parser(
         "smooth",
@@ -386,11 +441,15 @@ def register(subparsers) -> None:
         "qc_* flags), optionally a DeepLabCut-style CSV and a QC summary JSON.",
     )
     p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
-    p.add_argument("--out", required=True, type=Path, help="smoothed tidy CSV to write")
+    p.add_argument("--out", type=Path, help="smoothed CSV (default: X_raw.csv -> X.csv)")
     p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
     p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
     add_smoothing_options(p)
-    p.set_defaults(func=run_smooth, writes=("out", "dlc_csv", "qc_json"))
+    p.set_defaults(
+        func=run_smooth,
+        writes=("out", "dlc_csv", "qc_json"),
+        fill_outputs=lambda a: {"out": _smoothed_name(a.predictions)},
+    )
 
     p = subparsers.add_parser(
         "tag-movies",
@@ -426,7 +485,7 @@ def register(subparsers) -> None:
         help="tidy predictions CSV; its main columns are drawn (smoothed when it is "
         "the smooth step's output)",
     )
-    p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
+    p.add_argument("--out", type=Path, help="video to write (default: MOVIE_tagged.mp4)")
     p.add_argument("--scale", type=positive_int, default=8, help="upscaling factor (8: 400x400)")
     p.add_argument(
         "--trail", type=non_negative_int, default=15, help="nose trail length, frames (15)"
@@ -450,7 +509,30 @@ def register(subparsers) -> None:
         default=16384,
         help="table rows read at a time (frames are read 4096 at a time) (16384)",
     )
-    p.set_defaults(func=run_render, writes=("out",))
+    p.set_defaults(
+        func=run_render, writes=("out",), fill_outputs=beside("movie", out="_tagged.mp4")
+    )
+
+    p = subparsers.add_parser(
+        "to-nwb",
+        help="write a predictions table as NWB (ndx-pose), for archives and DANDI",
+        description="Keypoints (PoseEstimation with a skeleton; confidence = calibrated "
+        "P(within 2 px) where there is one), body and head direction (CompassDirection), the "
+        "QC flag, timestamps from the table; video px when the table has them (to-video). "
+        "Needs pip install 'direction-tagger[nwb]'.",
+    )
+    p.add_argument("--predictions", required=True, type=Path, help="predictions CSV (smooth)")
+    p.add_argument("--out", type=Path, help="NWB file to write (default: poses.nwb beside it)")
+    p.add_argument("--model", type=Path, help="the model that made them (its facts go in)")
+    p.add_argument("--source", type=Path, help="the movie or video they were made from")
+    p.add_argument("--subject", help="the animal's id (default: the source's file name)")
+    p.add_argument("--species", help="Latin binomial (default: Rattus norvegicus)")
+    p.add_argument("--age", help="ISO 8601 duration, e.g. P90D (DANDI asks for it)")
+    p.set_defaults(
+        func=run_to_nwb,
+        writes=("out",),
+        fill_outputs=beside("predictions", out="=poses.nwb"),
+    )
 
     p = subparsers.add_parser(
         "movie-figures",
@@ -459,8 +541,12 @@ def register(subparsers) -> None:
         "timeline as PNG files in OUTDIR.",
     )
     p.add_argument("--predictions", required=True, type=Path, help="tidy predictions CSV")
-    p.add_argument("--outdir", required=True, type=Path, help="folder for the PNG files")
-    p.set_defaults(func=run_movie_figures, writes_folders=("outdir",))
+    p.add_argument("--outdir", type=Path, help="folder for the PNGs (default: P_figures/)")
+    p.set_defaults(
+        func=run_movie_figures,
+        writes_folders=("outdir",),
+        fill_outputs=beside("predictions", outdir="_figures"),
+    )
 
     p = subparsers.add_parser(
         "qc-reference",
@@ -469,5 +555,9 @@ def register(subparsers) -> None:
         "head angle relative to the body over the labels, as JSON for `smooth --reference`.",
     )
     p.add_argument("--labelled", required=True, type=Path, help="labelled set .npz")
-    p.add_argument("--out", required=True, type=Path, help="reference JSON to write")
-    p.set_defaults(func=run_qc_reference, writes=("out",))
+    p.add_argument("--out", type=Path, help="reference JSON (default: SET_reference.json)")
+    p.set_defaults(
+        func=run_qc_reference,
+        writes=("out",),
+        fill_outputs=beside("labelled", out="_reference.json"),
+    )

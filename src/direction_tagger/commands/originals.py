@@ -17,7 +17,7 @@ from ..io import (
     sha256_file,
     write_json,
 )
-from .arguments import int_in, non_negative_float, non_negative_int, seed
+from .arguments import beside, int_in, non_negative_float, non_negative_int, seed
 
 RECOVER_EPILOG = """\
 outputs:
@@ -165,8 +165,8 @@ def register(subparsers) -> None:
         help="train,val,test shares of frames, or name=share,... (default 0.8,0.1,0.1)",
     )
     p.add_argument("--seed", type=seed, default=0, help="shuffles the groups (default 0)")
-    p.add_argument("--out", required=True, help="split JSON to write")
-    p.set_defaults(func=run_split, writes=("out",))
+    p.add_argument("--out", help="split JSON to write (default: DATA_split.json)")
+    p.set_defaults(func=run_split, writes=("out",), fill_outputs=beside("data", out="_split.json"))
 
 
 def run_recover(args) -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..io import DataError, check_writable, load_labelled, sha256_file
+from ..io import DataError, load_labelled, sha256_file
 from ..originals.split import load_subset
-from .arguments import json_object, positive_int
+from .arguments import beside, json_object, positive_int
 
 
 def register(subparsers) -> None:
@@ -22,8 +22,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--val-data", help="a separate labelled .npz for validation (instead of --split)"
     )
-    p.add_argument("--out", required=True, help="model file to write (.pt)")
-    p.add_argument("--log", required=True, help="training log CSV to write")
+    p.add_argument("--out", help="model file to write (default: DATA_model.pt)")
+    p.add_argument("--log", help="training log CSV (default: DATA_training_log.csv)")
     p.add_argument("--curves", help="training curves PNG to write")
     p.add_argument(
         "--checkpoint",
@@ -39,7 +39,12 @@ def register(subparsers) -> None:
     p.add_argument(
         "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
     )
-    p.set_defaults(func=run_train, writes=("out", "log", "curves"))
+    p.set_defaults(
+        func=run_train,
+        writes=("out", "log", "curves"),
+        writes_kept=("checkpoint",),
+        fill_outputs=beside("data", out="_model.pt", log="_training_log.csv"),
+    )
 
 
 def run_train(args) -> int:
@@ -55,8 +60,6 @@ def run_train(args) -> int:
         raise DataError(f"training option 'device': {err}") from None
     if not (args.split or args.val_data):
         raise DataError("give --split or --val-data: training needs frames to validate on")
-    if args.checkpoint:  # not among `writes`: a failed run keeps it, to resume from
-        check_writable(args.checkpoint)
     if not cfg.threads:
         use_threads(args.threads)
     data = load_labelled(args.data)

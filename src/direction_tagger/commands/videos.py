@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .arguments import fps, int_in, positive_float, positive_int, seed
+from ..checks import CROP_SCALE
+from .arguments import beside, fps, int_in, number_in, positive_float, positive_int, seed
 
 
 def run_track(args) -> int:
@@ -46,9 +47,15 @@ def run_track(args) -> int:
 
 
 def run_to_video(args) -> int:
+    from ..io import DataError
     from ..movies.tables import read_table, write_table
     from ..videos.to_video import read_track, video_dlc_csv, video_table
 
+    if bool(args.dlc_csv) != bool(args.dlc_out):
+        given, needed = ("--dlc-csv", "--dlc-out") if args.dlc_csv else ("--dlc-out", "--dlc-csv")
+        raise DataError(
+            f"{given} needs {needed}: the DLC CSV is read in crop px and written in video px"
+        )
     track = read_track(args.track)
     table = video_table(read_table(args.predictions), track, args.predictions, args.track)
     write_table(args.out, table)
@@ -63,10 +70,14 @@ def run_render_video(args) -> int:
     from ..io import KEYPOINTS, DataError
     from ..movies.tables import read_table, shown_confidence, table_flags
     from ..videos.reader import video_info
-    from ..videos.render import VideoMarks, render_on_video
+    from ..videos.render import VideoMarks, check_marks, render_on_video
 
-    table = read_table(args.predictions)
     columns = [f"{k}_{a}_video" for k in KEYPOINTS for a in "xy"] + ["crop_x", "crop_side"]
+    drawn = (*columns, "crop_y")
+    table = read_table(  # only what is drawn is read: other columns may be anything
+        args.predictions,
+        lambda c: c in drawn or c.startswith("qc_") or c.endswith(("_kept_raw", "_p_within_2px")),
+    )
     if missing := [c for c in columns if c not in table.columns]:
         raise DataError(
             f"{args.predictions}: no video-pixel columns ({missing[0]} ...); make it with "
@@ -86,6 +97,7 @@ def run_render_video(args) -> int:
         table_flags(table),
     )
     info = video_info(args.video)
+    check_marks(marks, info, args.predictions)
     render_on_video(args.out, info, marks, args.view, args.size, progress=not args.quiet)
     return 0
 
@@ -132,12 +144,20 @@ def run_synth_video(args) -> int:
     return 0
 
 
+def _project_files(args) -> list[Path]:
+    """What `import-dlc` reads inside the project: its labelled frames and tables."""
+    project = Path(args.project)
+    return [p for p in (project / "labeled-data").rglob("*") if p.is_file()] + [
+        p for p in [project / "config.yaml"] if p.is_file()
+    ]
+
+
 def _crop_rule_options(p) -> None:
     """How the animal is cropped: shared by `track` and `import-dlc`, so that a model trained
     on an imported project sees crops cut as on tracked videos."""
     p.add_argument(
         "--crop-scale",
-        type=positive_float,
+        type=number_in(CROP_SCALE[0], CROP_SCALE[1]),
         default=2.0,
         help="crop side = this x the animal's body length (2: a body ~25 px long in the crop)",
     )
@@ -157,9 +177,9 @@ def register(subparsers) -> None:
         "lost / jump flags) and a QC summary. One pass, memory flat in the video's length.",
     )
     p.add_argument("--video", required=True, type=Path, help="video file (mp4, avi, ...)")
-    p.add_argument("--movie", required=True, type=Path, help="movie .npz to write (50x50)")
-    p.add_argument("--table", required=True, type=Path, help="track table to write (.csv)")
-    p.add_argument("--qc", required=True, type=Path, help="tracking QC to write (.json)")
+    p.add_argument("--movie", type=Path, help="50x50 movie .npz (default: VIDEO_movie.npz)")
+    p.add_argument("--table", type=Path, help="track table (default: VIDEO_track.csv)")
+    p.add_argument("--qc", type=Path, help="tracking QC (default: VIDEO_track_qc.json)")
     p.add_argument("--figure", type=Path, help="tracking figure to write (.png)")
     p.add_argument(
         "--crop-side", type=positive_float, help="crop side in video px (default: from the animal)"
@@ -169,7 +189,8 @@ def register(subparsers) -> None:
         "--smooth-window",
         type=positive_int,
         default=9,
-        help="frames over which the crop centre is a running median (odd, 9)",
+        help="frames over which the crop centre is a running median (9; an even number "
+        "acts as the next odd one)",
     )
     p.add_argument(
         "--background-frames",
@@ -178,7 +199,11 @@ def register(subparsers) -> None:
         help="frames spread over the video that model the empty arena (41)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_track, writes=("movie", "table", "qc", "figure"))
+    p.set_defaults(
+        func=run_track,
+        writes=("movie", "table", "qc", "figure"),
+        fill_outputs=beside("video", movie="_movie.npz", table="_track.csv", qc="_track_qc.json"),
+    )
 
     p = subparsers.add_parser(
         "to-video",
@@ -189,10 +214,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("--predictions", required=True, type=Path, help="smoothed predictions CSV")
     p.add_argument("--track", required=True, type=Path, help="the video's track table")
-    p.add_argument("--out", required=True, type=Path, help="table to write, video px (.csv)")
+    p.add_argument("--out", type=Path, help="table in video px (default: P_video.csv)")
     p.add_argument("--dlc-csv", type=Path, help="the movie's DeepLabCut CSV (crop px)")
     p.add_argument("--dlc-out", type=Path, help="DeepLabCut CSV to write, video px")
-    p.set_defaults(func=run_to_video, writes=("out", "dlc_out"))
+    p.set_defaults(
+        func=run_to_video,
+        writes=("out", "dlc_out"),
+        fill_outputs=beside("predictions", out="_video.csv"),
+    )
 
     p = subparsers.add_parser(
         "render-video",
@@ -206,7 +235,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--predictions", required=True, type=Path, help="predictions in video px (to-video)"
     )
-    p.add_argument("--out", required=True, type=Path, help="video to write (.mp4)")
+    p.add_argument("--out", type=Path, help="video to write (default: VIDEO_tagged.mp4)")
     p.add_argument(
         "--view", choices=("full", "zoom"), default="full", help="full frame or close-up"
     )
@@ -214,7 +243,11 @@ def register(subparsers) -> None:
         "--size", type=int_in(64, 4096), default=400, help="side of the zoom view, px (400)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_render_video, writes=("out",))
+    p.set_defaults(
+        func=run_render_video,
+        writes=("out",),
+        fill_outputs=beside("video", out="_tagged.mp4"),
+    )
 
     p = subparsers.add_parser(
         "import-dlc",
@@ -226,7 +259,7 @@ def register(subparsers) -> None:
         "and counted.",
     )
     p.add_argument("project", type=Path, help="the DeepLabCut project folder")
-    p.add_argument("--out", required=True, type=Path, help="labelled .npz to write")
+    p.add_argument("--out", type=Path, help="labelled .npz (default: PROJECT_labelled.npz)")
     p.add_argument("--summary", type=Path, help="import summary to write (.json)")
     for ours, example in (("head", "nose"), ("neck", "left_ear+right_ear"), ("base", "tail_base")):
         p.add_argument(
@@ -236,7 +269,12 @@ def register(subparsers) -> None:
         )
     _crop_rule_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_import_dlc, writes=("out", "summary"))
+    p.set_defaults(
+        func=run_import_dlc,
+        writes=("out", "summary"),
+        reads=_project_files,
+        fill_outputs=beside("project", out="_labelled.npz"),
+    )
 
     p = subparsers.add_parser(
         "synth-video",

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..io import DataError, atomic_path, sha256_file
 from .archive import classify_zip, extract_members, sniff_html, zip_names
-from .transport import Log, new_session, parse_source, resolve_drive, transfer
+from .transport import FetchError, Log, new_session, parse_source, resolve_drive, transfer
 
 DATA_DIR = Path("tagged_dataset")  # where the original instructions put the download
 CACHE_DIRNAME = ".downloads"  # raw downloads (archives) kept beside the data
@@ -78,32 +78,55 @@ def _normalise_pin(sha256: str | None) -> str | None:
 
 
 def _check_file(
-    candidate: Path, final: Path, pin: str | None, *, move_aside: bool, digest: str | None = None
+    candidate: Path,
+    final: Path,
+    pin: str | None,
+    *,
+    move_aside: bool,
+    digest: str | None = None,
+    what: str = "the download",
 ) -> str:
     """Reject an HTML page, an incomplete zip, or a pin mismatch; return the sha256.
 
     `final` names the file in messages and decides the `.bad-` name; a rejected candidate is
-    moved there when `move_aside` (never for a user's file outside our folders)."""
+    moved there when `move_aside` (never for a user's file outside our folders). `what` names
+    the candidate in the FetchError's plain lines ("the download", "the file in place")."""
     digest = digest or sha256_file(candidate)
 
-    def reject(problem: str):
+    def reject(problem: str, summary: str, detail: str | None = None):
+        lines = [f"{what} {summary}"] + ([detail] if detail else [])
         where = ""
         if move_aside:
-            where = f"; moved aside to {_move_aside_to(candidate, final, digest)}"
-        raise DataError(f"{final}: {problem}{where}")
+            aside = _move_aside_to(candidate, final, digest)
+            where = f"; moved aside to {aside}"
+            lines.append(f"moved aside to {aside}")
+        else:
+            lines.append(f"({final})")
+        raise FetchError(f"{final}: {problem}{where}", lines)
 
     title = sniff_html(candidate)
     if title is not None:
-        reject(f"an HTML page ('{title}') was served instead of data")
+        # The title tells a quota or sign-in page; the command line's first line (100
+        # characters, 34 of them "direction-tagger download: error: ") keeps what fits.
+        room = max(66 - len(f"{what} is an HTML page ('')"), 12)
+        short = title if len(title) <= room else title[: room - 3] + "..."
+        reject(
+            f"an HTML page ('{title}') was served instead of data",
+            f"is an HTML page ('{short}')",
+        )
     try:
         zip_names(candidate)
     except DataError as err:
         problem = str(err).split(": ", 1)[1]
         if pin and pin != digest:
             problem += f" (sha256 expected {pin}, actual {digest})"
-        reject(problem)
+        reject(problem, "is truncated or damaged")
     if pin and pin != digest:
-        reject(f"sha256 mismatch: expected {pin}, actual {digest} (pinned in config {PIN_HINT})")
+        reject(
+            f"sha256 mismatch: expected {pin}, actual {digest} (pinned in config {PIN_HINT})",
+            "does not match data.published.sha256",
+            f"(sha256 {digest}; pinned {pin[:8]}...)",
+        )
     return digest
 
 
@@ -152,9 +175,7 @@ def download_file(
     if part.exists() and not pin:
         part.unlink()
     if src.kind == "local":
-        local = Path(src.value)
-        if not local.is_file():
-            raise FileNotFoundError(f"{local}: data source not found")
+        local = _existing_source(src.value)
         with atomic_path(part) as tmp:
             shutil.copyfile(local, tmp)
         filename = local.name
@@ -195,6 +216,14 @@ def download_file(
     return dest
 
 
+def _existing_source(path: str) -> Path:
+    """A local source, which must exist (a mirror on a shared disk, a copy made by hand)."""
+    local = Path(path)
+    if not local.is_file():
+        raise FetchError(f"{local}: data source not found", [f"data source not found: {local}"])
+    return local
+
+
 # --------------------------------------------------------------------------- the data file
 
 
@@ -207,14 +236,21 @@ def _accept_in_place(dest: Path, pin: str | None, log: Log) -> None:
     if pin and pin != digest and recorded.get(dest.name) == digest and pin in recorded.values():
         log(f"{dest}: in place, extracted from the pinned download (sha256 {pin[:12]}...)")
         return
-    _check_file(dest, dest, None, move_aside=True, digest=digest)  # a page or a broken zip
+    # A page or a broken zip is moved aside: it can never become good, and the next run
+    # then downloads (or finds) a good copy.
+    _check_file(dest, dest, None, move_aside=True, digest=digest, what="the file in place")
     if pin and pin != digest:
         # A complete file is at the final path: the pin may be what is wrong, so the file
         # stays where it is (moving it would leave the final path empty).
-        raise DataError(
+        raise FetchError(
             f"{dest}: sha256 mismatch: expected {pin}, actual {digest} (pinned in config "
             f"{PIN_HINT}); the file is left in place: correct the pin, or replace the file "
-            "with --force"
+            "with --force",
+            [
+                "the file in place does not match data.published.sha256",
+                f"(sha256 {digest}; pinned {pin[:8]}...)",
+                "left in place: correct the pin, or replace the file",
+            ],
         )
     if recorded.get(dest.name) != digest:
         _write_sidecar(dest, [(digest, dest.name)])
@@ -241,9 +277,25 @@ def _local_candidates(member: str, dirs: list[Path], dest: Path) -> list[Path]:
     return found
 
 
+def _unusable_zip(err: DataError) -> FetchError:
+    """A complete zip that holds the wrong things (another archive, no such member)."""
+    problem = str(err).split(": ", 1)[-1]
+    path = str(err).split(": ", 1)[0]
+    return FetchError(
+        str(err), [problem if len(problem) <= 66 else problem[:63] + "...", f"({path})"]
+    )
+
+
+def _kind(raw: Path) -> str:
+    try:
+        return classify_zip(raw)
+    except DataError as err:
+        raise _unusable_zip(err) from None
+
+
 def _place(raw: Path, dest: Path, member: str, digest: str, *, owned: bool, log: Log) -> Path:
     """Make `dest` the data file from a checked raw file: the `.npz` itself, or its member."""
-    if classify_zip(raw) == "npz":
+    if _kind(raw) == "npz":
         if owned:  # our own download: move it, do not keep two copies of ~250 MB
             os.replace(raw, dest)
             raw.with_name(raw.name + ".sha256").unlink(missing_ok=True)
@@ -252,7 +304,10 @@ def _place(raw: Path, dest: Path, member: str, digest: str, *, owned: bool, log:
                 shutil.copyfile(raw, tmp)
         _write_sidecar(dest, [(digest, dest.name)])
         return dest
-    extract_members(raw, {member: dest})
+    try:
+        extract_members(raw, {member: dest})
+    except DataError as err:
+        raise _unusable_zip(err) from None
     member_digest = sha256_file(dest)
     origin = os.path.relpath(raw, dest.parent)
     _write_sidecar(dest, [(member_digest, dest.name), (digest, origin)])
@@ -281,7 +336,9 @@ def fetch(
     (default: `dest`'s folder and `tagged_dataset/`), named `member` or a `.zip` holding it;
     the raw download kept in `<dest folder>/.downloads/`; then `source`. The raw download is a
     `.npz` (moved to `dest`) or an archive (kept, and `member` extracted from it). Bad data
-    raises DataError (one line: file and problem) and never replaces a good `dest`."""
+    never replaces a good `dest`. Failing to get the data raises FetchError (a DataError: one
+    line naming the file or URL and the problem; `lines` say it in plain words); a permanent
+    network failure (no DNS, refused, HTTP 4xx, a Drive quota) is not retried."""
     dest, pin = Path(dest), _normalise_pin(sha256)
     member = member or dest.name
     if dest.exists() and not force:
@@ -300,10 +357,8 @@ def fetch(
         log(f"{dest}: using {raw}, found locally (no network)")
         return _place(raw, dest, member, digest, owned=False, log=log)
     if src.kind == "local":
-        local = Path(src.value)
-        if not local.is_file():
-            raise FileNotFoundError(f"{local}: data source not found")
-        digest = _check_file(local, local, pin, move_aside=False)
+        local = _existing_source(src.value)
+        digest = _check_file(local, local, pin, move_aside=False, what="the data source")
         _announce(local, digest, pin, log)
         return _place(local, dest, member, digest, owned=False, log=log)
     with _locked(cache_dir):  # the labelled-set and movie jobs may share one download
@@ -370,12 +425,13 @@ def _from_cache_or_network(
             log=log,
         )
         digest = info["sha256"]
-    if classify_zip(raw) == "npz" and raw.name in PUBLISHED_NAMES and raw.name != member:
+    if _kind(raw) == "npz" and raw.name in PUBLISHED_NAMES and raw.name != member:
         # The source serves the other published file (e.g. the labelled set when the movie was
         # asked for): never store it under the wrong name. Other names (mirrors) are trusted.
-        raise DataError(
+        raise FetchError(
             f"{dest}: {source} serves the single file '{raw.name}', not '{member}' "
-            f"(nor an archive holding it); kept in {raw.parent}"
+            f"(nor an archive holding it); kept in {raw.parent}",
+            [f"the source serves '{raw.name}', not '{member}'", f"(kept in {raw.parent})"],
         )
     return _place(raw, dest, member, digest, owned=True, log=log)
 

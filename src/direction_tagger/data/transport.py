@@ -9,14 +9,20 @@ its backoff must be tunable (gdown raises on an ignored range and sleeps up to 2
 `drive_base_url` (or the environment variable `DIRECTION_TAGGER_DRIVE_BASE_URL`) replaces
 `https://drive.google.com` only so that tests can emulate Drive on 127.0.0.1.
 
-Failures end in a one-line `DataError` naming the URL (or Drive file) and the problem.
+Failures end in a `FetchError`: one line naming the URL (or Drive file) and the problem, and
+`lines` saying it in plain words. Only what a retry can mend is retried: a timeout, a dropped
+or reset connection, HTTP 429 and 5xx. A host name that does not resolve, a refused
+connection, no route, TLS, HTTP 4xx and a Drive quota or permission page fail at once: a
+machine without network (a cluster's compute node) must hear so in a second, not in 31 s.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -31,8 +37,15 @@ USER_AGENT = "direction-tagger (python-requests)"
 CHUNK = 1 << 20
 _DRIVE_ID = re.compile(r"^[-\w]{20,}$")
 _PERMANENT_HTTP = {400, 401, 403, 404, 405, 410, 451}
+# No route to the host: this machine's network, which a retry within seconds does not change.
+_NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH}
 
 Log = Callable[[str], None]
+
+
+class FetchError(DataError):
+    """The data could not be had: the source failed, or the file it gave (or the one already in
+    place) is bad. `lines` say what happened in plain words, a summary first."""
 
 
 # --------------------------------------------------------------------------- sources
@@ -79,6 +92,11 @@ def parse_source(source: str | os.PathLike) -> Source:
     return Source("local", text)
 
 
+def drive_view_url(file_id: str) -> str:
+    """The link a person opens in a browser to download a Drive file by hand."""
+    return f"{DRIVE_BASE_URL}/file/d/{urllib.parse.quote(file_id)}/view"
+
+
 def drive_download_url(file_id: str, base_url: str | None = None) -> str:
     """The download endpoint for a Drive file; large files answer it with a confirmation page."""
     base = (base_url or os.environ.get(DRIVE_BASE_ENV) or DRIVE_BASE_URL).rstrip("/")
@@ -89,7 +107,8 @@ def drive_download_url(file_id: str, base_url: str | None = None) -> str:
 
 
 class _Transient(Exception):
-    """A failure worth retrying (dropped connection, 5xx, 429, short body)."""
+    """A failure worth retrying (dropped connection, 5xx, 429, short body); its message is
+    plain words that follow the host's name ("... broke off after 5000 of 20000 bytes")."""
 
 
 def new_session():
@@ -102,12 +121,89 @@ def new_session():
     return session
 
 
-def _http_error(url: str, response) -> DataError:
-    return DataError(f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip())
+def _status(response) -> str:
+    return f"HTTP {response.status_code} {response.reason or ''}".rstrip()
 
 
-def _retrying(what: str, retries: int, backoff: float, log: Log, attempt: Callable[[], object]):
-    """Run `attempt` until it does not raise a transient error; sleep backoff * 2**k between."""
+def _http_error(url: str, response) -> FetchError:
+    """A 4xx answer, which the same request will get again: said plainly, not retried."""
+    host, status = _host(url), _status(response)
+    if response.status_code in (404, 410):
+        summary = f"{host} has no such file ({status})"
+    elif response.status_code in (401, 403):
+        summary = f"{host} refuses access to the file ({status})"
+    else:
+        summary = f"{host} refuses the request ({status})"
+    return FetchError(f"{url}: {status}; not retried", [summary, f"({url}; not retried)"])
+
+
+def _host(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.netloc.rpartition("@")[2] or url  # never a user:password in a message
+
+
+def _causes(err: BaseException):
+    """`err` and what lies under it: requests wraps urllib3, which wraps the socket error."""
+    seen, todo = set(), [err]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        context = None if e.__suppress_context__ else e.__context__  # `from None`: not a cause
+        todo += [getattr(e, "reason", None), e.__cause__, context]
+        todo += [a for a in e.args if isinstance(a, BaseException)]
+
+
+def network_failure(err: BaseException, url: str) -> tuple[str, str | None]:
+    """What went wrong, in plain words, and why a retry cannot help (None: it may).
+
+    A refused connection counts as permanent: nothing listens there, or a firewall rejects
+    the connection, and neither changes within the seconds of a retry (a mirror that is
+    restarting is rare, and rerunning the command is cheap)."""
+    import requests
+
+    host = _host(url)
+    for cause in _causes(err):
+        if isinstance(cause, _Transient):
+            return f"{host} {cause}", None
+        if isinstance(cause, requests.exceptions.ProxyError):  # before what lies under it
+            return f"the proxy to {host} fails", "see HTTPS_PROXY / HTTP_PROXY"
+        # Any failed look-up, EAI_AGAIN ("temporary failure") included: that is what a machine
+        # whose DNS server cannot be reached says, and it does not pass within seconds.
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            name = urllib.parse.urlsplit(url).hostname or host
+            return (
+                f"cannot reach {name}: the host name does not resolve",
+                "no network or no DNS on this machine",
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            return (
+                f"cannot reach {host}: connection refused",
+                "nothing listens there, or a firewall rejects it",
+            )
+        if isinstance(cause, OSError) and cause.errno in _NO_ROUTE:
+            return f"cannot reach {host}: no route to it", "no network on this machine"
+        if isinstance(cause, requests.exceptions.SSLError):
+            return (
+                f"no secure connection to {host} (TLS/SSL failed)",
+                "an intercepting proxy, or a wrong clock on this machine",
+            )
+        if isinstance(cause, requests.exceptions.Timeout):
+            return f"{host} did not answer in time", None
+        if isinstance(cause, ConnectionResetError):
+            return f"{host} reset the connection", None
+    return f"the connection to {host} failed ({_one_line(err)[:60]})", None
+
+
+def _retrying(
+    what: str, url: str, retries: int, backoff: float, log: Log, attempt: Callable[[], object]
+):
+    """Run `attempt` until it does not raise a transient error; sleep backoff * 2**k between.
+
+    `url` (the first one asked) names the host in messages; an error that a retry cannot
+    mend ends it at once."""
     import requests
     import urllib3
 
@@ -118,24 +214,42 @@ def _retrying(what: str, retries: int, backoff: float, log: Log, attempt: Callab
         requests.exceptions.Timeout,
         requests.exceptions.ChunkedEncodingError,
     )
+    start = time.monotonic()
     for k in range(retries + 1):
         try:
             return attempt()
         except transient as err:
-            if isinstance(err, requests.exceptions.SSLError) or k == retries:
-                raise DataError(
-                    f"{what}: download failed after {k + 1} attempts: {_one_line(err)}"
+            reason, permanent = network_failure(err, url)
+            if permanent:
+                raise FetchError(
+                    f"{what}: {reason} ({permanent}); not retried",
+                    [reason, f"({permanent}; not retried)"],
+                ) from None
+            if k == retries:
+                tried = f"tried {k + 1} times in {time.monotonic() - start:.0f} s"
+                raise FetchError(
+                    f"{what}: download failed after {k + 1} attempts: {reason}",
+                    [reason, f"({tried})"],
                 ) from None
             delay = min(backoff * 2**k, 60.0)
-            log(f"{what}: {_one_line(err)}; retry {k + 1}/{retries} in {delay:.2g} s")
+            log(f"{what}: {reason}; retry {k + 1}/{retries} in {delay:.2g} s")
             time.sleep(delay)
         except requests.exceptions.RequestException as err:  # e.g. a redirect loop: final
-            raise DataError(f"{what}: download failed: {_one_line(err)}") from None
+            reason = f"the download from {_host(url)} failed: {_one_line(err)[:100]}"
+            raise FetchError(f"{what}: download failed: {_one_line(err)}", [reason]) from None
     raise AssertionError("unreachable")
 
 
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())[:300] or type(err).__name__
+
+
+def _size(n: int, total: int | None = None) -> str:
+    """'5000 of 20000 bytes', '104.9 of 250.1 MB': short enough for a message line."""
+    if max(n, total or 0) < 1_000_000:
+        return f"{n} of {total} bytes" if total is not None else f"{n} bytes"
+    mb = f"{n / 1e6:.1f}"
+    return f"{mb} of {total / 1e6:.1f} MB" if total is not None else f"{mb} MB"
 
 
 def _content_range_start(value: str | None) -> tuple[int | None, int | None]:
@@ -155,7 +269,7 @@ def _chunks(response):
         while chunk := raw.read1(CHUNK, decode_content=True):
             yield chunk
         if raw.length_remaining:  # closed before the announced Content-Length
-            raise _Transient(f"connection closed with {raw.length_remaining} bytes missing")
+            raise _Transient(f"broke off with {_size(raw.length_remaining)} missing")
     else:
         yield from response.iter_content(64 * 1024)
 
@@ -206,9 +320,9 @@ def transfer(
                 if offset == state["total"]:
                     return  # everything was already here
                 part.unlink()
-                raise _Transient("server refused the resume range; restarting from 0")
+                raise _Transient("refused the resume range; restarting from 0")
             if r.status_code == 429 or r.status_code >= 500:
-                raise _Transient(f"HTTP {r.status_code} {r.reason}")
+                raise _Transient(f"is busy or failing ({_status(r)})")
             if r.status_code >= 400:
                 raise _http_error(url, r)
             mode = "wb"
@@ -218,7 +332,7 @@ def transfer(
                 start, total = _content_range_start(r.headers.get("Content-Range"))
                 if start != offset:
                     raise _Transient(
-                        f"server answered Range {offset} with {r.headers.get('Content-Range')}"
+                        f"answered Range {offset} with {r.headers.get('Content-Range')}"
                     )
                 mode, state["total"] = "ab", total
             else:
@@ -231,20 +345,17 @@ def transfer(
                 with open(part, mode) as f:
                     for chunk in _chunks(r):
                         f.write(chunk)
-            except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException) as err:
+            except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException):
                 got = part.stat().st_size
-                of = f" of {state['total']}" if state["total"] is not None else ""
-                raise _Transient(
-                    f"connection dropped after {got}{of} bytes ({type(err).__name__})"
-                ) from None
+                raise _Transient(f"broke off after {_size(got, state['total'])}") from None
         size = part.stat().st_size
         if state["total"] is not None and size < state["total"]:
-            raise _Transient(f"connection closed after {size} of {state['total']} bytes")
+            raise _Transient(f"broke off after {_size(size, state['total'])}")
         if state["total"] is not None and size > state["total"]:
             part.unlink()
-            raise _Transient(f"received {size} bytes, more than the announced {state['total']}")
+            raise _Transient(f"sent {size} bytes, more than the announced {state['total']}")
 
-    _retrying(url, retries, backoff, log, attempt)
+    _retrying(url, url, retries, backoff, log, attempt)
     return state.get("filename")
 
 
@@ -262,18 +373,23 @@ def resolve_drive(
     from gdown.download import get_url_from_gdrive_confirmation
     from gdown.exceptions import FileURLRetrievalError
 
+    what = f"Google Drive file {file_id}"
     url = drive_download_url(file_id, base_url)
     for _ in range(4):  # uc -> confirmation form -> data; one spare step
 
         def probe(url=url):  # this step's URL
             with session.get(url, stream=True, timeout=timeout) as r:
                 if r.status_code in _PERMANENT_HTTP:
-                    raise DataError(
-                        f"Google Drive file {file_id}: HTTP {r.status_code} {r.reason}; "
-                        "is the link shared as 'Anyone with the link'?"
+                    status = _status(r)
+                    raise FetchError(
+                        f"{what}: {status}; is the link shared as 'Anyone with the link'?",
+                        [
+                            f"Google Drive refuses the file ({status})",
+                            "(is it shared as 'Anyone with the link'? not retried)",
+                        ],
                     )
                 if r.status_code == 429 or r.status_code >= 500:
-                    raise _Transient(f"HTTP {r.status_code} {r.reason}")
+                    raise _Transient(f"is busy or failing ({_status(r)})")
                 if r.status_code >= 400:
                     raise _http_error(url, r)
                 html = "text/html" in r.headers.get("Content-Type", "")
@@ -281,12 +397,27 @@ def resolve_drive(
                     return r.url, None  # the bytes themselves (after any redirects)
                 return r.url, r.text
 
-        final_url, page = _retrying(f"Google Drive file {file_id}", retries, backoff, log, probe)
+        final_url, page = _retrying(what, url, retries, backoff, log, probe)
         if page is None:
             return final_url
         try:
             url = get_url_from_gdrive_confirmation(page)
         except FileURLRetrievalError as err:
-            raise DataError(f"Google Drive file {file_id}: {_one_line(err)}") from None
-        log(f"Google Drive file {file_id}: confirmed the large-file download")
-    raise DataError(f"Google Drive file {file_id}: still a confirmation page after 3 confirmations")
+            raise _drive_refusal(what, _one_line(err)) from None
+        log(f"{what}: confirmed the large-file download")
+    raise FetchError(
+        f"{what}: still a confirmation page after 3 confirmations",
+        ["Google Drive keeps asking to confirm the download (3 confirmations sent)"],
+    )
+
+
+def _drive_refusal(what: str, text: str) -> FetchError:
+    """Drive answered with a page instead of the file: a quota or a permission, which hold for
+    hours or for good, so nothing is retried."""
+    if "too many users" in text.lower():
+        summary = "Google Drive quota: too many users downloaded this file recently"
+        detail = "(Drive lifts it within a day; not retried)"
+    else:
+        summary = "Google Drive gives no download link for this file"
+        detail = "(is it shared as 'Anyone with the link'? not retried)"
+    return FetchError(f"{what}: {text}", [summary, detail])

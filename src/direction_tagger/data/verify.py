@@ -101,6 +101,7 @@ def label_stats(locs: np.ndarray) -> dict:
         "base_neck_px": _describe(back),
         "neck_head_px": _describe(head),
         "zero_length_segments": int(((back == 0) | (head == 0)).sum()),
+        "outside_frame": int(np.any([io.outside_frame(locs[:, k]) for k in range(3)], 0).sum()),
         "body_direction_deg": {
             "histogram": _histogram(body_direction(locs), HEADING_BINS, (0, 360))
         },
@@ -154,6 +155,11 @@ def _verify_labelled(path, expected_n: int | None = None) -> tuple[dict, io.Labe
             f"({dup_examples} with the same labels too)"
         )
     labels = label_stats(data.locs)
+    if labels["outside_frame"]:
+        notes.append(
+            f"{labels['outside_frame']} frames have a label just outside the frame (within "
+            f"{io.LABEL_MARGIN_PX:g} px of its edge, e.g. from a shifted copy); kept for training"
+        )
     if labels["zero_length_segments"]:
         notes.append(
             f"{labels['zero_length_segments']} frames have two keypoints at the same place"

@@ -125,7 +125,7 @@ def load_calibration(path, tta: int | None = None) -> dict:
     """A calibration file, checked (and made for predictions with this TTA, when given:
     another TTA has another spread)."""
     from ..checks import TTA_COUNTS
-    from ..io import DataError, read_json
+    from ..io import DataError, read_json, require_finite_lists
 
     calibration = read_json(path, "calibration")
     if "coefficients" not in calibration or "tta" not in calibration:
@@ -134,6 +134,11 @@ def load_calibration(path, tta: int | None = None) -> dict:
         raise DataError(
             f"{path}: key 'tta' is {calibration['tta']!r}; expected one of {TTA_COUNTS}"
         )
+    coefficients = calibration["coefficients"]
+    radii = [f"{r:g}" for r in RADII_PX]
+    if not isinstance(coefficients, dict) or any(r not in coefficients for r in radii):
+        raise DataError(f"{path}: key 'coefficients' must hold the radii {radii}")
+    require_finite_lists(coefficients, path, radii, "calibration's coefficients", length=3)
     if tta is not None and int(calibration["tta"]) != int(tta):
         raise DataError(
             f"{path}: calibrated for TTA {calibration['tta']}, but these predictions use TTA "

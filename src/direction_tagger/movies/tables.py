@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -183,25 +183,55 @@ REQUIRED_COLUMNS = (
 )
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a tidy predictions CSV (as written by `write_table`); DataError when it is not one."""
+Wanted = Sequence[str] | Callable[[str], bool] | None
+
+
+def read_table(path: str | os.PathLike, wanted: Wanted = None) -> pd.DataFrame:
+    """Read a tidy predictions CSV (as written by `write_table`); DataError when it is not one.
+    `wanted`: the columns to read (names, or a test of a name) besides the required ones;
+    the rest are never parsed. Every cell read must be a number, empty or True / False."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
+    header = table_columns(path)
+    _check_last_row(path)
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, usecols=_selection(header, wanted), low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise DataError(f"{path}: missing columns {missing}; expected a tidy predictions CSV")
     if table.empty:
         raise DataError(f"{path}: holds no frames; expected at least one row")
-    _check_last_row(path)
-    for column in REQUIRED_COLUMNS:
-        if not pd.api.types.is_numeric_dtype(table[column]):
-            raise DataError(f"{path}: column '{column}' is not numeric")
+    return require_numbers(table, path)
+
+
+def require_numbers(table: pd.DataFrame, path, first_row: int = 0) -> pd.DataFrame:
+    """The table, when every cell is a number, empty, or True / False; else DataError naming
+    the first bad cell's row (1 = the first row after the header) and column -- a formula or
+    a word in a numeric cell is the user's edit, not a number to guess."""
+    for column in table.columns:
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.astype(str).str.strip()
+        numbers = pd.to_numeric(text.where(~text.isin(("True", "False"))), errors="coerce")
+        bad = values.notna() & numbers.isna() & ~text.isin(("True", "False", ""))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{path}: row {first_row + row + 1}, column '{column}': "
+                f"{str(values.iloc[row])[:40]!r} is not a number"
+            )
+        if text.isin(("True", "False")).any():
+            table[column] = text.map({"True": True, "False": False}).astype("boolean")
+        else:
+            table[column] = numbers
     return table
+
+
+def _selection(header: list[str], wanted: Wanted) -> list[str] | None:
+    """The columns to parse: the required ones and the wanted ones, in the file's order."""
+    if wanted is None:
+        return None
+    keep = wanted if callable(wanted) else set(wanted).__contains__
+    return [c for c in header if c in REQUIRED_COLUMNS or keep(c)]
 
 
 def table_columns(path: str | os.PathLike) -> list[str]:
@@ -229,15 +259,13 @@ def iter_table(
     header = table_columns(path)
     _check_last_row(path)
     wanted = None if columns is None else [c for c in header if c in set(columns)]
-    numeric = [c for c in REQUIRED_COLUMNS if wanted is None or c in wanted]
-    empty = True
+    empty, first_row = True, 0
     try:
-        for chunk in pd.read_csv(path, chunksize=rows, usecols=wanted):
+        for chunk in pd.read_csv(path, chunksize=rows, usecols=wanted, low_memory=False):
             if chunk.empty:
                 continue
-            for column in numeric:
-                if not pd.api.types.is_numeric_dtype(chunk[column]):
-                    raise DataError(f"{path}: column '{column}' is not numeric")
+            chunk = require_numbers(chunk, path, first_row)
+            first_row += len(chunk)
             empty = False
             yield chunk
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -250,18 +278,31 @@ def _check_last_row(path: Path, tail_bytes: int = 1 << 16) -> None:
     """A file cut mid-row reads as a table whose last row has empty cells (NaN, a value that is
     allowed); count the last line's fields against the header's to tell the two apart."""
     with open(path, "rb") as f:
-        header = f.readline().rstrip(b"\r\n")
+        expected = _count_fields(f)
         f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - tail_bytes))
-        lines = [line for line in f.read().splitlines() if line.strip()]
-    if not lines or lines[-1] == header:
-        return
-    fields, expected = lines[-1].count(b",") + 1, header.count(b",") + 1
+        start = max(0, f.tell() - tail_bytes)
+        f.seek(start)
+        tail = f.read()
+    lines = [line for line in tail.splitlines() if line.strip()]
+    whole_last_line = start == 0 or b"\n" in tail.rstrip(b"\r\n")
+    if not lines or not whole_last_line or start == 0 and len(lines) == 1:
+        return  # only the header, or rows longer than the tail read (not ours)
+    fields = lines[-1].count(b",") + 1
     if fields < expected:
         raise DataError(
             f"{path}: its last row has {fields} of {expected} fields; the file was cut short "
             "(expected complete rows: write it again)"
         )
+
+
+def _count_fields(f, block: int = 1 << 16) -> int:
+    """Fields in the header line, read a block at a time (a header may be megabytes)."""
+    commas = 0
+    while block_bytes := f.readline(block):
+        commas += block_bytes.count(b",")
+        if block_bytes.endswith(b"\n"):
+            break
+    return commas + 1
 
 
 def table_fps(table: pd.DataFrame, default: float = DEFAULT_FPS) -> float:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import scratch_path
+
 
 def write_video(
     path,
@@ -49,7 +51,7 @@ def write_video(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # ffmpeg picks the container from the suffix, so the temporary name keeps ".mp4".
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.mp4")
+    tmp = scratch_path(path.parent, f".{path.stem}.tmp-", ".mp4")
     # Two frame buffers: one is drawn while a helper thread pipes the other to ffmpeg (the
     # pipe write releases the GIL, so drawing overlaps with waiting for the encoder).
     buffers = [np.empty((height, width, 3), np.uint8) for _ in range(2)]

@@ -148,9 +148,20 @@ def _grey(path: Path) -> np.ndarray:
         image = iio.imread(path)
     except (OSError, ValueError) as err:
         raise DataError(f"{path}: not a readable image ({err})") from None
-    if image.ndim == 3:  # the same luma weights ffmpeg uses for videos (BT.601)
+    # Deeper pictures to 8 bits by their bit depth: a 12-bit camera's frames in a 16-bit PNG
+    # fill 0-4095 (the depth, not each picture's own maximum: frames of a recording stay alike)
+    if image.dtype.kind in "ui":
+        top = int(image.max(initial=0))
+        full = float(next((2**bits - 1 for bits in (8, 10, 12, 14) if top < 2**bits), 65535))
+    else:
+        full = 1.0 if np.nanmax(image, initial=0) <= 1.0 else 255.0
+    if image.ndim == 3 and image.shape[-1] in (1, 2):  # grey, grey + alpha
+        image = image[..., 0]
+    elif image.ndim == 3:  # the same luma weights ffmpeg uses for videos (BT.601)
         image = image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    if image.ndim != 2:
+        raise DataError(f"{path}: an image of shape {image.shape}; expected grey or colour")
+    return np.clip(np.rint(image * np.float32(255.0 / full)), 0, 255).astype(np.uint8)
 
 
 def import_project(

@@ -35,6 +35,7 @@ RUMP_WIDER = 1.15
 # The two ends of the blob along its axis: these quantiles of the pixels' projections.
 END_QUANTILE = 0.005
 COARSE_SIDE = 120  # block averaging brings the short side of the frame down to ~this
+FINE_BODY_PX = 100  # the fine step measures a longer animal block-averaged to about this
 
 
 @dataclass
@@ -121,8 +122,13 @@ def build_background(frames: np.ndarray, polarity: str = "auto") -> Background:
     else:
         raise ValueError(f"polarity must be auto, dark or light, got {polarity!r}")
     level = FLOOR_QUANTILE if sign > 0 else 1.0 - FLOOR_QUANTILE
-    matched = frames.astype(np.float32) / gains[:, None, None].astype(np.float32)
-    full = np.quantile(matched, level, axis=0).astype(np.float32)
+    # a band of rows at a time: 41 float copies of a 4000 x 3000 frame would be 2 GB
+    full = np.empty(frames.shape[1:], np.float32)
+    gains32 = gains[:, None, None].astype(np.float32)
+    rows = max(1, (1 << 24) // (frames.shape[0] * frames.shape[2] * 4))
+    for top in range(0, frames.shape[1], rows):
+        band = frames[:, top : top + rows].astype(np.float32) / gains32
+        full[top : top + rows] = np.quantile(band, level, axis=0)
     return Background(full, block_mean(full, factor), factor, sign, noise)
 
 
@@ -247,11 +253,15 @@ def find_animal(
     top, left = max(0, (ys.min() - pad) * f), max(0, (xs.min() - pad) * f)
     bottom = min(frame.shape[0], (ys.max() + pad + 1) * f)
     right = min(frame.shape[1], (xs.max() + pad + 1) * f)
-    window = frame[top:bottom, left:right].astype(np.float32)
-    fine = _contrast(window, bg.full[top:bottom, left:right], bg, gain)
     rough_len = max(np.ptp(ys), np.ptp(xs)) * f if length is None else length
+    # A huge animal (a 4000 x 3000 video) is measured block-averaged to ~FINE_BODY_PX long:
+    # the openings cost the square of their radius per pixel, and the crop needs no more.
+    ff = max(1, int(rough_len // FINE_BODY_PX))
+    window = block_mean(frame[top:bottom, left:right], ff)
+    fine = _contrast(window, block_mean(bg.full[top:bottom, left:right], ff), bg, gain)
+    rough_len /= ff
     radius = max(1, round(OPEN_FRACTION * rough_len))
-    whole = _mask(fine, bg.noise, radius)
+    whole = _mask(fine, bg.noise / ff, radius)
     blob = _best_blob(_opened(whole, radius), fine, None, 1.0)
     if blob is None:
         return Detection(False)
@@ -259,4 +269,6 @@ def find_animal(
     ends = _tail_ends(whole, blob, rough_len)
     if ends is not None:
         x, y = ends
-    return Detection(True, x + left, y + top, blob_len, float(blob.sum()))
+    # block i covers full pixels i * ff ... i * ff + ff - 1: its centre is i * ff + (ff - 1) / 2
+    x, y = x * ff + (ff - 1) / 2, y * ff + (ff - 1) / 2
+    return Detection(True, x + left, y + top, blob_len * ff, float(blob.sum()) * ff * ff)

@@ -54,15 +54,68 @@ def video_info(path) -> VideoInfo:
     return VideoInfo(path, int(width), int(height), fps, max(1, round(duration * fps)))
 
 
+# Every coded frame once: ffmpeg's default to a pipe is a constant rate, which repeats or
+# drops frames of a variable-frame-rate video (120 coded frames became 180).
+PASSTHROUGH = ["-fps_mode", "passthrough"]
+
+
 def iter_frames(info: VideoInfo) -> Iterator[np.ndarray]:
-    """Every frame, (H, W) uint8, in order."""
-    reader = _frames(info.path)
+    """Every frame the file holds, (H, W) uint8, in presentation order, none invented."""
+    reader = _frames(info.path, output_params=PASSTHROUGH)
     try:
         next(reader)
         for buffer in reader:
             yield np.frombuffer(buffer, np.uint8).reshape(info.height, info.width)
     finally:
         reader.close()
+
+
+def frame_times(path) -> np.ndarray | None:
+    """Each frame's presentation time (s, the first frame at 0), read from the container's
+    packets without decoding (ffmpeg's framecrc muxer); None when ffmpeg cannot say."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path)]
+    command += ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
+    try:
+        listing = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    base, pts = None, []
+    for line in listing.splitlines():
+        if line.startswith("#tb 0:"):
+            num, den = line.split(":", 1)[1].strip().split("/")
+            base = int(num) / int(den)
+        elif line and not line.startswith("#"):
+            fields = [f.strip() for f in line.split(",")]
+            if len(fields) >= 3 and fields[0] == "0":
+                pts.append(int(fields[2]))
+    if base is None or not pts:
+        return None
+    times = np.sort(np.array(pts, np.float64)) * base  # packets come in decoding order
+    return times - times[0]
+
+
+def frame_rate_summary(times: np.ndarray | None, fps: float, frames: int) -> dict:
+    """How regular the frames are: `variable_frame_rate` when frame intervals differ by
+    more than 1 % of their median (the table's time_s then follows the file, not frame/fps)."""
+    if times is None or len(times) != frames or frames < 2:
+        return {"variable_frame_rate": False, "times_from": "frame / fps"}
+    steps = np.diff(times)
+    median = float(np.median(steps))
+    variable = bool(median > 0 and np.abs(steps - median).max() > 0.01 * median)
+    return {
+        "variable_frame_rate": variable,
+        "times_from": "the file's timestamps",
+        "frame_interval_s": {
+            "min": float(steps.min()),
+            "median": median,
+            "max": float(steps.max()),
+        },
+        "nominal_fps": fps,
+    }
 
 
 def sample_frames(info: VideoInfo, count: int) -> np.ndarray:

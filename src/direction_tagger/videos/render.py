@@ -45,6 +45,30 @@ class VideoMarks:
         return len(self.locs)
 
 
+def check_marks(marks: VideoMarks, info: VideoInfo, where) -> None:
+    """Marks the video can show: crops with a finite centre and a side of at most twice the
+    video's longer side, keypoints within a video's size of the frame (NaN: not drawn).
+    Anything further is a damaged table, named by its first bad row."""
+    reach = max(info.width, info.height)
+    problems = (
+        (~np.isfinite(marks.crops).all(axis=1), "crop centre", "a finite crop centre"),
+        (
+            ~((marks.sides > 0) & (marks.sides <= 2 * reach)),
+            "crop side",
+            f"a crop side of at most {2 * reach} px",
+        ),
+        (
+            (np.abs(marks.locs - [info.width / 2, info.height / 2]) > 1.5 * reach).any(axis=(1, 2)),
+            "keypoint",
+            f"keypoints within {reach} px of the {info.width}x{info.height} frame",
+        ),
+    )
+    for bad, what, expected in problems:
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{where}: row {row + 1}: a {what} out of reach; expected {expected}")
+
+
 def _to_view(points, edge, zoom):
     """Video (x, y) -> canvas (row, col), for a view whose top-left edge sits at video point
     `edge` (x, y), `zoom` canvas px per video px (pixel centres at integers in both)."""

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from ..io import KEYPOINTS, DataError
-from ..movies.tables import DLC_BODYPARTS, table_fps, table_locs, write_dlc_csv
+from ..movies.tables import (
+    DLC_BODYPARTS,
+    require_numbers,
+    table_fps,
+    table_locs,
+    write_dlc_csv,
+)
 from .crop import crop_to_video
 from .track import TRACK_COLUMNS
 
@@ -22,14 +28,27 @@ from .track import TRACK_COLUMNS
 def read_track(path) -> pd.DataFrame:
     """A track table written by `track`, checked."""
     try:
-        track = pd.read_csv(path)
+        header = list(pd.read_csv(path, nrows=0).columns)
+        missing = [c for c in TRACK_COLUMNS if c not in header]
+        if missing:
+            raise DataError(
+                f"{path}: not a track table from `direction-tagger track` (missing {missing})"
+            )
+        track = pd.read_csv(path, usecols=list(TRACK_COLUMNS), low_memory=False)
     except (OSError, ValueError) as err:
+        if isinstance(err, DataError):
+            raise
         raise DataError(f"{path}: not a readable track table ({err})") from None
-    missing = [c for c in TRACK_COLUMNS if c not in track.columns]
-    if missing:
-        raise DataError(
-            f"{path}: not a track table from `direction-tagger track` (missing {missing})"
-        )
+    track = require_numbers(track, path)
+    for column in ("crop_x", "crop_y", "crop_side"):
+        values = track[column].to_numpy(float)
+        bad = ~np.isfinite(values) | ((values <= 0) if column == "crop_side" else False)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{path}: row {row + 1}, column '{column}': {values[row]:g}; expected a "
+                f"{'positive ' if column == 'crop_side' else ''}number (video px)"
+            )
     return track
 
 
@@ -51,6 +70,7 @@ def video_table(table: pd.DataFrame, track: pd.DataFrame, what="predictions", tr
     _check_lengths(table, track, what, track_path)
     centres, sides = crops_of(track)
     out = table.copy()
+    out["time_s"] = track["time_s"].to_numpy(float)  # the video's own times (variable rate)
     for suffix in ("", "_raw", "_true"):
         locs = table_locs(table, suffix)
         if locs is None:
@@ -63,7 +83,11 @@ def video_table(table: pd.DataFrame, track: pd.DataFrame, what="predictions", tr
     locs = table_locs(out, "")
     centre = crop_to_video((locs[:, :1] + locs[:, 1:2]) / 2, centres, sides)[:, 0]
     if len(table) > 1:
-        velocity = np.gradient(centre, axis=0) * table_fps(table)  # px/s, central differences
+        time = out["time_s"].to_numpy(float)
+        if (np.diff(time) > 0).all():  # px/s, central differences over the video's own times
+            velocity = np.gradient(centre, time, axis=0)
+        else:
+            velocity = np.gradient(centre, axis=0) * table_fps(table)
         out["speed_video_px_s"] = np.linalg.norm(velocity, axis=-1)
     else:
         out["speed_video_px_s"] = np.nan

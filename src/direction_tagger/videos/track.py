@@ -25,7 +25,7 @@ from ..io import DataError, atomic_path, write_json
 from ..movie_store import MovieWriter
 from .crop import crop_frame
 from .finder import Background, Detection, build_background, find_animal
-from .reader import VideoInfo, iter_frames, sample_frames
+from .reader import VideoInfo, frame_rate_summary, frame_times, iter_frames, sample_frames
 
 TRACK_COLUMNS = (
     "frame",
@@ -45,7 +45,7 @@ TRACK_COLUMNS = (
 class TrackSettings:
     crop_side: float | None = None  # video px; None: crop_scale x the body length
     crop_scale: float = 2.0
-    smooth_window: int = 9  # frames (odd)
+    smooth_window: int = 9  # frames (odd; an even one acts as the next odd one)
     polarity: str = "auto"  # the animal against the floor: auto, dark or light
     background_frames: int = 41
     max_jump: float = 0.5  # body lengths per frame; a longer move of the raw centre is a jump
@@ -64,8 +64,20 @@ def measure_animal(samples: np.ndarray, bg: Background, path) -> float:
     return float(np.median(lengths))
 
 
+def check_crop_side(side: float | None, width: int, height: int, path, what: str) -> None:
+    """A crop side the video allows: at most twice its longer side (a larger crop shows
+    nothing more, only costs memory). None: not chosen yet."""
+    largest = 2 * max(width, height)
+    if side is not None and not 0 < side <= largest:
+        raise DataError(
+            f"{path}: {what} is {side:g} px; expected at most {largest} px, twice the "
+            f"{width}x{height} video's longer side"
+        )
+
+
 class _Smoother:
-    """Crop centres: the median of the raw centres within `half` frames on either side."""
+    """Crop centres: the median of the raw centres within `half` frames on either side (an
+    even window acts as the next odd one)."""
 
     def __init__(self, window: int, start: tuple[float, float]):
         self.half = window // 2
@@ -98,13 +110,17 @@ def track_video(
     """Track, crop and write the movie, its track table, QC summary and (optionally) the
     tracking figure. Returns the QC."""
     settings = settings or TrackSettings()
-    if settings.smooth_window < 1 or settings.smooth_window % 2 == 0:
-        raise ValueError(f"smooth_window must be an odd number >= 1, got {settings.smooth_window}")
+    if settings.smooth_window < 1:
+        raise ValueError(f"smooth_window must be >= 1, got {settings.smooth_window}")
+    check_crop_side(settings.crop_side, info.width, info.height, info.path, "crop side")
     samples = sample_frames(info, settings.background_frames)
     bg = build_background(samples, settings.polarity)
     length = measure_animal(samples, bg, info.path)
     side = float(settings.crop_side or settings.crop_scale * length)
+    what = f"crop side ({settings.crop_scale:g} x the body length {length:.1f} px)"
+    check_crop_side(side, info.width, info.height, info.path, what)
 
+    times = frame_times(info.path)  # a variable frame rate keeps its own times
     smoother = _Smoother(settings.smooth_window, (info.width / 2 - 0.5, info.height / 2 - 0.5))
     pending: deque = deque()  # (index, frame, detection, jump) awaiting their crop
     stats = {"frames": 0, "lost": 0, "jumps": 0, "longest_lost_run": 0}
@@ -123,8 +139,9 @@ def track_video(
             index, frame, det, jump = pending.popleft()
             x, y = smoother.centre(index)
             movie.write(crop_frame(frame, x, y, side))
+            time = times[index] if times is not None and index < len(times) else index / info.fps
             table.writerow(
-                [index, f"{index / info.fps:.4f}", f"{x:.3f}", f"{y:.3f}", f"{side:.3f}"]
+                [index, f"{time:.4f}", f"{x:.3f}", f"{y:.3f}", f"{side:.3f}"]
                 + [int(det.found), int(jump)]
                 + [f"{v:.3f}" if det.found else "" for v in (det.x, det.y, det.length)]
             )
@@ -164,6 +181,7 @@ def track_video(
         "fps": info.fps,
         **stats,
         "lost_fraction": stats["lost"] / stats["frames"],
+        **frame_rate_summary(times, info.fps, stats["frames"]),
         "crop_side_px": side,
         "body_length_px": length,
         "polarity": "dark" if bg.polarity > 0 else "light",
