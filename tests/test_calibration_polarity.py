@@ -291,7 +291,12 @@ def test_a_clean_validation_set_does_not_make_the_calibration_certain():
 
 
 def test_views_move_labels_with_the_pixels():
-    from direction_tagger.evaluate.views import all_views, labelled_views, views_per_frame
+    from direction_tagger.evaluate.views import (
+        all_views,
+        calibration_views,
+        labelled_views,
+        views_per_frame,
+    )
 
     # one bright pixel under each keypoint; every view must still have it under its label
     locs = np.array([[[10.0, 30.0], [25.0, 20.0], [38.0, 12.0]], [[5.0, 5.0], [20, 40], [44, 9]]])
@@ -309,6 +314,9 @@ def test_views_move_labels_with_the_pixels():
         xs, ys = np.rint(pts).astype(int).T
         assert (img[ys, xs] == 255).all()
     assert views_per_frame(8) == 72 and views_per_frame(400) == 5 and views_per_frame(5000) == 1
+    # a calibration views its validation frames only while they are few
+    assert calibration_views(8) == 72 and calibration_views(150) == 14
+    assert calibration_views(200) == 1
 
 
 def test_a_few_clean_frames_with_views_give_a_measured_not_constant_calibration():

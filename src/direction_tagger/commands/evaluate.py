@@ -62,7 +62,7 @@ def register(subparsers) -> None:
 
 def run_calibrate(args) -> int:
     from ..evaluate.calibration import fit_calibration, p_within, reliability, reliability_figure
-    from ..evaluate.views import view_sample, views_per_frame
+    from ..evaluate.views import calibration_views, view_sample
     from ..io import sha256_file, write_json
     from ..movies.predict import load_predictor
 
@@ -73,7 +73,7 @@ def run_calibrate(args) -> int:
     errors = np.linalg.norm(pred.locs - data.locs[idx], axis=-1)
     # Few frames: the slopes come from views of them and of the training frames (evaluate/
     # calibration.py); the frames themselves set the level.
-    n_views, views, viewed = views_per_frame(len(idx)), None, {}
+    n_views, views, viewed = calibration_views(len(idx)), None, {}
     if n_views > 1:
         train = load_subset(args.split, "train", len(data))
         views = []

@@ -15,7 +15,7 @@ training frames (a good model can be right on every view of 8 easy frames, which
 slope at all); and the validation frames alone then set the level: the intercept, unpenalised
 but for half a pseudo-point each way, so the mean probability on them is their share within R
 px and never reaches 1 (the model knows its training frames, and views are harder than frames,
-so neither may set it). With 2,000 validation frames or more the frames fit everything.
+so neither may set it). From 200 validation frames on, the frames fit everything.
 Measured on real mice held out by recording with 8 validation frames:
 benchmarks/bench_calibration_few_val.py, docs/quality_control.md.
 """

@@ -20,6 +20,9 @@ from ..originals.augment import source_index, transform_points
 
 SHIFTS_PX = (-2, 0, 2)  # whole px on each axis: within what training's augmentation shows
 MIN_VIEWED_FRAMES = 2000  # views are added until the frames and their views reach this
+# From this many validation frames on (600 points), the frames show the slopes themselves; the
+# views cost predictions (4,000 frames x TTA) that a large project need not pay.
+VIEWS_BELOW_FRAMES = 200
 VIEW_SEED = 0  # which views, when fewer than all are needed: fixed, so refits agree
 
 
@@ -39,6 +42,11 @@ def views_per_frame(n_frames: int, target: int = MIN_VIEWED_FRAMES) -> int:
     """How many views (the frame itself included) each of n frames gets: enough for about
     `target` predictions in all, at most every view, at least the frame itself."""
     return int(np.clip(np.ceil(target / max(1, n_frames)), 1, len(all_views())))
+
+
+def calibration_views(n_validation: int) -> int:
+    """Views of each validation frame a calibration uses (1: the frames alone, no views)."""
+    return views_per_frame(n_validation) if n_validation < VIEWS_BELOW_FRAMES else 1
 
 
 def labelled_views(
