@@ -343,3 +343,23 @@ def test_a_few_clean_frames_with_views_give_a_measured_not_constant_calibration(
     assert (sure > 0.9).all() and (unsure < 0.5).all()
     # the level is the frames': all within 2 px, so their mean probability is high
     assert p_within(viewed, *frames[1:]).mean() > 0.9
+
+
+def test_views_without_a_miss_at_3px_borrow_the_2px_slopes():
+    # A good model on 17 frames of one recording: no view is ever 3 px off, so P(within 3 px)
+    # cannot learn its slopes from them; it takes those of 2 px and keeps its own level.
+    rng = np.random.default_rng(11)
+    frames = (
+        rng.uniform(0.1, 1.2, (8, 3)),
+        rng.uniform(0.8, 0.95, (8, 3)),
+        rng.gamma(2, 0.1, (8, 3)),
+    )
+    errors, confidence, spread = simulated_points(1200, seed=12)
+    frames[0][0, 0] = 2.5  # one point within 3 px but not within 2
+    views = [(np.minimum(errors, 2.9), confidence, spread)]
+    calibration = fit_calibration(*frames, tta=2, views=views, n_views=72)
+    assert calibration["slopes_from_radius_px"] == {"2": 2.0, "3": 2.0}
+    w2, w3 = calibration["coefficients"]["2"], calibration["coefficients"]["3"]
+    assert w3[1:] == w2[1:] and w3[0] > w2[0]  # same slopes, a higher level
+    p3 = p_within(calibration, confidence, spread, 3.0)
+    assert np.ptp(p3) > 0.3  # not one value for every point

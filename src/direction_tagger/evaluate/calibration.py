@@ -27,6 +27,8 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit
 
 RADII_PX = (2.0, 3.0)
+SLOPE_RADII_PX = (1.0, 2.0, 3.0)  # with views: the radii whose slopes may stand in for another's
+MIN_MISSES = 20  # view points beyond R that its own slopes need
 SPREAD_OFFSET_PX = 0.05  # keeps log(spread) finite for a spread of 0
 SPREAD_WITHOUT_TTA_PX = 0.3  # the value the spread feature takes when there is no TTA
 RIDGE = 1.0
@@ -101,10 +103,18 @@ def fit_calibration(
     if views:
         usable = [_usable(*v) for v in views]
         vx, verr = np.vstack([u[0] for u in usable]), np.concatenate([u[1] for u in usable])
-    coefficients = {}
+    coefficients, slopes_from = {}, {}
     for radius in RADII_PX:
         w = _fit_logistic(vx, (verr <= radius).astype(float), ridge)
+        slopes_from[f"{radius:g}"] = radius
         if views:
+            # Views of a good model's frames may all lie within 3 px: no slope to see there.
+            # The slopes of the largest smaller radius with misses stand in (the same
+            # features make a point likelier to be off by 1, 2 or 3 px); only the level is R's.
+            usable = [r for r in SLOPE_RADII_PX if r <= radius and (verr > r).sum() >= MIN_MISSES]
+            if usable and usable[-1] != radius:
+                w = _fit_logistic(vx, (verr <= usable[-1]).astype(float), ridge)
+                slopes_from[f"{radius:g}"] = usable[-1]
             w[0] = _fit_intercept(x @ w[1:], (err <= radius).astype(float))
         coefficients[f"{radius:g}"] = [float(v) for v in w]
     return {
@@ -116,6 +126,7 @@ def fit_calibration(
         "n_slope_points": int(len(verr)),
         "ridge": ridge,
         "coefficients": coefficients,
+        "slopes_from_radius_px": slopes_from,
         "share_within": {f"{r:g}": float(np.mean(err <= r)) for r in RADII_PX},
         "share_within_views": {f"{r:g}": float(np.mean(verr <= r)) for r in RADII_PX},
     }
