@@ -288,3 +288,78 @@ def test_a_clean_validation_set_does_not_make_the_calibration_certain():
     calibration = fit_calibration(errors, rng.uniform(0.6, 0.95, (20, 3)), None, tta=0)
     p = p_within(calibration, np.full((5, 3), 0.8), None, 3.0)
     assert (p > 0.9).all() and (p < 0.995).all()
+
+
+def test_views_move_labels_with_the_pixels():
+    from direction_tagger.evaluate.views import (
+        all_views,
+        calibration_views,
+        labelled_views,
+        views_per_frame,
+    )
+
+    # one bright pixel under each keypoint; every view must still have it under its label
+    locs = np.array([[[10.0, 30.0], [25.0, 20.0], [38.0, 12.0]], [[5.0, 5.0], [20, 40], [44, 9]]])
+    images = np.zeros((2, 50, 50), np.uint8)
+    for f in range(2):
+        for x, y in locs[f].astype(int):
+            images[f, y, x] = 255
+    views = all_views()
+    assert len(views) == 72 and len({tuple(v) for v in views}) == 72
+    assert tuple(views[0]) == (0, 0, 0, 0)  # the frame itself first
+    images_v, locs_v, frame = labelled_views(images, locs, 72)
+    assert images_v.shape == (144, 50, 50) and list(frame[:3]) == [0, 0, 0]
+    np.testing.assert_array_equal(images_v[0], images[0])
+    for img, pts in zip(images_v, locs_v):
+        xs, ys = np.rint(pts).astype(int).T
+        assert (img[ys, xs] == 255).all()
+    assert views_per_frame(8) == 72 and views_per_frame(400) == 5 and views_per_frame(5000) == 1
+    # a calibration views its validation frames only while they are few
+    assert calibration_views(8) == 72 and calibration_views(150) == 14
+    assert calibration_views(200) == 1
+
+
+def test_a_few_clean_frames_with_views_give_a_measured_not_constant_calibration():
+    # 8 validation frames, every point within 2 px: alone they fit a constant. Views (harder,
+    # and varied) show how the error grows with spread and falling confidence.
+    rng = np.random.default_rng(7)
+    frames = (
+        rng.uniform(0.1, 1.2, (8, 3)),
+        rng.uniform(0.8, 0.95, (8, 3)),
+        rng.gamma(2, 0.1, (8, 3)),
+    )
+    alone = fit_calibration(*frames, tta=2)
+    # views of these frames and of training frames, all with errors that follow the features
+    views = [simulated_points(8 * 72, seed=8), simulated_points(2000, seed=10)]
+    viewed = fit_calibration(*frames, tta=2, views=views, n_views=72)
+    assert viewed["n_frames"] == 8 and viewed["n_views"] == 72
+    errors, confidence, spread = simulated_points(2000, seed=9)
+    p_alone = p_within(alone, confidence, spread)
+    p_viewed = p_within(viewed, confidence, spread)
+    assert np.ptp(p_alone) < 0.1  # what issue #24 saw: one value for every point
+    assert np.ptp(p_viewed) > 0.5  # sure points near 1, unsure ones far below
+    sure = p_within(viewed, np.array([[0.95] * 3]), np.array([[0.1] * 3]))
+    unsure = p_within(viewed, np.array([[0.1] * 3]), np.array([[1.5] * 3]))
+    assert (sure > 0.9).all() and (unsure < 0.5).all()
+    # the level is the frames': all within 2 px, so their mean probability is high
+    assert p_within(viewed, *frames[1:]).mean() > 0.9
+
+
+def test_views_without_a_miss_at_3px_borrow_the_2px_slopes():
+    # A good model on 17 frames of one recording: no view is ever 3 px off, so P(within 3 px)
+    # cannot learn its slopes from them; it takes those of 2 px and keeps its own level.
+    rng = np.random.default_rng(11)
+    frames = (
+        rng.uniform(0.1, 1.2, (8, 3)),
+        rng.uniform(0.8, 0.95, (8, 3)),
+        rng.gamma(2, 0.1, (8, 3)),
+    )
+    errors, confidence, spread = simulated_points(1200, seed=12)
+    frames[0][0, 0] = 2.5  # one point within 3 px but not within 2
+    views = [(np.minimum(errors, 2.9), confidence, spread)]
+    calibration = fit_calibration(*frames, tta=2, views=views, n_views=72)
+    assert calibration["slopes_from_radius_px"] == {"2": 2.0, "3": 2.0}
+    w2, w3 = calibration["coefficients"]["2"], calibration["coefficients"]["3"]
+    assert w3[1:] == w2[1:] and w3[0] > w2[0]  # same slopes, a higher level
+    p3 = p_within(calibration, confidence, spread, 3.0)
+    assert np.ptp(p3) > 0.3  # not one value for every point

@@ -16,6 +16,7 @@ from direction_tagger.originals.split import (
     parse_fractions,
     save_split,
     split_by_group,
+    split_with_fallback,
 )
 
 FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
@@ -75,6 +76,72 @@ def test_bad_fractions_are_refused():
     assert parse_fractions("train=0.9, test=0.1") == {"train": 0.9, "test": 0.1}
     with pytest.raises(ValueError):
         parse_fractions("0.5,0.5")
+
+
+def runs_in_order(idx, order):
+    """How many contiguous runs the frames `idx` make in the frame order `order`."""
+    position = np.argsort(order)[np.sort(idx)]
+    position.sort()
+    return 1 + int(np.count_nonzero(np.diff(position) > 1))
+
+
+@pytest.mark.parametrize("recordings", [1, 2])
+def test_one_or_two_recordings_fall_back_to_contiguous_blocks(recordings):
+    n = 80
+    groups = np.repeat([f"rec{r}" for r in range(recordings)], n // recordings)
+    # image names out of file order (and img10 after img9): the order in time is the names'
+    rng = np.random.default_rng(3)
+    number = np.concatenate([rng.permutation(n // recordings) for _ in range(recordings)])
+    names = np.array([f"img{i}.png" for i in number])
+    split, blocks = split_with_fallback(groups, FRACTIONS, 0, names)
+    assert blocks is not None and len(np.unique(blocks)) == 10 * recordings
+    everything = np.sort(np.concatenate(list(split.values())))
+    np.testing.assert_array_equal(everything, np.arange(n))
+    assert groups_on_several_parts(split, blocks) == []
+    for part, share in FRACTIONS.items():
+        assert len(split[part]) == share * n, part
+    # within a recording, a part holds runs of consecutive images, not scattered frames
+    time_order = np.lexsort((number, groups))
+    for part in ("val", "test"):
+        assert runs_in_order(split[part], time_order) <= recordings, part
+    # the same call gives the same split; another seed another one
+    again, _ = split_with_fallback(groups, FRACTIONS, 0, names)
+    assert all(np.array_equal(again[k], split[k]) for k in FRACTIONS)
+    other, _ = split_with_fallback(groups, FRACTIONS, 5, names)
+    assert not np.array_equal(other["val"], split["val"])
+
+
+def test_enough_recordings_are_never_cut():
+    groups = np.repeat(np.arange(12), 20)
+    split, blocks = split_with_fallback(groups, FRACTIONS, 0)
+    assert blocks is None
+    assert groups_on_several_parts(split, groups) == []
+    # an empty part that was asked to be empty is no reason to cut
+    _, blocks = split_with_fallback(np.zeros(40), {"train": 0.9, "val": 0.1, "test": 0.0}, 0)
+    assert blocks is not None  # one recording: val would be empty
+    split, blocks = split_with_fallback(
+        np.repeat([0, 1], 20), {"train": 0.5, "val": 0.5, "test": 0.0}, 0
+    )
+    assert blocks is None and len(split["test"]) == 0
+
+
+def test_split_command_says_when_it_cut_a_recording(tmp_path, capsys):
+    data = tmp_path / "one_recording.npz"
+    _labelled(
+        data,
+        30,
+        video=np.array(["mouse1"] * 30),
+        frame=np.array([f"img{i:04d}.png" for i in range(30)]),
+    )
+    out = tmp_path / "split.json"
+    assert main(["split", "--data", str(data), "--group-key", "video", "--out", str(out)]) == 0
+    info = load_split_info(out)
+    assert info["fallback"] == "contiguous blocks within groups"
+    assert "contiguous blocks" in info["rule"] and "key 'frame'" in info["rule"]
+    assert all(info["parts"][k]["n_frames"] == 3 for k in ("val", "test"))
+    split = load_split(out)
+    assert all(np.all(np.diff(split[k]) == 1) for k in ("val", "test"))  # one run each
+    capsys.readouterr()
 
 
 def test_save_and_load_round_trip(tmp_path):

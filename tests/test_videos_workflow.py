@@ -122,3 +122,36 @@ def test_a_deeplabcut_project_trains_a_model_split_by_recording(tmp_path):
     assert len(sides) == 3
     assert all(sides[a].isdisjoint(sides[b]) for a in sides for b in sides if a < b), sides
     assert (tmp_path / "results" / "demo" / "eval" / "heldout" / "metrics.json").is_file()
+
+
+def test_a_one_recording_deeplabcut_project_trains_and_evaluates_with_defaults(tmp_path):
+    """Issue #24: DLC's own example has one recording; grouping by recording left validation
+    empty. Only the training length is shrunk here: split, calibration and evaluation are the
+    defaults a new user gets."""
+    project = tmp_path / "dlc project"
+    write_dlc_project(project, recordings=1, frames=30)
+    config = {
+        "data": {"source": "dlc", "dlc": {"project": str(project)}},
+        "train": {"steps": 30, "batch_size": 16, "patience": None, "arch_kwargs": {"width": 8}},
+    }
+    run_snakemake(tmp_path, "results/main/summary.md", configs=[config], replace=True)
+    results = tmp_path / "results" / "main"
+    with np.load(tmp_path / "results" / "data" / "dlc" / "labelled.npz", allow_pickle=False) as npz:
+        frames = npz["frame"]
+    split = json.loads((results / "split.json").read_text())
+    assert split["fallback"] == "contiguous blocks within groups"
+    counts = {k: v["n_frames"] for k, v in split["parts"].items()}
+    assert counts["train"] >= 20 and 2 <= counts["val"] <= 4 and 2 <= counts["test"] <= 4
+    for part in ("val", "test"):  # each a run of neighbouring images of the recording
+        numbers = sorted(int(str(frames[i])[3:7]) for i in split["indices"][part])
+        assert np.all(np.diff(numbers) == 1), (part, numbers)
+    calibration = json.loads((results / "calibration" / "tta8.json").read_text())
+    assert calibration["n_frames"] == counts["val"] and calibration["n_views"] > 1
+    assert calibration["viewed"]["training"]["frames"] == counts["train"]
+    metrics = json.loads((results / "eval" / "heldout" / "metrics.json").read_text())
+    assert metrics["n_frames"] == counts["test"]
+    table = pd.read_csv(results / "eval" / "heldout" / "frames.csv")
+    assert table["head_p_within_2px"].between(0, 1).all()
+    summary = (results / "summary.md").read_text()
+    assert "contiguous blocks" in summary
+    assert f"rests on {counts['val']} validation frames" in summary

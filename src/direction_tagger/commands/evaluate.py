@@ -62,6 +62,7 @@ def register(subparsers) -> None:
 
 def run_calibrate(args) -> int:
     from ..evaluate.calibration import fit_calibration, p_within, reliability, reliability_figure
+    from ..evaluate.views import calibration_views, view_sample
     from ..io import sha256_file, write_json
     from ..movies.predict import load_predictor
 
@@ -70,7 +71,21 @@ def run_calibrate(args) -> int:
     idx = load_subset(args.split, args.subset, len(data), allow_empty=False)
     pred = predictor.predict(data.images[idx], tta=args.tta, progress=True)
     errors = np.linalg.norm(pred.locs - data.locs[idx], axis=-1)
-    calibration = fit_calibration(errors, pred.confidence, pred.spread, args.tta)
+    # Few frames: the slopes come from views of them and of the training frames (evaluate/
+    # calibration.py); the frames themselves set the level.
+    n_views, views, viewed = calibration_views(len(idx)), None, {}
+    if n_views > 1:
+        train = load_subset(args.split, "train", len(data))
+        views = []
+        for name, part in (("validation", idx), ("training", train)):
+            if len(part):
+                images, locs, each = view_sample(data.images[part], data.locs[part])
+                views.append(view_errors(predictor, images, locs, args.tta))
+                viewed[name] = {"frames": int(len(images) // each), "views_each": int(each)}
+    calibration = fit_calibration(
+        errors, pred.confidence, pred.spread, args.tta, views=views, n_views=n_views
+    )
+    calibration["viewed"] = viewed
     calibration |= {
         "model": str(args.model),
         "model_sha256": sha256_file(args.model),
@@ -88,11 +103,21 @@ def run_calibrate(args) -> int:
         }
         reliability_figure(diagrams, args.reliability, f"calibration ({args.subset} frames)")
     shares = calibration["share_within"]
+    views_text = ", ".join(
+        f"{v['frames']} {k} frames x {v['views_each']}" for k, v in viewed.items()
+    )
+    views_text = f" (slopes from views: {views_text})" if views_text else ""
     print(
-        f"calibrated on {len(idx)} {args.subset} frames (TTA {args.tta}): "
+        f"calibrated on {len(idx)} {args.subset} frames{views_text} (TTA {args.tta}): "
         f"{100 * shares['2']:.1f}% of points within 2 px, {100 * shares['3']:.1f}% within 3 px"
     )
     return 0
+
+
+def view_errors(predictor, images, locs, tta: int):
+    """(errors px, confidences, spreads) of labelled views, as calibration fits them."""
+    pred = predictor.predict(images, tta=tta, progress=True)
+    return np.linalg.norm(pred.locs - locs, axis=-1), pred.confidence, pred.spread
 
 
 def run_evaluate(args) -> int:

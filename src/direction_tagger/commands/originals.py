@@ -46,6 +46,11 @@ groups, first found: --groups FILE (its `groups` key, one per frame of --data, e
 frame its own group, only right for data without copies); the `groups` key of --data (written
 by `direction-tagger augment`). Without any, the command refuses: a random split over
 augmented copies leaks.
+
+Too few groups to give every part with a share above 0 at least one (one or two recordings
+for train / val / test): each group is cut into contiguous blocks of frames instead, ordered by
+the data's `frame` key (image names, as `import-dlc` writes them) or by frame index, and whole
+blocks are split; the split JSON's `rule` and `fallback` say so.
 """
 
 
@@ -302,7 +307,13 @@ def run_augment(args) -> int:
 
 
 def run_split(args) -> int:
-    from ..originals.split import frame_groups, parse_fractions, save_split, split_by_group
+    from ..originals.split import (
+        frame_groups,
+        frame_names,
+        parse_fractions,
+        save_split,
+        split_with_fallback,
+    )
 
     data = load_labelled(args.data)
     data_sha256 = sha256_file(args.data)
@@ -313,20 +324,36 @@ def run_split(args) -> int:
             "recover`) or --group-key (e.g. video), or --group-key frame for data "
             "without copies"
         )
+    names = frame_names(args.data, len(data))
     try:
         fractions = parse_fractions(args.fractions)
         if "train" in fractions and not fractions["train"] > 0:
             raise ValueError(f"the 'train' part needs a share above 0, got {fractions['train']:g}")
-        split = split_by_group(groups, fractions, args.seed)
+        split, blocks = split_with_fallback(groups, fractions, args.seed, names)
     except ValueError as err:
         raise DataError(f"--fractions {args.fractions}: {err}") from None
     n_groups = len(np.unique(groups))
     wanted = " / ".join(f"{k} {v:g}" for k, v in fractions.items())
-    rule = (
-        f"by group: {n_groups} groups ({source}) shuffled with seed {args.seed}; each in turn "
-        f"goes whole to the part furthest below its share of frames ({wanted}); no group is "
-        "in two parts."
-    )
+    meta = {}
+    if blocks is None:
+        rule = (
+            f"by group: {n_groups} groups ({source}) shuffled with seed {args.seed}; each in "
+            f"turn goes whole to the part furthest below its share of frames ({wanted}); no "
+            "group is in two parts."
+        )
+    else:
+        per_group = len(np.unique(blocks)) / n_groups
+        order = "frame name (key 'frame')" if names is not None else "frame index"
+        rule = (
+            f"by contiguous blocks: {n_groups} group{'s' if n_groups > 1 else ''} ({source}) "
+            f"cannot fill every part ({wanted}) whole, so each group's frames, ordered by "
+            f"{order}, are cut into ~{per_group:.0f} contiguous blocks, shuffled with seed "
+            f"{args.seed}; each block goes whole to the part furthest below its share. "
+            "Neighbouring frames stay together, but parts share recordings: held-out "
+            "accuracy is that of new frames of seen recordings, not of new recordings."
+        )
+        meta = {"fallback": "contiguous blocks within groups", "block_order": order}
+        groups = blocks  # what no part may share
     info = save_split(
         args.out,
         split,
@@ -337,6 +364,7 @@ def run_split(args) -> int:
         group_source=source,
         fractions_requested=fractions,
         seed=args.seed,
+        **meta,
     )
     print(info["rule"])
     print(json.dumps(info["parts"]))

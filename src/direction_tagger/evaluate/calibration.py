@@ -5,19 +5,30 @@ points by how wrong they are, but their values mean nothing by themselves. A cal
 turns them into probabilities, P(error <= R px) for R = 2 and 3 px: one logistic regression per
 radius on two features, logit(confidence) and log(spread + 0.05 px), fitted on the model's
 validation frames with the TTA the predictions will use (without TTA the spread feature is a
-constant and only confidence counts). The slopes get a small ridge penalty, the intercept none
-(only half a pseudo-point each way), so the mean probability equals the share within R px on
-those frames even when they are few (a lab's 20 validation frames), and never reaches 1. Measured on real mice held out by recording, the held-out
-reliability stays within 0.1 of the diagonal (benchmarks/bench_real_qc.py).
+constant and only confidence counts).
+
+A lab's validation part can be 8 frames; fitted on their 24 points alone, the slopes (held
+back by a small ridge penalty) stay near 0 and every frame of a video gets the same
+probability (issue #24). So the slopes are fitted on many views -- turned and shifted, each
+a new input to the network with labels mapped exactly (views.py) -- of those frames and of the
+training frames (a good model can be right on every view of 8 easy frames, which then shows no
+slope at all); and the validation frames alone then set the level: the intercept, unpenalised
+but for half a pseudo-point each way, so the mean probability on them is their share within R
+px and never reaches 1 (the model knows its training frames, and views are harder than frames,
+so neither may set it). From 200 validation frames on, the frames fit everything.
+Measured on real mice held out by recording with 8 validation frames:
+benchmarks/bench_calibration_few_val.py, docs/quality_control.md.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit
 
 RADII_PX = (2.0, 3.0)
+SLOPE_RADII_PX = (1.0, 2.0, 3.0)  # with views: the radii whose slopes may stand in for another's
+MIN_MISSES = 20  # view points beyond R that its own slopes need
 SPREAD_OFFSET_PX = 0.05  # keeps log(spread) finite for a spread of 0
 SPREAD_WITHOUT_TTA_PX = 0.3  # the value the spread feature takes when there is no TTA
 RIDGE = 1.0
@@ -52,26 +63,72 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
     return minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
 
 
-def fit_calibration(errors, confidence, spread, tta: int, ridge: float = RIDGE) -> dict:
-    """A JSON-able calibration from (N, 3) errors (px), confidences and spreads (NaN: no TTA)."""
-    errors = np.asarray(errors, dtype=np.float64)
+def _fit_intercept(offset: np.ndarray, y: np.ndarray) -> float:
+    """The intercept b maximising the likelihood of y (0/1) under P = expit(b + offset), with
+    Jeffreys' half success and half failure at the mean offset (as `_fit_logistic`)."""
+    centre = offset.mean()
+
+    def loss(b):
+        z, zc = b + offset, b + centre
+        prior = 0.5 * np.logaddexp(0, -zc) + 0.5 * np.logaddexp(0, zc)
+        return np.sum(np.logaddexp(0, z) - y * z) + prior
+
+    return float(minimize_scalar(loss, bounds=(-30, 30), method="bounded").x)
+
+
+def _usable(errors, confidence, spread) -> tuple[np.ndarray, np.ndarray]:
+    """(features, errors) of the points with a finite error and features."""
+    errors = np.asarray(errors, dtype=np.float64).reshape(-1)
     x = features(confidence, spread).reshape(-1, 2)
-    ok = np.isfinite(errors.reshape(-1)) & np.isfinite(x).all(axis=1)
-    if ok.sum() < 3:
-        raise ValueError(f"{ok.sum()} usable points to calibrate on; need at least 3")
-    x, err = x[ok], errors.reshape(-1)[ok]
-    coefficients = {
-        f"{radius:g}": [float(v) for v in _fit_logistic(x, (err <= radius).astype(float), ridge)]
-        for radius in RADII_PX
-    }
+    ok = np.isfinite(errors) & np.isfinite(x).all(axis=1)
+    return x[ok], errors[ok]
+
+
+def fit_calibration(
+    errors, confidence, spread, tta: int, ridge: float = RIDGE, views=None, n_views: int = 1
+) -> dict:
+    """A JSON-able calibration from (N, 3) errors (px), confidences and spreads (NaN: no TTA)
+    of N labelled frames.
+
+    views: None, or a list of (errors, confidences, spreads) of labelled views (views.py):
+    of these frames, `n_views` each, and of frames the model trained on. With views, they fit
+    the slopes -- how the chance of being within R px moves with confidence and spread, which
+    a few frames cannot show -- and the frames themselves then set the level (the intercept,
+    with Jeffreys' half points): views are turned and shifted, and the model knows its
+    training frames, so neither says how often it is right on new frames."""
+    x, err = _usable(errors, confidence, spread)
+    if len(err) < 3:
+        raise ValueError(f"{len(err)} usable points to calibrate on; need at least 3")
+    vx, verr = (x, err)
+    if views:
+        usable = [_usable(*v) for v in views]
+        vx, verr = np.vstack([u[0] for u in usable]), np.concatenate([u[1] for u in usable])
+    coefficients, slopes_from = {}, {}
+    for radius in RADII_PX:
+        w = _fit_logistic(vx, (verr <= radius).astype(float), ridge)
+        slopes_from[f"{radius:g}"] = radius
+        if views:
+            # Views of a good model's frames may all lie within 3 px: no slope to see there.
+            # The slopes of the largest smaller radius with misses stand in (the same
+            # features make a point likelier to be off by 1, 2 or 3 px); only the level is R's.
+            usable = [r for r in SLOPE_RADII_PX if r <= radius and (verr > r).sum() >= MIN_MISSES]
+            if usable and usable[-1] != radius:
+                w = _fit_logistic(vx, (verr <= usable[-1]).astype(float), ridge)
+                slopes_from[f"{radius:g}"] = usable[-1]
+            w[0] = _fit_intercept(x @ w[1:], (err <= radius).astype(float))
+        coefficients[f"{radius:g}"] = [float(v) for v in w]
     return {
         "kind": "logistic P(error <= R px) on [logit(confidence), log(spread + 0.05 px)]",
         "tta": int(tta),
-        "n_points": int(ok.sum()),
-        "n_frames": int(len(errors)),
+        "n_points": int(len(err)),
+        "n_frames": int(len(np.asarray(errors))),
+        "n_views": int(n_views if views else 1),
+        "n_slope_points": int(len(verr)),
         "ridge": ridge,
         "coefficients": coefficients,
+        "slopes_from_radius_px": slopes_from,
         "share_within": {f"{r:g}": float(np.mean(err <= r)) for r in RADII_PX},
+        "share_within_views": {f"{r:g}": float(np.mean(verr <= r)) for r in RADII_PX},
     }
 
 

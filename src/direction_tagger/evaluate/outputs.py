@@ -51,6 +51,13 @@ def calibrated_columns(frame, confidence, spread, calibration: dict) -> dict:
         if radius == "2":
             for k, name in enumerate(KEYPOINTS):
                 frame[f"{name}_p_within_2px"] = p[:, k]
+    # what the calibration rests on, for the summary (older files lack the views)
+    out["fitted_on"] = {
+        "subset": calibration.get("subset", "val"),
+        "n_frames": calibration.get("n_frames"),
+        "n_views": calibration.get("n_views", 1),
+        "viewed": calibration.get("viewed", {}),
+    }
     return out
 
 

@@ -13,6 +13,7 @@ whatever provenance the caller adds (data checksum, group source). Evaluation re
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
@@ -72,6 +73,51 @@ def split_by_group(groups, fractions: dict[str, float], seed: int) -> dict[str, 
         filled[p] += counts[gi]
     part = part_of_group[inverse]
     return {name: np.flatnonzero(part == i) for i, name in enumerate(names)}
+
+
+def natural_key(name: str) -> tuple:
+    """'img10.png' after 'img9.png': digit runs compare as numbers (DLC names frames so)."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name))
+
+
+def contiguous_blocks(groups, blocks_per_group: int, names=None) -> np.ndarray:
+    """(N,) block label of every frame: each group's frames, ordered by `names` (natural
+    order, e.g. DLC's img0042.png) or else by frame index, cut into `blocks_per_group` runs of
+    near-equal length (fewer when the group has fewer frames). Labels are "<group>#<k>".
+
+    Neighbouring frames of a recording are near-duplicates; keeping runs together keeps most
+    of them on one side when the split has to cut through a recording."""
+    groups = np.asarray(groups)
+    labels = np.empty(len(groups), dtype=object)
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        if names is not None:
+            idx = idx[sorted(range(len(idx)), key=lambda i: (natural_key(str(names[idx[i]])), i))]
+        k = min(blocks_per_group, len(idx))
+        for b, run in enumerate(np.array_split(idx, k)):
+            labels[run] = f"{g}#{b}"
+    return labels.astype(str)
+
+
+def blocks_needed(fractions: dict[str, float]) -> int:
+    """Blocks per group for the fallback: enough that the smallest non-empty part can get a
+    whole block near its share (10 for 0.8 / 0.1 / 0.1)."""
+    smallest = min(v for v in _normalise(fractions).values() if v > 0)
+    return int(np.ceil(1 / smallest - 1e-9))
+
+
+def split_with_fallback(groups, fractions: dict[str, float], seed: int, names=None):
+    """`split_by_group`, unless that leaves a part with a share above 0 empty (one or two
+    recordings for three parts): then every group is cut into contiguous blocks
+    (`contiguous_blocks`, `blocks_needed` per group) and whole blocks are split instead.
+
+    Returns (split, blocks): blocks is None when whole groups were split, else the block label
+    of every frame (what no part may share)."""
+    split = split_by_group(groups, fractions, seed)
+    if all(len(split[k]) or not v for k, v in _normalise(fractions).items()):
+        return split, None
+    blocks = contiguous_blocks(groups, blocks_needed(fractions), names)
+    return split_by_group(blocks, fractions, seed), blocks
 
 
 def groups_on_several_parts(split: dict[str, np.ndarray], groups) -> list:
@@ -215,6 +261,15 @@ def _npz_key(path, key: str, required: bool = True) -> np.ndarray | None:
         if key not in npz.files:
             raise DataError(f"{path}: no key '{key}' (it has {', '.join(npz.files)})")
         return read_key(npz, path, key)
+
+
+def frame_names(data_path, n: int):
+    """The image name of each frame (key `frame`, as `import-dlc` writes it), or None: what
+    orders a recording's frames in time when a split has to cut through it."""
+    names = _npz_key(data_path, "frame", required=False)
+    if names is None or np.ndim(names) != 1 or len(names) != n:
+        return None
+    return np.asarray(names).astype(str)
 
 
 def frame_groups(

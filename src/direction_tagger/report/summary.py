@@ -20,6 +20,7 @@ METRICS_KEYS = (
     "head_direction.p95_deg",
 )
 MOVIE_QC_KEYS = ("n_frames", "flagged_share.any", "longest_flagged_run.frames", "median_jitter_px")
+PART_WORDS = {"val": "validation", "test": "test", "train": "training"}
 TRAIN_LOG_COLUMNS = ("seconds", "images_per_s")
 
 
@@ -65,7 +66,28 @@ def accuracy_lines(name: str, m: dict) -> list[str]:
             + "; ".join(parts)
             + "."
         )
+        lines.append(fitted_on_line(m["calibration"].get("fitted_on")))
     return lines + [""]
+
+
+def fitted_on_line(fitted: dict | None) -> str:
+    """Where the calibration comes from: a few frames make a rough one, and users should know."""
+    if not fitted or fitted.get("n_frames") is None:
+        return "The calibration's frames are not recorded (a calibration from an older version)."
+    n, viewed = fitted["n_frames"], fitted.get("viewed") or {}
+    subset = fitted.get("subset", "val")
+    line = f"The calibration rests on {n} {PART_WORDS.get(subset, subset)} frames"
+    if viewed:
+        views = ", ".join(
+            f"{v['frames']} {k} frames x {v['views_each']}" for k, v in viewed.items()
+        )
+        line += (
+            " (its level); how it moves with confidence and spread comes from turned and "
+            f"shifted views ({views})"
+        )
+    if n < 30:
+        line += "; with fewer than 30, its level is rough (more validation frames firm it up)"
+    return line + "."
 
 
 def build_summary(
