@@ -1,0 +1,90 @@
+"""The live loop: one thread does nothing but wait for the next frame and hand it over with
+the time its last byte arrived; the calling thread tags each frame as soon as it is handed
+over (no batching) and sends the result.
+
+Frames are never dropped: a frame that arrives while the one before is still being tagged
+waits in a queue (its wait counts in its latency, and the deepest the queue got is
+reported). The queue holds at most QUEUE_FRAMES; beyond that the reader waits, which for a
+file is harmless and for a camera leaves frames in ffmpeg's buffers.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .sinks import record
+
+QUEUE_FRAMES = 1024
+_END = object()
+
+
+@dataclass
+class LoopStats:
+    frames: int = 0  # frames read
+    results: int = 0  # results sent (fewer while the tracker learns the background)
+    latency_s: list = field(default_factory=list)  # frame read -> last result sent, per result
+    deepest_queue: int = 0
+
+    def summary(self) -> str:
+        if not self.latency_s:
+            return f"{self.frames} frames read, no result sent"
+        ms = 1e3 * np.percentile(self.latency_s, [50, 99, 100])
+        return (
+            f"{self.frames} frames read, {self.results} results sent; frame read -> result "
+            f"sent: p50 {ms[0]:.2f} ms, p99 {ms[1]:.2f} ms, max {ms[2]:.2f} ms; at most "
+            f"{self.deepest_queue} frames waited; none dropped"
+        )
+
+
+def _read(frames, out: queue.Queue, stop: threading.Event, max_frames: int | None) -> None:
+    """The reader thread: stamp each frame as it arrives and queue it; then the end (or the
+    error that ended it)."""
+    try:
+        for index, frame in enumerate(frames):
+            if stop.is_set() or (max_frames is not None and index >= max_frames):
+                break
+            out.put((index, time.time(), time.perf_counter(), frame))
+    except BaseException as err:  # raised again in the tagging thread
+        out.put(err)
+    out.put(_END)
+
+
+def run_loop(frames, tag, sinks, max_frames: int | None = None) -> LoopStats:
+    """Tag every frame of the iterator `frames` with `tag(frame)` (a FrameResult, or None
+    while nothing can be said yet) and send each result to every sink."""
+    waiting: queue.Queue = queue.Queue(QUEUE_FRAMES)
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=_read, args=(frames, waiting, stop, max_frames), name="frame-reader", daemon=True
+    )
+    stats = LoopStats()
+    reader.start()
+    try:
+        while (item := waiting.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            index, wall, arrived, frame = item
+            stats.frames += 1
+            stats.deepest_queue = max(stats.deepest_queue, waiting.qsize())
+            result = tag(frame)
+            if result is None:
+                continue
+            result.frame = index
+            row = record(result, wall)
+            for sink in sinks:
+                sink.send(row)
+            stats.latency_s.append(time.perf_counter() - arrived)
+            stats.results += 1
+    finally:
+        stop.set()
+        try:  # a reader waiting on a full queue gets going, and sees the stop
+            while True:
+                waiting.get_nowait()
+        except queue.Empty:
+            pass
+    return stats
