@@ -11,8 +11,9 @@
    with --real-video, measurement only); on the synthetic ones also how often each leaves
    head and tail the wrong way round against the ground truth.
 
-Without --run it trains its own model first (the demo's architecture, fast_heatmap_unet, on
-synthetic frames, --train-steps steps) and calibrates it with 2-fold TTA.
+Without a trained --run it trains its own model first (the demo's architecture,
+fast_heatmap_unet, on synthetic frames, --train-steps steps; into --run when given) and
+calibrates it for TTA 0 and 2.
 
     python benchmarks/bench_live.py [--frames 10000] [--run results/demo] [--tta 2]
                                     [--real-video VIDEO.mp4] [--skip-latency] [--skip-polarity]
@@ -47,19 +48,20 @@ def cli(*argv) -> None:
         raise SystemExit(f"direction-tagger {argv[0]} failed ({status})")
 
 
-def make_run(folder: Path, steps: int) -> Path:
-    """A run folder: fast_heatmap_unet trained `steps` steps on synthetic frames, its TTA-2
-    calibration and geometry reference."""
-    run = folder / "run"
-    (run / "calibration").mkdir(parents=True)
+def make_run(folder: Path, steps: int, run: Path | None = None) -> Path:
+    """A run folder (`run`, default folder/run): fast_heatmap_unet trained `steps` steps on
+    synthetic frames, its calibrations for TTA 0 and 2 and its geometry reference."""
+    run = run or folder / "run"
+    (run / "calibration").mkdir(parents=True, exist_ok=True)
     data, split = folder / "labelled.npz", folder / "split.json"
     cli("synth", "labelled", "--n", 3000, "--seed", 1, "--out", data)
     cli("split", "--data", data, "--group-key", "frame", "--out", split)
     options = {"steps": steps, "architecture": "fast_heatmap_unet", "batch_size": 64, "lr": 0.003}
     train = ["--data", data, "--split", split, "--out", run / "model.pt"]
     cli("train", *train, "--log", folder / "log.csv", "--options", json.dumps(options))
-    model = ["--model", run / "model.pt", "--data", data, "--split", split, "--tta", 2]
-    cli("calibrate", *model, "--out", run / "calibration" / "tta2.json")
+    model = ["--model", run / "model.pt", "--data", data, "--split", split]
+    for tta in (0, 2):
+        cli("calibrate", *model, "--tta", tta, "--out", run / "calibration" / f"tta{tta}.json")
     cli("qc-reference", "--labelled", data, "--out", run / "label_reference.json")
     return run
 
@@ -219,8 +221,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=10_000, help="frames per latency run")
     parser.add_argument("--fps", type=float, default=100.0)
-    parser.add_argument("--run", type=Path, help="a trained run folder (default: train one)")
-    parser.add_argument("--tta", type=int, default=None, help="default: the run's smallest")
+    parser.add_argument(
+        "--run", type=Path, help="a trained run folder (default: train one; here if empty)"
+    )
+    parser.add_argument("--tta", type=int, default=2, help="TTA transforms (2, the workflow's)")
     parser.add_argument("--train-steps", type=int, default=600)
     parser.add_argument("--videos", type=int, default=3, help="synthetic arena videos")
     parser.add_argument("--video-frames", type=int, default=900)
@@ -233,7 +237,9 @@ def main():
         f"load average {os.getloadavg()[0]:.1f}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        run = args.run or make_run(Path(tmp), args.train_steps)
+        run = args.run
+        if run is None or not (run / "model.pt").is_file():
+            run = make_run(run.parent if run else Path(tmp), args.train_steps, run)
         if not args.skip_latency:
             latency_section(run, args.tta, args.frames, args.fps)
         if not args.skip_polarity:

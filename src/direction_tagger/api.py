@@ -233,6 +233,7 @@ class Tagger:
         if tracked is None:
             return None
         result = self.predict_frame(tracked.crop)
+        result.frame = self.tracker.frames_seen - 1  # the video's frame, learning ones counted
         centre, side = np.array([[tracked.x, tracked.y]]), np.array([tracked.side])
         result.crop_x, result.crop_y, result.crop_side = tracked.x, tracked.y, tracked.side
         result.found = tracked.detection.found

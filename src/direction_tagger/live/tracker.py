@@ -102,6 +102,11 @@ class LiveTracker:
         self._seen = 0
 
     @property
+    def frames_seen(self) -> int:
+        """Frames given since the last reset (or since the start, while learning)."""
+        return self._seen
+
+    @property
     def ready(self) -> bool:
         return self.side is not None
 
