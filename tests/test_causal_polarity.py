@@ -77,3 +77,16 @@ def test_sigma_is_the_median_of_the_moves_so_far_at_least_1_px():
     filt.update(0.0, 8.0, 8.0)
     filt.update(0.0, 9.0, 9.0)
     assert filt.sigma == 8.0
+
+
+def test_the_past_is_held_against_the_present_only_so_far():
+    """The model turns its answer around for good (a long, confident run): unbounded, the
+    filter would keep exchanging for as long as the jump into the run outweighs the run's
+    exchange costs; bounded by `memory`, it follows the model after a frame or two."""
+    locs = walk(80)
+    locs[20:] = locs[20:, [2, 1, 0]]
+    p = np.full((80, 3), 0.9)
+    bounded = causal_polarity_states(locs, p)
+    assert not bounded[:20].any() and bounded[20:].sum() <= 2
+    unbounded = causal_polarity_states(locs, p, memory=np.inf)
+    assert unbounded[20:40].all()  # a jump of 36 px costs ~650, a frame's exchange 2.9

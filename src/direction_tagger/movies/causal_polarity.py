@@ -13,6 +13,16 @@ later (when it sees the run end) stays as predicted until the evidence says othe
 sigma, offline the movie's median straight move, is here the median of the last
 `SIGMA_MOVES` straight moves (at least 1 px; 1 px before any move): what is known so far.
 
+One departure, because the filter cannot look back: how much the past may hold against the
+present is bounded. The two paths' costs may differ by at most `memory` (default: the cost
+of exchanging the surest frame, logit(Q_MAX) ~ 6.9). Without the bound, one ambiguous moment
+with large moves (the quadratic move costs reach hundreds while a frame's exchange cost is
+at most 6.9) kept the filter in the wrong state for 48 frames of unsure predictions on a
+synthetic arena video (5.3 % of its frames against the offline answer with TTA 2, 15.8 %
+without TTA); bounded, 1.4 % and 0.9 % (benchmarks/bench_live.py). The price: a run of
+confidently swapped predictions is followed after a frame or two, where the offline path,
+seeing the run end, may turn it around whole.
+
 `CausalPolarity.update` takes one frame's scores, so new evidence (another term in the
 exchange cost, or in the moves) only has to be added where the scores are made.
 """
@@ -21,16 +31,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .polarity import exchanged, polarity_costs
+from .polarity import Q_MAX, exchanged, polarity_costs
 
 SIGMA_MOVES = 1000  # straight moves the running sigma looks back over (~33 s at 30 fps)
+MEMORY = float(np.log(Q_MAX / (1 - Q_MAX)))  # the surest frame's exchange cost, ~6.9
 
 
 class CausalPolarity:
     """The forward polarity filter; one `update` per frame, in order."""
 
-    def __init__(self, sigma_moves: int = SIGMA_MOVES):
+    def __init__(self, sigma_moves: int = SIGMA_MOVES, memory: float = MEMORY):
         self._moves = np.zeros(sigma_moves)  # a ring of the last straight moves (px)
+        self.memory = float(memory)
         self.reset()
 
     def reset(self) -> None:
@@ -48,7 +60,8 @@ class CausalPolarity:
         after the first frame, the straight and crossed moves (px) from the previous frame
         (`polarity.polarity_costs`' terms for the two frames)."""
         if self._totals is None:
-            self._totals = (0.0, float(exchange_cost))
+            cost = float(exchange_cost)
+            self._totals = (max(0.0, -cost), max(0.0, cost))
         else:
             self._moves[self._count % len(self._moves)] = straight
             self._count += 1
@@ -58,7 +71,7 @@ class CausalPolarity:
             best0 = min(total0 + same, total1 + cross)
             best1 = min(total1 + same, total0 + cross) + float(exchange_cost)
             low = min(best0, best1)  # only the difference matters: keep the numbers small
-            self._totals = (best0 - low, best1 - low)
+            self._totals = (min(best0 - low, self.memory), min(best1 - low, self.memory))
         total0, total1 = self._totals
         return total1 < total0
 
@@ -77,10 +90,12 @@ def frame_scores(previous_locs, locs, p_within) -> tuple[float, float, float]:
     return float(unary[1]), float(straight[0]), float(crossed[0])
 
 
-def causal_states(exchange_cost, straight, crossed, sigma_moves: int = SIGMA_MOVES) -> np.ndarray:
+def causal_states(
+    exchange_cost, straight, crossed, sigma_moves: int = SIGMA_MOVES, memory: float = MEMORY
+) -> np.ndarray:
     """(M,) bool: the live filter's states over a whole movie, from the offline costs
     (`polarity_costs`): what `live` would have decided, to compare with `viterbi_states`."""
-    filt = CausalPolarity(sigma_moves)
+    filt = CausalPolarity(sigma_moves, memory)
     m = len(exchange_cost)
     states = np.zeros(m, bool)
     for t in range(m):
@@ -91,11 +106,13 @@ def causal_states(exchange_cost, straight, crossed, sigma_moves: int = SIGMA_MOV
     return states
 
 
-def causal_polarity_states(locs, p_within, sigma_moves: int = SIGMA_MOVES) -> np.ndarray:
+def causal_polarity_states(
+    locs, p_within, sigma_moves: int = SIGMA_MOVES, memory: float = MEMORY
+) -> np.ndarray:
     """(M,) bool: frames whose tail base and nose the live filter exchanges."""
     if len(locs) == 0:
         return np.zeros(0, bool)
-    return causal_states(*polarity_costs(locs, p_within), sigma_moves=sigma_moves)
+    return causal_states(*polarity_costs(locs, p_within), sigma_moves, memory)
 
 
 def apply_states(locs, states) -> np.ndarray:
