@@ -78,7 +78,7 @@ class Busy:
         self.process.wait()
 
 
-def latency(tagger, tag, clip: np.ndarray, frames: int, fps: float) -> dict:
+def latency(tagger, tag, clip: np.ndarray, frames: int, fps: float, prepare=None) -> dict:
     """Frame available -> UDP datagram sent, through live's loop, frames paced at `fps`."""
     from direction_tagger.live.loop import run_loop
     from direction_tagger.live.sinks import UdpSink
@@ -89,7 +89,7 @@ def latency(tagger, tag, clip: np.ndarray, frames: int, fps: float) -> dict:
     sink = UdpSink(*receiver.getsockname())
     tagger.reset()
     source = itertools.islice(itertools.cycle(clip), frames)
-    stats = run_loop(paced(source, fps), tag, [sink])
+    stats = run_loop(paced(source, fps), tag, [sink], prepare=prepare)
     sink.close()
     receiver.close()
     ms = 1e3 * np.array(stats.latency_s)
@@ -133,16 +133,16 @@ def latency_section(run: Path, tta, frames: int, fps: float) -> None:
         "| CPU ms per frame, p50 / p99 |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for name, tag, clip in (
-        ("50x50 crop", tagger.predict_frame, crops),
-        ("640x480 frame, tracked", tagger.track, arena),
+    for name, tag, prepare, clip in (
+        ("50x50 crop", tagger.predict_frame, None, crops),
+        ("640x480 frame, tracked", tagger.tag_tracked, tagger.find, arena),
     ):
         for load in ("idle", "one core busy"):
             if load == "idle":
-                r = latency(tagger, tag, clip, frames, fps)
+                r = latency(tagger, tag, clip, frames, fps, prepare)
             else:
                 with Busy():
-                    r = latency(tagger, tag, clip, frames, fps)
+                    r = latency(tagger, tag, clip, frames, fps, prepare)
             print(
                 f"| {name} | {load} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} "
                 f"| {100 * r['late_share']:.1f} % | {r['deepest_queue']} "

@@ -224,16 +224,29 @@ class Tagger:
         """Find the animal in the next full video frame (H, W) uint8, crop it and tag the
         crop; keypoints also in video px (`locs_video`). None while the tracker is still
         learning the background or the animal's size (live/tracker.py)."""
+        return self.tag_tracked(self.find(frame))
+
+    def find(self, frame):
+        """`track`'s first half: the tracker's live.tracker.Tracked crop of the next full
+        frame (None while it learns). `live` runs it in its own thread, so that finding the
+        animal in one frame overlaps tagging the one before."""
         from .live.tracker import LiveTracker
-        from .videos.crop import crop_to_video
 
         if self.tracker is None:
             self.tracker = LiveTracker(self._track_settings, self._background)
         tracked = self.tracker.add(frame)
+        if tracked is not None:
+            tracked.frame = self.tracker.frames_seen - 1  # the video's frame, learning counted
+        return tracked
+
+    def tag_tracked(self, tracked) -> FrameResult | None:
+        """`track`'s second half: tag a Tracked crop (None stays None)."""
+        from .videos.crop import crop_to_video
+
         if tracked is None:
             return None
         result = self.predict_frame(tracked.crop)
-        result.frame = self.tracker.frames_seen - 1  # the video's frame, learning ones counted
+        result.frame = tracked.frame
         centre, side = np.array([[tracked.x, tracked.y]]), np.array([tracked.side])
         result.crop_x, result.crop_y, result.crop_side = tracked.x, tracked.y, tracked.side
         result.found = tracked.detection.found

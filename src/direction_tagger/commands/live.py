@@ -104,9 +104,9 @@ def run_live(args) -> int:
                     background_every=args.background_every,
                 )
             )
-        tag = tagger.track
+        tag, prepare = tagger.tag_tracked, tagger.find  # finding overlaps tagging
     else:
-        tag = tagger.predict_frame
+        tag, prepare = tagger.predict_frame, None
     sinks = []
     out = None
     if args.out:
@@ -118,7 +118,7 @@ def run_live(args) -> int:
         sinks.append(UdpSink(*address))
     try:
         frames = paced(source.frames, source.fps) if args.realtime else source.frames
-        stats = run_loop(frames, tag, sinks, args.max_frames)
+        stats = run_loop(frames, tag, sinks, args.max_frames, prepare)
     finally:
         if out is not None:
             out.close()

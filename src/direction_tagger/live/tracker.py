@@ -45,6 +45,7 @@ class Tracked:
     side: float  # crop side
     detection: Detection
     jump: bool  # the raw centre moved more than max_jump body lengths since the last one
+    frame: int = -1  # the frame's index in the stream (set by Tagger.find)
 
 
 def as_background(background, polarity: str = "auto") -> Background:
