@@ -1,18 +1,18 @@
 """The model on one frame at a time, set up for latency rather than throughput.
 
 - fp32 by default: bf16 pays off on batches of frames (README, Performance), not on one.
-- torch's threads: one by default. A 50x50 frame's layers are too small to split over cores
-  (measured in benchmarks/bench_live.py), and a second thread would wait for a core that the
-  frame reader or another job holds.
+- torch's threads: one by default (`live --threads`). A 50x50 frame's layers are small to
+  split over cores, and the other core has work of its own: the frame reader, finding the
+  animal in the next full frame, other jobs (1 against 2 threads not measured).
 - the test-time-augmentation transforms of a frame go through the model as one batch, and
   into an input buffer made once (`_frames`): no new input tensor per frame.
 - the model is traced and frozen by TorchScript for the batch it will always get (constants
   folded, no Python per layer): 40 % less CPU time per frame than eager (2.1 against 3.7 ms
-  for fast_heatmap_unet, 2 frames, one thread, measured on a loaded machine), and the same
+  for fast_heatmap_unet, 2 frames, one thread, on a loaded machine), and the same
   coordinates to the last bit there. It is checked against the eager model on noise frames
   when made, and not used if the two differ by more than TRACE_TOLERANCE_PX.
-- `warm_up` runs the model a few times first: oneDNN builds its kernels on the first calls,
-  which would otherwise make the first frames tens of milliseconds late.
+- `warm_up` runs the whole frame path on noise frames first (the trace has already run the
+  model a few times): even then the first call took 4.8 ms of CPU against 3.3 ms later.
 
 The arithmetic is `movies.predict.Predictor`'s (normalisation, channels-last, soft-argmax,
 median over the transforms, RMS spread), so a frame gets the keypoints the batch path gives
