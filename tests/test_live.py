@@ -128,3 +128,39 @@ def test_bad_live_inputs_are_one_line(run, tmp_path, capsys, extra, expected):
         len(err) == 1 and expected in err[0] and err[0].startswith("direction-tagger live: error")
     )
     assert not out.exists()
+
+
+class Collect:
+    def __init__(self):
+        self.rows = []
+
+    def send(self, row):
+        self.rows.append(row)
+
+
+def test_the_loop_keeps_order_and_stamps_and_passes_errors_on():
+    from direction_tagger.live.loop import run_loop
+    from direction_tagger.live.stream import CausalStream
+
+    stream = CausalStream()
+    skeleton = np.array([[14.0, 24.5], [24.0, 24.5], [32.0, 24.5]])
+
+    def tag(frame):  # the frame's one grey level moves the animal right
+        return stream.add(skeleton + [float(frame[0, 0]), 0.0], np.full(3, 0.9), np.full(3, 0.1))
+
+    frames = (np.full((4, 4), i, np.uint8) for i in range(50))
+    sink = Collect()
+    stats = run_loop(frames, tag, [sink], prepare=lambda f: f + 1)  # the middle thread's work
+    assert stats.frames == stats.results == 50 and len(stats.latency_s) == 50
+    assert [r["frame"] for r in sink.rows] == list(range(50))
+    np.testing.assert_allclose([r["base_x"] for r in sink.rows], 15.0 + np.arange(50))
+    assert all(r["capture_time_s"] > 0 for r in sink.rows)
+
+    def fails(frame):
+        if frame[0, 0] == 5:
+            raise ValueError("frame 5 is bad")
+        return frame
+
+    frames = (np.full((4, 4), i, np.uint8) for i in range(50))
+    with pytest.raises(ValueError, match="frame 5 is bad"):
+        run_loop(frames, tag, [Collect()], prepare=fails)
