@@ -166,3 +166,16 @@ def test_track_with_a_given_background_image(run, arena):
     results = [tagger.track(f) for f in frames[:20]]
     # the body length is measured on the first 15 frames; then every frame has a result
     assert results[:15] == [None] * 15 and all(r.found for r in results[15:])
+
+
+def test_the_readme_example_runs(run, arena):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("```python\nfrom direction_tagger import Tagger")
+    code = readme[start + len("```python\n") : readme.index("```\n", start + 10)]
+    d, _ = arena
+    namespace = {
+        "crops": load_movie(run.parents[1] / "movie.npz").images,
+        "frames": list(iter_frames(video_info(d / "arena.mp4"))),
+    }
+    exec(code.replace('"results/demo"', repr(str(run))), namespace)
+    assert len(namespace["result"]) == 40
