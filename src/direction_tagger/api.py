@@ -135,7 +135,8 @@ class Tagger:
             from .commands.movies import _read_reference
 
             reference = _read_reference(reference_path)
-        latency_setup(threads)
+        if threads is not None:  # set torch up for single frames; else leave it as it is
+            latency_setup(threads)
         self.predictor, self.metadata = load_predictor(model_path, device, None, precision)
         self.model = FrameModel(self.predictor, self.tta)
         self.calibration = calibration

@@ -55,6 +55,11 @@ def as_background(background, polarity: str = "auto") -> Background:
         return background
     frames = np.asarray(background)
     if frames.ndim == 2:
+        if polarity == "auto":  # nothing departs from the median of one image
+            raise DataError(
+                "one background image cannot tell whether the animal is darker or lighter "
+                "than the floor: set the polarity (dark or light)"
+            )
         frames = np.stack([frames] * 3)  # one image: every sample the same (noise: its floor)
     if frames.ndim != 3 or frames.dtype != np.uint8:
         raise DataError(
