@@ -11,3 +11,13 @@ __version__ = "0.1.0"
 # A policy the user set (OMP_WAIT_POLICY, or GOMP_SPINCOUNT for torch's GNU OpenMP) is kept.
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+
+def __getattr__(name: str):
+    """`from direction_tagger import Tagger`: the public API (api.py), loaded on first use so
+    that `import direction_tagger` stays light for the commands."""
+    if name in ("Tagger", "Result", "FrameResult"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

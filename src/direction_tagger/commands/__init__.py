@@ -1,3 +1,14 @@
-"""One module per stage of the workflow, in pipeline order; each defines `register(subparsers)`."""
+"""One module per stage of the workflow, in pipeline order; each defines `register(subparsers)`.
+`live` comes last: no workflow step, the library applied frame by frame as frames come."""
 
-STAGES = ["data", "originals", "train", "evaluate", "learning_curve", "movies", "videos", "report"]
+STAGES = [
+    "data",
+    "originals",
+    "train",
+    "evaluate",
+    "learning_curve",
+    "movies",
+    "videos",
+    "report",
+    "live",
+]

@@ -1,0 +1,251 @@
+"""Live latency and causal polarity (issue #27).
+
+1. Latency, frame available -> result sent, through the `live` command's own loop (a reader
+   thread stamps each frame as it arrives, the main thread tags it and sends a UDP datagram):
+   frames handed over at --fps (100) like a camera, p50 / p99 / max over --frames frames
+   (10,000), for 50x50 crops and for 640x480 arena frames with tracking, each on an idle
+   machine and with another process keeping one core busy. A frame is never dropped; one
+   that arrives while the previous is still being tagged waits, and its wait counts.
+2. Polarity: how often the causal (forward-only) filter disagrees with the offline Viterbi,
+   on synthetic arena videos tracked and predicted as the workflow does (and on a real video
+   with --real-video, measurement only); on the synthetic ones also how often each leaves
+   head and tail the wrong way round against the ground truth.
+
+Without a trained --run it trains its own model first (the demo's architecture,
+fast_heatmap_unet, on synthetic frames, --train-steps steps; into --run when given) and
+calibrates it for TTA 0 and 2.
+
+    python benchmarks/bench_live.py [--frames 10000] [--run results/demo] [--tta 2]
+                                    [--real-video VIDEO.mp4] [--skip-latency] [--skip-polarity]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SRC))
+
+TARGETS_MS = {"crops": (2.0, 5.0), "track": (None, 8.0)}  # p50, p99 on 2 cores, fp32
+
+
+def cli(*argv) -> None:
+    from direction_tagger import cli as command
+
+    status = command.main([str(a) for a in argv])
+    if status:
+        raise SystemExit(f"direction-tagger {argv[0]} failed ({status})")
+
+
+def make_run(folder: Path, steps: int, run: Path | None = None) -> Path:
+    """A run folder (`run`, default folder/run): fast_heatmap_unet trained `steps` steps on
+    synthetic frames, its calibrations for TTA 0 and 2 and its geometry reference."""
+    run = run or folder / "run"
+    (run / "calibration").mkdir(parents=True, exist_ok=True)
+    data, split = folder / "labelled.npz", folder / "split.json"
+    cli("synth", "labelled", "--n", 3000, "--seed", 1, "--out", data)
+    cli("split", "--data", data, "--group-key", "frame", "--out", split)
+    options = {"steps": steps, "architecture": "fast_heatmap_unet", "batch_size": 64, "lr": 0.003}
+    train = ["--data", data, "--split", split, "--out", run / "model.pt"]
+    cli("train", *train, "--log", folder / "log.csv", "--options", json.dumps(options))
+    model = ["--model", run / "model.pt", "--data", data, "--split", split]
+    for tta in (0, 2):
+        cli("calibrate", *model, "--tta", tta, "--out", run / "calibration" / f"tta{tta}.json")
+    cli("qc-reference", "--labelled", data, "--out", run / "label_reference.json")
+    return run
+
+
+class Busy:
+    """Another process keeping one core busy for the duration of a `with`."""
+
+    def __enter__(self):
+        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        return self
+
+    def __exit__(self, *exc):
+        self.process.kill()
+        self.process.wait()
+
+
+def latency(tagger, tag, clip: np.ndarray, frames: int, fps: float, prepare=None) -> dict:
+    """Frame available -> UDP datagram sent, through live's loop, frames paced at `fps`."""
+    from direction_tagger.live.loop import run_loop
+    from direction_tagger.live.sinks import UdpSink
+    from direction_tagger.live.sources import paced
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # never read: the kernel
+    receiver.bind(("127.0.0.1", 0))  # keeps what fits and drops the rest, as a slow receiver
+    sink = UdpSink(*receiver.getsockname())
+    tagger.reset()
+    source = itertools.islice(itertools.cycle(clip), frames)
+    stats = run_loop(paced(source, fps), tag, [sink], prepare=prepare)
+    sink.close()
+    receiver.close()
+    ms = 1e3 * np.array(stats.latency_s)
+    cpu = 1e3 * np.array(stats.cpu_s)
+    return {
+        "results": stats.results,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "late_share": float(np.mean(ms > 1e3 / fps)),  # still being tagged when the next came
+        "deepest_queue": stats.deepest_queue,
+        "cpu_p50_ms": float(np.percentile(cpu, 50)),
+        "cpu_p99_ms": float(np.percentile(cpu, 99)),
+    }
+
+
+def latency_section(run: Path, tta, frames: int, fps: float) -> None:
+    from direction_tagger import Tagger
+    from direction_tagger.data.synth.arena import make_arena_video
+    from direction_tagger.live.tracker import LiveTracker
+    from direction_tagger.movie_store import open_movie
+    from direction_tagger.videos.finder import build_background
+    from direction_tagger.videos.track import TrackSettings, measure_animal
+
+    tagger = Tagger.from_run(run, tta=tta, threads=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        cli("synth", "movie", "--frames", 600, "--seed", 7, "--out", Path(tmp) / "m.npz")
+        with open_movie(Path(tmp) / "m.npz") as movie:
+            crops = movie.read(0, len(movie))
+    arena = np.stack([f for f, _ in make_arena_video(600, 11)])
+    samples = arena[:: len(arena) // 41][:41]
+    bg = build_background(samples)
+    tracker = LiveTracker(TrackSettings(smooth_window=1), bg, measure_animal(samples, bg, "clip"))
+    tagger.use_tracker(tracker)
+    print(f"\nLatency, frame available -> result sent (UDP), {frames} frames at {fps:g}/s, ")
+    print(
+        f"TTA {tagger.tta}, fp32, 1 torch thread, traced model: {tagger.model.traced is not None}"
+    )
+    print(
+        "| input | machine | p50 ms | p99 ms | max ms | later than 1/fps | deepest queue "
+        "| CPU ms per frame, p50 / p99 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, tag, prepare, clip in (
+        ("50x50 crop", tagger.predict_frame, None, crops),
+        ("640x480 frame, tracked", tagger.tag_tracked, tagger.find, arena),
+    ):
+        for load in ("idle", "one core busy"):
+            if load == "idle":
+                r = latency(tagger, tag, clip, frames, fps, prepare)
+            else:
+                with Busy():
+                    r = latency(tagger, tag, clip, frames, fps, prepare)
+            print(
+                f"| {name} | {load} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} "
+                f"| {100 * r['late_share']:.1f} % | {r['deepest_queue']} "
+                f"| {r['cpu_p50_ms']:.2f} / {r['cpu_p99_ms']:.2f} |",
+                flush=True,
+            )
+    print(
+        f"targets: crops p50 <= {TARGETS_MS['crops'][0]} ms, p99 <= {TARGETS_MS['crops'][1]} ms; "
+        f"tracked frames p99 <= {TARGETS_MS['track'][1]} ms"
+    )
+
+
+def polarity_on(tagger, video: Path, work: Path, truth=None) -> dict:
+    """Track (the workflow's settings), predict, then offline and causal polarity."""
+    from direction_tagger.io import load_movie
+    from direction_tagger.movies.causal_polarity import apply_states, causal_polarity_states
+    from direction_tagger.movies.polarity import polarity_states
+    from direction_tagger.videos.crop import video_to_crop
+    from direction_tagger.videos.reader import video_info
+    from direction_tagger.videos.track import track_video
+
+    track_video(video_info(video), work / "m.npz", work / "t.csv", work / "q.json")
+    pred = tagger.predictor.predict(load_movie(work / "m.npz").images, tta=tagger.tta)
+    p2, _ = tagger.stream.calibrated(pred.confidence, pred.spread)
+    raw = pred.locs.astype(np.float64)
+    offline, causal = polarity_states(raw, p2), causal_polarity_states(raw, p2)
+    out = {"frames": len(raw), "disagree": float(np.mean(offline != causal))}
+    if truth is not None:
+        import pandas as pd
+
+        table = pd.read_csv(work / "t.csv")
+        centres, sides = table[["crop_x", "crop_y"]].to_numpy(), table["crop_side"].to_numpy()
+        true = video_to_crop(truth, centres, sides)
+
+        def wrong(states):
+            locs = apply_states(raw, states)
+            to_nose = np.linalg.norm(locs[:, 2] - true[:, 2], axis=-1)
+            to_base = np.linalg.norm(locs[:, 2] - true[:, 0], axis=-1)
+            return float(np.mean(to_base < to_nose))
+
+        out |= {"wrong_raw": wrong(np.zeros(len(raw), bool)), "wrong_offline": wrong(offline)}
+        out["wrong_causal"] = wrong(causal)
+    return out
+
+
+def polarity_section(run: Path, tta, videos: int, frames: int, real_video) -> None:
+    from direction_tagger import Tagger
+    from direction_tagger.data.synth.arena import write_arena_video
+
+    tagger = Tagger.from_run(run, tta=tta, warm_up=False)
+    print(f"\nCausal vs offline polarity, TTA {tagger.tta} (target: disagree on <= 1 % of frames)")
+    print("| video | frames | disagree | head/tail wrong: raw | offline | causal |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(videos):
+            work = Path(tmp) / f"v{k}"
+            work.mkdir()
+            truth = write_arena_video(work / "v.mp4", frames, seed=100 + k)
+            r = polarity_on(tagger, work / "v.mp4", work, truth)
+            print(
+                f"| synthetic arena {k} | {r['frames']} | {100 * r['disagree']:.2f} % | "
+                f"{100 * r['wrong_raw']:.2f} % | {100 * r['wrong_offline']:.2f} % | "
+                f"{100 * r['wrong_causal']:.2f} % |",
+                flush=True,
+            )
+        if real_video:
+            work = Path(tmp) / "real"
+            work.mkdir()
+            r = polarity_on(tagger, Path(real_video), work)
+            print(
+                f"| {Path(real_video).name} | {r['frames']} | {100 * r['disagree']:.2f} % | | | |"
+            )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=10_000, help="frames per latency run")
+    parser.add_argument("--fps", type=float, default=100.0)
+    parser.add_argument(
+        "--run", type=Path, help="a trained run folder (default: train one; here if empty)"
+    )
+    parser.add_argument("--tta", type=int, default=2, help="TTA transforms (2, the workflow's)")
+    parser.add_argument("--train-steps", type=int, default=600)
+    parser.add_argument("--videos", type=int, default=3, help="synthetic arena videos")
+    parser.add_argument("--video-frames", type=int, default=900)
+    parser.add_argument("--real-video", help="also measure polarity on this video")
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-polarity", action="store_true")
+    args = parser.parse_args()
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run = args.run
+        if run is None or not (run / "model.pt").is_file():
+            run = make_run(run.parent if run else Path(tmp), args.train_steps, run)
+        if not args.skip_latency:
+            latency_section(run, args.tta, args.frames, args.fps)
+        if not args.skip_polarity:
+            polarity_section(run, args.tta, args.videos, args.video_frames, args.real_video)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The live (forward-only) head/tail polarity filter: the offline Viterbi's evidence, decided
+frame by frame (movies/causal_polarity.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from direction_tagger.movies.causal_polarity import (
+    CausalPolarity,
+    causal_polarity_states,
+    causal_states,
+    frame_scores,
+)
+from direction_tagger.movies.polarity import polarity_costs, polarity_states
+
+
+def walk(m: int = 60, heading_deg=None) -> np.ndarray:
+    """(m, 3, 2) a rat walking 1 px a frame: tail base 10 px behind the neck, nose 8 ahead."""
+    heading = np.radians(np.zeros(m) if heading_deg is None else heading_deg)
+    unit = np.stack([np.cos(heading), -np.sin(heading)], axis=1)
+    neck = 20 + np.cumsum(unit, axis=0) * 0.2
+    return np.stack([neck - 10 * unit, neck, neck + 8 * unit], axis=1)
+
+
+def test_a_one_frame_swap_is_undone_on_that_frame_live():
+    locs = walk()
+    locs[20] = locs[20, [2, 1, 0]]  # the model swapped nose and tail base on frame 20
+    p = np.full((60, 3), 0.9)
+    p[20] = 0.3
+    live = causal_polarity_states(locs, p)
+    np.testing.assert_array_equal(np.flatnonzero(live), [20])
+    np.testing.assert_array_equal(live, polarity_states(locs, p))  # what offline decides
+
+
+def test_a_real_turn_is_never_exchanged():
+    locs = walk(90, heading_deg=np.linspace(0, 270, 90))  # a slow U-turn and more
+    p = np.full((90, 3), 0.9)
+    assert not causal_polarity_states(locs, p).any()
+
+
+def test_a_confident_wrong_start_is_turned_only_when_the_evidence_says_so():
+    """The first frames swapped but unsure, the rest confident and right: offline turns the
+    start around (it sees the jump coming). Live cannot know before the jump: the frames
+    before it stay as predicted, and on the jump's frame the cheaper story is still that
+    this frame is the odd one (one exchange against ten); one frame later it agrees."""
+    locs = walk()
+    locs[:10] = locs[:10, [2, 1, 0]]
+    p = np.full((60, 3), 0.95)
+    p[:10] = 0.2
+    offline = polarity_states(locs, p)
+    live = causal_polarity_states(locs, p)
+    assert offline[:10].all() and not offline[10:].any()
+    assert not live[:10].any() and live[10] and not live[11:].any()
+
+
+def test_one_update_per_frame_is_the_whole_movie_filter():
+    rng = np.random.default_rng(0)
+    locs = walk(80) + rng.normal(0, 0.5, (80, 3, 2))
+    swapped = rng.random(80) < 0.1
+    locs[swapped] = locs[swapped][:, [2, 1, 0]]
+    p = rng.uniform(0.2, 1.0, (80, 3))
+    filt = CausalPolarity()
+    one_by_one = [
+        filt.update(*frame_scores(locs[t - 1] if t else None, locs[t], p[t])) for t in range(80)
+    ]
+    np.testing.assert_array_equal(one_by_one, causal_states(*polarity_costs(locs, p)))
+    np.testing.assert_array_equal(one_by_one, causal_polarity_states(locs, p))
+
+
+def test_sigma_is_the_median_of_the_moves_so_far_at_least_1_px():
+    filt = CausalPolarity(sigma_moves=3)
+    assert filt.sigma == 1.0
+    filt.update(0.0)
+    for move in (4.0, 6.0, 5.0, 0.5, 0.5):
+        filt.update(0.0, move, move)
+    assert filt.sigma == 1.0  # median of the last 3 moves (5, 0.5, 0.5) is 0.5: at least 1 px
+    filt.update(0.0, 8.0, 8.0)
+    filt.update(0.0, 9.0, 9.0)
+    assert filt.sigma == 8.0
+
+
+def test_the_past_is_held_against_the_present_only_so_far():
+    """The model turns its answer around for good (a long, confident run): unbounded, the
+    filter would keep exchanging for as long as the jump into the run outweighs the run's
+    exchange costs; bounded by `memory`, it follows the model after a frame or two."""
+    locs = walk(80)
+    locs[20:] = locs[20:, [2, 1, 0]]
+    p = np.full((80, 3), 0.9)
+    bounded = causal_polarity_states(locs, p)
+    assert not bounded[:20].any() and bounded[20:].sum() <= 2
+    unbounded = causal_polarity_states(locs, p, memory=np.inf)
+    assert unbounded[20:40].all()  # a jump of 36 px costs ~650, a frame's exchange 2.9
