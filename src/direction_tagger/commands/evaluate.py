@@ -65,6 +65,9 @@ def run_calibrate(args) -> int:
     pred = predictor.predict(data.images[idx], tta=args.tta, progress=True)
     errors = np.linalg.norm(pred.locs - data.locs[idx], axis=-1)
     calibration = fit_calibration(errors, pred.confidence, pred.spread, args.tta)
+    from ..movies.evidence import model_polarity_agreement
+
+    calibration["polarity"] = model_polarity_agreement(pred.locs, data.locs[idx])
     calibration |= {
         "model": str(args.model),
         "model_sha256": sha256_file(args.model),

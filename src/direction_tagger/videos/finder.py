@@ -62,6 +62,11 @@ class Detection:
     y: float = np.nan
     length: float = np.nan  # px along the body axis, tail opened away
     area: float = 0.0  # px^2 of the blob at full resolution
+    # Where the tail (the longest thin part the opening removed) joins the body, full-
+    # resolution px; NaN when no tail is seen. Evidence of which end is the rump that does not
+    # come from the keypoint model (movies/evidence.py).
+    tail_x: float = np.nan
+    tail_y: float = np.nan
 
 
 def coarse_factor(shape: tuple[int, int]) -> int:
@@ -180,9 +185,9 @@ def _axis_midpoint(blob: np.ndarray, weights: np.ndarray) -> tuple[float, float,
 
 
 def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
-    """Midpoint of tail base and nose: the tail is the largest thin part attached to the body
-    (what the opening removed); the tail base is where it joins, the nose the body's farthest
-    point from there. None when no tail is seen."""
+    """(tail base, nose) as (x, y) arrays: the tail is the largest thin part attached to the
+    body (what the opening removed); the tail base is where it joins, the nose the body's
+    farthest point from there. None when no tail is seen."""
     ring = ndimage.binary_dilation(body, iterations=2)
     rest = whole & ~body
     labels, n = ndimage.label(rest)
@@ -216,7 +221,7 @@ def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
     d_base = np.hypot(xs - base[0], ys - base[1])
     far = d_base >= np.quantile(d_base, 0.99)
     nose = np.array([xs[far].mean(), ys[far].mean()])
-    return tuple((base + nose) / 2)
+    return base, nose
 
 
 def find_animal(
@@ -257,6 +262,8 @@ def find_animal(
         return Detection(False)
     x, y, blob_len = _axis_midpoint(blob, fine)
     ends = _tail_ends(whole, blob, rough_len)
+    tail = (np.nan, np.nan)
     if ends is not None:
-        x, y = ends
-    return Detection(True, x + left, y + top, blob_len, float(blob.sum()))
+        x, y = (ends[0] + ends[1]) / 2
+        tail = (ends[0][0] + left, ends[0][1] + top)
+    return Detection(True, x + left, y + top, blob_len, float(blob.sum()), *tail)
