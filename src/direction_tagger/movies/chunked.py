@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..io import KEYPOINTS
-from .evidence import logit, tail_votes, travel_accuracy, travel_votes
+from .evidence import tail_votes, travel_votes, vote_weights, weighted_votes
 from .polarity import polarity_certainty, polarity_costs, viterbi_states
 from .postprocess import (
     calibrated_confidence,
@@ -159,11 +159,10 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
     unary = np.concatenate(unary)
     if evidence is not None:
         tail, travel = np.concatenate(tail), np.concatenate(travel)
-        a_travel = evidence.travel_accuracy
-        if a_travel is None:
-            a_travel = travel_accuracy(tail, travel, evidence.tail_accuracy)
-        # summed as exchange_log_odds sums them: the same digits as the whole-movie path
-        unary = unary + (logit(evidence.tail_accuracy) * tail + logit(a_travel) * travel)
+        weights = vote_weights(
+            tail, travel, network_accuracy(calibration), evidence.tail_accuracy
+        )
+        unary = unary + weighted_votes(tail, travel, weights)  # as exchange_log_odds
     costs = unary, np.concatenate(straight), np.concatenate(crossed)
     states = viterbi_states(*costs)
     return m, fps, states, polarity_certainty(*costs, states)

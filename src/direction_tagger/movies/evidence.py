@@ -11,10 +11,16 @@ whole run of frames (near a wall, at the frame's edge, on a curled body):
 Each is a per-frame vote on the model's polarity: +1 keep, -1 exchange tail base and nose,
 0 no opinion. A vote that is right with probability a is a likelihood ratio a / (1 - a), so
 it adds `vote * logit(a)` to the cost of exchanging the frame (polarity.py). The accuracies
-are measured: the tail root's on the labelled frames (an imported DeepLabCut project keeps
-each frame's tail root: `tail_root_agreement`), the travel direction's on the video itself
-from how often it agrees with the tail root (two independent votes of accuracies a_t and a_v
-agree with probability a_t a_v + (1 - a_t)(1 - a_v)).
+are measured, never assumed:
+
+- on the movie itself, from how often each vote agrees with the model's polarity, the model
+  being right with the accuracy measured on the labelled validation frames (a_n, from
+  `calibrate`): two independent votes agree with probability a_n a + (1 - a_n)(1 - a), so
+  a = (agree - (1 - a_n)) / (2 a_n - 1). A cable taken for the tail, or an animal that backs
+  up, disagrees with the model on most frames and gets no weight;
+- the tail root's is also capped by its accuracy on the labelled frames when the training set
+  measured it (an imported DeepLabCut project keeps each frame's tail root:
+  `tail_root_agreement`, in the label reference).
 
 Positions are crop px (x, y), pixel centres at integers.
 """
@@ -40,11 +46,9 @@ TRAVEL_HALF_WINDOW = 3  # frames each side of the central difference
 # Accuracies are kept below this: no evidence is certain, and a certain vote would make one
 # frame overrule every other consideration.
 MAX_ACCURACY = 0.98
-# The tail root's accuracy where no labelled frames measured it (synthetic or published
-# training data): a modest prior, so that it can turn a run around only with the travel
-# direction or a doubtful model behind it.
-DEFAULT_TAIL_ACCURACY = 0.85
-MIN_AGREEMENT_FRAMES = 30  # fewer frames where both vote: travel gets no weight
+# The model's polarity accuracy where no calibration measured it.
+DEFAULT_NETWORK_ACCURACY = 0.95
+MIN_VOTES = 30  # an evidence that votes on fewer frames of the movie gets no weight
 
 
 def accuracy(agree: int, total: int) -> float:
@@ -58,22 +62,18 @@ def logit(a: float) -> float:
 
 @dataclass
 class PolarityEvidence:
-    """Per-frame evidence of a movie (M frames) and the measured accuracy of each vote."""
+    """Per-frame evidence of a movie (M frames)."""
 
     tail_root: np.ndarray  # (M, 2) crop px, NaN where no tail was seen
     travel: np.ndarray  # (M, 2) direction of travel (unit vector, crop axes), NaN when slow
-    tail_accuracy: float = DEFAULT_TAIL_ACCURACY
-    travel_accuracy: float | None = None  # None: measured from the movie (with_travel_accuracy)
+    tail_accuracy: float | None = None  # measured on labelled frames, caps the movie's
 
     def __len__(self) -> int:
         return len(self.tail_root)
 
     def rows(self, start: int, stop: int) -> PolarityEvidence:
         return PolarityEvidence(
-            self.tail_root[start:stop],
-            self.travel[start:stop],
-            self.tail_accuracy,
-            self.travel_accuracy,
+            self.tail_root[start:stop], self.travel[start:stop], self.tail_accuracy
         )
 
 
@@ -108,41 +108,40 @@ def travel_votes(locs, travel) -> np.ndarray:
     return keep.astype(np.int8) - swap.astype(np.int8)
 
 
-def travel_accuracy(tail: np.ndarray, travel: np.ndarray, tail_accuracy: float) -> float:
-    """The travel vote's accuracy from its agreement with the tail vote on the frames where
-    both vote (independent errors): agree = a_t a_v + (1 - a_t)(1 - a_v). 0.5 (no weight)
-    with too few such frames or a tail vote that says nothing."""
-    both = (tail != 0) & (travel != 0)
-    n = int(both.sum())
-    if n < MIN_AGREEMENT_FRAMES or tail_accuracy <= 0.5:
+def movie_accuracy(votes: np.ndarray, network_accuracy: float | None) -> float:
+    """A vote's accuracy on a movie from its agreement with the model's polarity (votes +1)
+    on the frames where it votes (module docstring). 0.5 (no weight) with fewer than
+    MIN_VOTES votes."""
+    votes = np.asarray(votes)
+    n = int((votes != 0).sum())
+    a_n = DEFAULT_NETWORK_ACCURACY if network_accuracy is None else network_accuracy
+    if n < MIN_VOTES or a_n <= 0.5:
         return 0.5
-    agree = (int((tail[both] == travel[both]).sum()) + 1) / (n + 2)
-    a = (agree - (1 - tail_accuracy)) / (2 * tail_accuracy - 1)
-    return float(np.clip(a, 0.5, MAX_ACCURACY))
+    agree = (int((votes == 1).sum()) + 1) / (n + 2)
+    return float(np.clip((agree - (1 - a_n)) / (2 * a_n - 1), 0.5, MAX_ACCURACY))
 
 
-def with_travel_accuracy(evidence: PolarityEvidence, locs) -> PolarityEvidence:
-    """The evidence with its travel accuracy measured on the movie's raw predictions `locs`
-    (the whole movie, or what the polarity pass has kept of it)."""
-    if evidence.travel_accuracy is not None:
-        return evidence
-    a = travel_accuracy(
-        tail_votes(locs, evidence.tail_root),
-        travel_votes(locs, evidence.travel),
-        evidence.tail_accuracy,
-    )
-    return PolarityEvidence(evidence.tail_root, evidence.travel, evidence.tail_accuracy, a)
+def vote_weights(tail, travel, network_accuracy, tail_cap=None) -> tuple[float, float]:
+    """(tail weight, travel weight), nats: logit of each vote's measured accuracy."""
+    a_tail = movie_accuracy(tail, network_accuracy)
+    if tail_cap is not None:
+        a_tail = min(a_tail, max(0.5, tail_cap))
+    return logit(a_tail), logit(movie_accuracy(travel, network_accuracy))
 
 
-def exchange_log_odds(locs, evidence: PolarityEvidence) -> np.ndarray:
+def weighted_votes(tail, travel, weights) -> np.ndarray:
+    """(M,) nats added to each frame's exchange cost."""
+    return weights[0] * np.asarray(tail) + weights[1] * np.asarray(travel)
+
+
+def exchange_log_odds(locs, evidence: PolarityEvidence, network_accuracy=None) -> np.ndarray:
     """(M,) what the evidence adds to the cost of exchanging each frame (nats): each vote
-    times the log likelihood ratio of its measured accuracy. Negative: the evidence says the
-    model has tail base and nose the wrong way round."""
-    if evidence.travel_accuracy is None:
-        raise ValueError("measure the travel accuracy first (with_travel_accuracy)")
-    return logit(evidence.tail_accuracy) * tail_votes(locs, evidence.tail_root) + logit(
-        evidence.travel_accuracy
-    ) * travel_votes(locs, evidence.travel)
+    times the log likelihood ratio of its accuracy measured on these frames. Negative: the
+    evidence says the model has tail base and nose the wrong way round."""
+    tail = tail_votes(locs, evidence.tail_root)
+    travel = travel_votes(locs, evidence.travel)
+    weights = vote_weights(tail, travel, network_accuracy, evidence.tail_accuracy)
+    return weighted_votes(tail, travel, weights)
 
 
 def travel_directions(centres, body_length_px: float, fps: float) -> np.ndarray:
@@ -176,9 +175,7 @@ def evidence_from_track(
     length = track["body_length_px"].to_numpy(np.float64)
     body = float(np.nanmedian(length)) if np.isfinite(length).any() else np.nan
     travel = travel_directions(track[["crop_x", "crop_y"]].to_numpy(np.float64), body, fps)
-    return PolarityEvidence(
-        root, travel, DEFAULT_TAIL_ACCURACY if tail_accuracy is None else tail_accuracy
-    )
+    return PolarityEvidence(root, travel, tail_accuracy)
 
 
 def tail_root_agreement(locs, tail_root) -> dict:

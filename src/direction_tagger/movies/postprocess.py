@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..evaluate.calibration import p_within
 from ..io import KEYPOINTS
-from .evidence import PolarityEvidence, exchange_log_odds, with_travel_accuracy
+from .evidence import DEFAULT_NETWORK_ACCURACY, PolarityEvidence, exchange_log_odds
 from .polarity import choose_polarity
 from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
@@ -42,19 +42,20 @@ from .tables import (
 POLARITY_MIN_CERTAINTY = 0.9
 
 
-def network_accuracy(calibration: dict | None) -> float | None:
-    """The model's head/tail accuracy measured on the validation frames (calibrate), or None
-    (an older calibration, or none)."""
+def network_accuracy(calibration: dict | None) -> float:
+    """The model's head/tail accuracy measured on the validation frames (calibrate); without
+    that measure (no calibration, or an older one) DEFAULT_NETWORK_ACCURACY: a model never
+    measured is not 99.9 % sure of a frame."""
     if calibration is None or "polarity" not in calibration:
-        return None
+        return DEFAULT_NETWORK_ACCURACY
     return float(calibration["polarity"]["accuracy"])
 
 
-def evidence_log_odds(raw, evidence: PolarityEvidence | None):
+def evidence_log_odds(raw, evidence: PolarityEvidence | None, calibration: dict | None):
     """(M,) nats the evidence adds to each frame's exchange cost, None without evidence."""
     if evidence is None:
         return None
-    return exchange_log_odds(raw, with_travel_accuracy(evidence, raw))
+    return exchange_log_odds(raw, evidence, network_accuracy(calibration))
 
 
 @dataclass
@@ -175,7 +176,7 @@ def clean_frames(
     p2, p3 = calibrated_confidence(calibration, confidence, spread)
     if exchanged is None:
         exchanged, certainty = choose_polarity(
-            raw, p2, evidence_log_odds(raw, evidence), network_accuracy(calibration)
+            raw, p2, evidence_log_odds(raw, evidence, calibration), network_accuracy(calibration)
         )
     exchanged = np.asarray(exchanged, bool)
     certainty = np.ones(len(raw)) if certainty is None else np.asarray(certainty, np.float64)

@@ -28,6 +28,12 @@ OPEN_FRACTION = 0.08
 # A tail: a thin part at least this long, at most this wide on average (x body length).
 TAIL_MIN_LENGTH = 0.2
 TAIL_MAX_WIDTH = 0.15
+# The tail root's search keeps contrast above this x the noise: a pale tail on a dim frame is
+# a few noise levels deep; stray noise pixels make small specks, never a long thin part.
+TAIL_NOISE_SIGMAS = 3.0
+# ... and a thin part at least this long (x body length): the snout's tip, opened away too, is
+# shorter; a tail seen at all reaches further.
+TAIL_ROOT_MIN_LENGTH = 0.35
 # The background takes this quantile of each pixel on the floor's side of the animal.
 FLOOR_QUANTILE = 0.7
 # A thin part that joins an end of the body this much wider than the longest one's is the tail.
@@ -184,7 +190,9 @@ def _axis_midpoint(blob: np.ndarray, weights: np.ndarray) -> tuple[float, float,
     return cx + mid * axis[0], cy + mid * axis[1], float(hi - lo + 1.0)
 
 
-def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
+def _tail_ends(
+    whole: np.ndarray, body: np.ndarray, length: float, min_length: float = TAIL_MIN_LENGTH
+):
     """(tail base, nose) as (x, y) arrays: the tail is the largest thin part attached to the
     body (what the opening removed); the tail base is where it joins, the nose the body's
     farthest point from there. None when no tail is seen."""
@@ -199,7 +207,7 @@ def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
     boxes = ndimage.find_objects(labels)
     extents = np.array([np.hypot(*(s.stop - s.start for s in boxes[k - 1])) for k in touching])
     # a tail is long and thin: reflections, shadows and walls that merge are wide
-    tail_like = (extents >= TAIL_MIN_LENGTH * length) & (areas <= TAIL_MAX_WIDTH * length * extents)
+    tail_like = (extents >= min_length * length) & (areas <= TAIL_MAX_WIDTH * length * extents)
     if not tail_like.any():
         return None
     ys, xs = np.nonzero(body)
@@ -222,6 +230,23 @@ def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
     far = d_base >= np.quantile(d_base, 0.99)
     nose = np.array([xs[far].mean(), ys[far].mean()])
     return base, nose
+
+
+def _tail_root(fine: np.ndarray, blob: np.ndarray, noise: float, radius: int, length: float):
+    """Where the tail joins the body, (x, y) window px, or None. The centre's search above
+    keeps only contrast above 35 % of the animal's peak, which can drop a pale tail and leave
+    the snout as the longest thin part; here the mask reaches down to the noise, the body is
+    opened again at that level (the blob's own part), and the thin parts are what the opening
+    removed."""
+    low = fine > TAIL_NOISE_SIGMAS * noise
+    body = _opened(low, radius)
+    labels, _ = ndimage.label(body)
+    own = np.unique(labels[blob & body])
+    own = own[own > 0]
+    if own.size == 0:
+        return None
+    ends = _tail_ends(low, np.isin(labels, own), length, TAIL_ROOT_MIN_LENGTH)
+    return None if ends is None else ends[0]
 
 
 def find_animal(
@@ -262,8 +287,8 @@ def find_animal(
         return Detection(False)
     x, y, blob_len = _axis_midpoint(blob, fine)
     ends = _tail_ends(whole, blob, rough_len)
-    tail = (np.nan, np.nan)
     if ends is not None:
         x, y = (ends[0] + ends[1]) / 2
-        tail = (ends[0][0] + left, ends[0][1] + top)
+    root = _tail_root(fine, blob, bg.noise, radius, rough_len)
+    tail = (np.nan, np.nan) if root is None else (root[0] + left, root[1] + top)
     return Detection(True, x + left, y + top, blob_len, float(blob.sum()), *tail)
