@@ -40,7 +40,7 @@ TAIL_MARGIN = 0.25
 TAIL_REACH = 0.6
 # Travel votes when the crop centre moves faster than this (body lengths per second) and
 # along the body (|cos| of the angle between travel and body direction above TRAVEL_COS).
-TRAVEL_MIN_SPEED = 2.0
+TRAVEL_MIN_SPEED = 1.0
 TRAVEL_COS = 0.7
 TRAVEL_HALF_WINDOW = 3  # frames each side of the central difference
 # Accuracies are kept below this: no evidence is certain, and a certain vote would make one
