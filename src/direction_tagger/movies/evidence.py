@@ -33,11 +33,10 @@ import numpy as np
 
 # No vote where the body is too short to say which end is which (crop px; bodies are ~25).
 MIN_BODY_PX = 6.0
-# A tail root votes when it is this much (x body length) nearer one end than the other ...
+# A tail root votes when it is this much (x body length) nearer one end than the other. It
+# need not lie at that end: where the model put the nose mid-body and the tail base on the
+# head, the root is still nearer the "nose" (seen on a real video: such frames are swaps).
 TAIL_MARGIN = 0.25
-# ... and no further than this (x body length) from that end (a cable or a shadow elsewhere
-# on the body is no tail root).
-TAIL_REACH = 0.6
 # Travel votes when the crop centre moves faster than this (body lengths per second) and
 # along the body (|cos| of the angle between travel and body direction above TRAVEL_COS).
 TRAVEL_MIN_SPEED = 1.0
@@ -88,9 +87,8 @@ def tail_votes(locs, tail_root) -> np.ndarray:
         to_base = np.linalg.norm(root - base, axis=-1)
         to_nose = np.linalg.norm(root - nose, axis=-1)
         usable = body >= MIN_BODY_PX
-        reach = TAIL_REACH * body
-        keep = usable & (to_base + TAIL_MARGIN * body < to_nose) & (to_base <= reach)
-        swap = usable & (to_nose + TAIL_MARGIN * body < to_base) & (to_nose <= reach)
+        keep = usable & (to_base + TAIL_MARGIN * body < to_nose)
+        swap = usable & (to_nose + TAIL_MARGIN * body < to_base)
     return keep.astype(np.int8) - swap.astype(np.int8)
 
 

@@ -7,10 +7,10 @@ the neck stays). The path through the movie with the least total cost is found b
 - staying with what the model said is free; exchanging costs logit(q), q the probability that
   the model's polarity is right, from its calibrated P(within 2 px) of tail base and nose
   (q = 0.5 + 0.5 min(p_base, p_nose)): confident frames are hard to turn around;
-- going from frame t-1 to frame t costs (d / sigma)^2 / 2, d the distance the tail base and
-  the nose would have moved (summed) under the two frames' states, sigma the movie's typical
-  such move (its median, at least 1 px): a swap for one frame is two jumps of a body length,
-  a real turn is many small steps.
+- going from frame t-1 to frame t costs (d / sigma)^2 / 2, at most MAX_MOVE_COST, d the
+  distance the tail base and the nose would have moved (summed) under the two frames' states,
+  sigma the movie's typical such move (its median, at least 1 px): a swap for one frame is two
+  jumps of a body length, a real turn is many small steps.
 
 An isolated swap is undone; a run of swapped frames is undone when turning it around costs
 less than the two jumps that bound it. Frames with a NaN keypoint keep their state free of
@@ -34,6 +34,12 @@ import math
 import numpy as np
 
 Q_MAX = 0.999  # even a sure model can be wrong: exchanging costs at most logit(0.999) ~ 6.9
+# A move costs at most this (nats): the model can put a point anywhere once in a while (its
+# error, not the animal's motion), so a step is Gaussian with a small chance of anything.
+# Without the cap a run the model gets wrong with gradual drifts at its ends (seen on a real
+# video) costs hundreds of nats to turn around and no evidence can; with it, a run is turned
+# when its summed exchange costs fall below two such moves.
+MAX_MOVE_COST = 12.0
 
 
 def exchanged(locs: np.ndarray) -> np.ndarray:
@@ -72,8 +78,8 @@ def polarity_costs(
 def _pair_costs(straight, crossed) -> tuple[list, list]:
     """From frame t to t + 1, staying in a state or crossing to the other (nats)."""
     sigma = max(1.0, float(np.median(straight)) if len(straight) else 1.0)
-    cost_same = (0.5 * (np.asarray(straight) / sigma) ** 2).tolist()
-    cost_cross = (0.5 * (np.asarray(crossed) / sigma) ** 2).tolist()
+    cost_same = np.minimum(0.5 * (np.asarray(straight) / sigma) ** 2, MAX_MOVE_COST).tolist()
+    cost_cross = np.minimum(0.5 * (np.asarray(crossed) / sigma) ** 2, MAX_MOVE_COST).tolist()
     return cost_same, cost_cross
 
 
