@@ -128,8 +128,11 @@ def check(video: Path, table: pd.DataFrame) -> pd.DataFrame:
         root = tail_root(mask)
         away = ndimage.distance_transform_edt(~mask) if mask.any() else None
         on = [
-            away is not None and away[int(np.clip(round(p[1]), 0, mask.shape[0] - 1)),
-                                      int(np.clip(round(p[0]), 0, mask.shape[1] - 1))]
+            away is not None
+            and away[
+                int(np.clip(round(p[1]), 0, mask.shape[0] - 1)),
+                int(np.clip(round(p[0]), 0, mask.shape[1] - 1)),
+            ]
             <= ON_ANIMAL_PX
             for p in (base, neck, nose)
         ]
@@ -246,17 +249,37 @@ def main(argv=None) -> int:
     (args.out / f"summary_{args.label}.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     swapped = np.flatnonzero(checked["swapped"].to_numpy())
-    montage(args.video_file, table, checked, swapped, args.out / f"swapped_{args.label}.png",
-            f"{args.label}: swapped by the checker ({len(swapped)})")
+    montage(
+        args.video_file,
+        table,
+        checked,
+        swapped,
+        args.out / f"swapped_{args.label}.png",
+        f"{args.label}: swapped by the checker ({len(swapped)})",
+    )
     if "polarity_exchanged" in table.columns:
         turned = np.flatnonzero(table["polarity_exchanged"].to_numpy(bool))
-        montage(args.video_file, table, checked, turned[:: max(1, len(turned) // 40)],
-                args.out / f"turned_{args.label}.png", f"{args.label}: turned around ({len(turned)})")
+        montage(
+            args.video_file,
+            table,
+            checked,
+            turned[:: max(1, len(turned) // 40)],
+            args.out / f"turned_{args.label}.png",
+            f"{args.label}: turned around ({len(turned)})",
+        )
     flagged = np.flatnonzero(table["qc_any"].fillna(False).to_numpy(bool))
     rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(flagged, min(40, len(flagged)), replace=False)) if len(flagged) else []
-    montage(args.video_file, table, checked, sample, args.out / f"flagged_{args.label}.png",
-            f"{args.label}: flagged, a sample of 40 of {len(flagged)}")
+    sample = (
+        np.sort(rng.choice(flagged, min(40, len(flagged)), replace=False)) if len(flagged) else []
+    )
+    montage(
+        args.video_file,
+        table,
+        checked,
+        sample,
+        args.out / f"flagged_{args.label}.png",
+        f"{args.label}: flagged, a sample of 40 of {len(flagged)}",
+    )
     return 0
 
 

@@ -132,9 +132,9 @@ def test_certainty_is_the_posterior_of_the_chosen_state_over_all_paths():
     same = np.minimum(0.5 * (straight / sigma) ** 2, MAX_MOVE_COST)
     cross = np.minimum(0.5 * (crossed / sigma) ** 2, MAX_MOVE_COST)
     paths = np.array(list(itertools.product([0, 1], repeat=m)))
-    cost = (paths * unary).sum(axis=1) + np.where(
-        paths[:, 1:] == paths[:, :-1], same, cross
-    ).sum(axis=1)
+    cost = (paths * unary).sum(axis=1) + np.where(paths[:, 1:] == paths[:, :-1], same, cross).sum(
+        axis=1
+    )
     weight = np.exp(-(cost - cost.min()))
     p1 = (weight[:, None] * paths).sum(axis=0) / weight.sum()
     states = viterbi_states(unary, straight, crossed)
@@ -180,7 +180,9 @@ def test_the_cleaned_table_turns_the_run_and_says_how_sure_it_is(tmp_path):
     np.testing.assert_array_equal(
         chunked["polarity_exchanged"].to_numpy(), table["polarity_exchanged"].to_numpy()
     )
-    np.testing.assert_allclose(chunked["polarity_certainty"], table["polarity_certainty"], atol=1e-6)
+    np.testing.assert_allclose(
+        chunked["polarity_certainty"], table["polarity_certainty"], atol=1e-6
+    )
 
 
 def test_the_tracker_finds_the_tail_root_at_the_tail_base():

@@ -87,7 +87,9 @@ def test_the_tail_root_and_polarity_certainty_reach_the_video_table(tagged_video
         crop = (table[f"tail_root_{axis}"] - table[centre]) * 50 / table["crop_side"] + 24.5
         np.testing.assert_allclose(table.loc[seen, f"tail_root_{axis}_crop"], crop[seen], atol=2e-3)
     # the smoothing step read the track (the evidence's source)
-    qc = json.loads((workdir / "results" / "demo" / "movies" / "day1_session_1" / "qc.json").read_text())
+    qc = json.loads(
+        (workdir / "results" / "demo" / "movies" / "day1_session_1" / "qc.json").read_text()
+    )
     assert qc["settings"]["track"].endswith("track.csv")
     assert 0.0 <= qc["polarity"]["min_certainty"] <= 1.0
 

@@ -164,9 +164,7 @@ def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json, track=None) 
 
 def run_smooth(args) -> int:
     settings = _smoothing_settings(args)
-    _smooth_one(
-        args, settings, args.predictions, args.out, args.dlc_csv, args.qc_json, args.track
-    )
+    _smooth_one(args, settings, args.predictions, args.out, args.dlc_csv, args.qc_json, args.track)
     return 0
 
 

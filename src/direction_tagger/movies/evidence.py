@@ -160,9 +160,7 @@ def travel_directions(centres, body_length_px: float, fps: float) -> np.ndarray:
     return out
 
 
-def evidence_from_track(
-    track, fps: float, tail_accuracy: float | None = None
-) -> PolarityEvidence:
+def evidence_from_track(track, fps: float, tail_accuracy: float | None = None) -> PolarityEvidence:
     """The evidence of a tracked video from its track table (videos/track.py): tail roots in
     crop px, travel of the crop centre. A table without tail roots gives no tail votes."""
     m = len(track)

@@ -37,7 +37,6 @@ from .tables import (
     table_spread,
 )
 
-
 # Frames whose chosen polarity has a posterior below this are flagged ``polarity``.
 POLARITY_MIN_CERTAINTY = 0.9
 
