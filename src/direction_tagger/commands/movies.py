@@ -168,6 +168,14 @@ def run_smooth(args) -> int:
     return 0
 
 
+def _track_beside(movie_path) -> Path | None:
+    """The track table `track` wrote beside a tracked video's movie.npz (its polarity
+    evidence, as the smooth rule passes it), or None for other movies."""
+    movie_path = Path(movie_path)
+    track = movie_path.with_name("track.csv")
+    return track if movie_path.name == "movie.npz" and track.is_file() else None
+
+
 def run_tag_movies(args) -> int:
     from ..movie_store import open_movie
     from ..movies.chunked import predict_file
@@ -191,7 +199,15 @@ def run_tag_movies(args) -> int:
                 predictor, movie, files["raw"], args.tta, args.batch_size, args.chunk_frames
             )
             write_truth_metrics(files["truth"], movie_path, movie.locs, kept, meta)
-        _smooth_one(args, settings, files["raw"], files["smooth"], files["dlc"], files["qc"])
+        _smooth_one(
+            args,
+            settings,
+            files["raw"],
+            files["smooth"],
+            files["dlc"],
+            files["qc"],
+            _track_beside(movie_path),
+        )
     print(f"{len(args.movies)} movies predicted, smoothed and checked with one model load")
     return 0
 
