@@ -1,8 +1,20 @@
 """Head/tail polarity and QC on a real arena video, checked by a tail-root finder of its own.
 
-The workflow (`snakemake`, `data.source: dlc` on a DeepLabCut project, `videos:` the video)
-is run as configured first (see docs/quality_control.md for the config); this reads its
-video predictions table. Then, on the video:
+The workflow is run as configured first, e.g. in WORK with this config (the numbers in
+docs/quality_control.md):
+
+    run: real
+    data: {source: dlc, dlc: {project: ../shared/data/xmwell_dlc_project}}
+    split: {train: 0.75, val: 0.1, test: 0.15}
+    train: {architecture: fast_heatmap_unet, steps: 2000, batch_size: 64}
+    movies: {}
+    synthetic_movies: {}
+    videos: {openfield: ../shared/data/openfield_video/openfield_m3v1_first_half.mp4}
+
+    snakemake results/real/videos/openfield/predictions.csv --directory WORK \
+        --snakefile Snakefile --cores 2 --configfile WORK/real.yaml
+
+This reads the video predictions table it made. Then, on the video:
 
 - an **independent tail-root checker** (this file; none of the tracker's code): per frame,
   the animal is the dark blob (a per-pixel median background over frames spread over the
