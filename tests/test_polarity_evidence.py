@@ -5,12 +5,15 @@ column, and the tail root found by the tracker on synthetic arena frames."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
-from videos_material import arena_frames
+from videos_material import arena_frames, write_dlc_project
 
+from direction_tagger.cli import main
+from direction_tagger.io import load_labelled
 from direction_tagger.movies.chunked import smooth_file
 from direction_tagger.movies.evidence import (
     PolarityEvidence,
@@ -31,6 +34,7 @@ from direction_tagger.movies.polarity import (
 )
 from direction_tagger.movies.postprocess import smooth_and_check
 from direction_tagger.movies.tables import movie_table
+from direction_tagger.videos.dlc import import_project
 from direction_tagger.videos.finder import build_background, find_animal
 
 M = 400  # the swapped run is a small share of the movie, as on real videos
@@ -203,3 +207,27 @@ def test_the_tracker_finds_the_tail_root_at_the_tail_base():
     assert found >= 0.55 * len(frames)  # a pale tail on a dim frame may not be seen
     assert near_base >= 0.9 * found  # at the rump, not the head
     assert np.median(to_base) < 0.15 * body
+
+
+def test_an_imported_dlc_project_measures_how_well_the_tail_root_tells_the_rump(tmp_path):
+    """The labelled frames keep the tracker's tail root; the label reference says how often it
+    lies at the labelled tail base (the cap on the tail vote's weight)."""
+    write_dlc_project(tmp_path / "project", recordings=2, frames=12)
+    import_project(tmp_path / "project", tmp_path / "labelled.npz", progress=False)
+    labelled = load_labelled(tmp_path / "labelled.npz")
+    assert labelled.extra["tail_root"].shape == (len(labelled), 2)
+    assert (
+        main(
+            [
+                "qc-reference",
+                "--labelled",
+                str(tmp_path / "labelled.npz"),
+                "--out",
+                str(tmp_path / "ref.json"),
+            ]
+        )
+        == 0
+    )
+    measured = json.loads((tmp_path / "ref.json").read_text())["tail_root"]
+    assert measured["frames"] >= 0.8 * len(labelled)
+    assert measured["right"] >= 0.9 * measured["frames"]
