@@ -78,7 +78,10 @@ def test_a_vote_is_weighed_by_how_often_it_agrees_with_a_measured_model():
     assert movie_accuracy(votes, 0.95) == pytest.approx((901 / 1002 - 0.05) / 0.9)
     # a cable taken for the tail disagrees on most frames: no weight, never a negative one
     assert movie_accuracy(np.array([-1] * 90 + [1] * 10), 0.95) == 0.5
-    assert movie_accuracy(np.array([1] * 10), 0.95) == 0.5  # too few votes to measure
+    assert movie_accuracy(np.array([1] * 4), 0.95) == 0.5  # too few votes to measure
+    # measured on the frames where the model is sure of both ends only
+    trusted = np.array([True] * 900 + [False] * 100)
+    assert movie_accuracy(votes, 0.95, trusted) == 0.98  # the 100 against are not counted
     # on labelled frames: right when the root lies at the labelled tail base
     labels = np.array([[[10.0, 24.5], [20.0, 24.5], [30.0, 24.5]]] * 3)
     roots = np.array([[10.0, 24.0], [11.0, 25.0], [30.0, 24.5]])

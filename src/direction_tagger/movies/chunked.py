@@ -22,7 +22,13 @@ import numpy as np
 from tqdm import tqdm
 
 from ..io import KEYPOINTS
-from .evidence import tail_votes, travel_votes, vote_weights, weighted_votes
+from .evidence import (
+    tail_votes,
+    travel_votes,
+    trusted_frames,
+    vote_weights,
+    weighted_votes,
+)
 from .polarity import polarity_certainty, polarity_costs, viterbi_states
 from .postprocess import (
     calibrated_confidence,
@@ -129,7 +135,7 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
     from .tables import table_columns
 
     wanted = _raw_columns(table_columns(path))
-    unary, straight, crossed, tail, travel = [], [], [], [], []
+    unary, straight, crossed, tail, travel, trusted = [], [], [], [], [], []
     last = None
     first_row = last_row = None
     m = 0
@@ -146,6 +152,7 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
             own = evidence.rows(m - len(chunk), m)
             tail.append(tail_votes(locs, own.tail_root))
             travel.append(travel_votes(locs, own.travel))
+            trusted.append(trusted_frames(p2))
         if last is not None:  # the previous chunk's last row, for the move into this chunk
             locs, p2 = np.concatenate([last[0], locs]), np.concatenate([last[1], p2])
         u, s, c = polarity_costs(locs, p2, network_accuracy=network_accuracy(calibration))

@@ -13,11 +13,14 @@ Each is a per-frame vote on the model's polarity: +1 keep, -1 exchange tail base
 it adds `vote * logit(a)` to the cost of exchanging the frame (polarity.py). The accuracies
 are measured, never assumed:
 
-- on the movie itself, from how often each vote agrees with the model's polarity, the model
-  being right with the accuracy measured on the labelled validation frames (a_n, from
-  `calibrate`): two independent votes agree with probability a_n a + (1 - a_n)(1 - a), so
-  a = (agree - (1 - a_n)) / (2 a_n - 1). A cable taken for the tail, or an animal that backs
-  up, disagrees with the model on most frames and gets no weight;
+- on the movie itself, from how often each vote agrees with the model's polarity on the
+  frames where the model is sure of both ends (calibrated P(within 2 px) of tail base and
+  nose >= TRUSTED_P), the model being right there with the accuracy measured on the labelled
+  validation frames (a_n, from `calibrate`): two independent votes agree with probability
+  a_n a + (1 - a_n)(1 - a), so a = (agree - (1 - a_n)) / (2 a_n - 1). A cable taken for the
+  tail, or an animal that backs up, disagrees with the model on most frames and gets no
+  weight. (Counting every frame instead, a model wrong on a third of a video -- exactly
+  when the evidence is needed -- made a right tail root look like a coin toss.);
 - the tail root's is also capped by its accuracy on the labelled frames when the training set
   measured it (an imported DeepLabCut project keeps each frame's tail root:
   `tail_root_agreement`, in the label reference).
@@ -47,7 +50,8 @@ TRAVEL_HALF_WINDOW = 3  # frames each side of the central difference
 MAX_ACCURACY = 0.98
 # The model's polarity accuracy where no calibration measured it.
 DEFAULT_NETWORK_ACCURACY = 0.95
-MIN_VOTES = 30  # an evidence that votes on fewer frames of the movie gets no weight
+MIN_VOTES = 5  # an evidence that votes on fewer trusted frames of the movie gets no weight
+TRUSTED_P = 0.5  # frames where the model is this sure of tail base and nose measure the votes
 
 
 def accuracy(agree: int, total: int) -> float:
@@ -106,11 +110,20 @@ def travel_votes(locs, travel) -> np.ndarray:
     return keep.astype(np.int8) - swap.astype(np.int8)
 
 
-def movie_accuracy(votes: np.ndarray, network_accuracy: float | None) -> float:
+def trusted_frames(p_within) -> np.ndarray:
+    """(M,) bool: the frames whose calibrated P(within 2 px) (M, 3) of tail base and nose are
+    both at least TRUSTED_P, where the model's polarity is as good as on validation."""
+    p = np.nan_to_num(np.asarray(p_within, np.float64), nan=0.0)
+    return np.minimum(p[:, 0], p[:, 2]) >= TRUSTED_P
+
+
+def movie_accuracy(votes: np.ndarray, network_accuracy: float | None, trusted=None) -> float:
     """A vote's accuracy on a movie from its agreement with the model's polarity (votes +1)
-    on the frames where it votes (module docstring). 0.5 (no weight) with fewer than
-    MIN_VOTES votes."""
+    on the `trusted` frames (all when None) where it votes (module docstring). 0.5 (no
+    weight) with fewer than MIN_VOTES votes."""
     votes = np.asarray(votes)
+    if trusted is not None:
+        votes = votes[np.asarray(trusted, bool)]
     n = int((votes != 0).sum())
     a_n = DEFAULT_NETWORK_ACCURACY if network_accuracy is None else network_accuracy
     if n < MIN_VOTES or a_n <= 0.5:
@@ -119,12 +132,14 @@ def movie_accuracy(votes: np.ndarray, network_accuracy: float | None) -> float:
     return float(np.clip((agree - (1 - a_n)) / (2 * a_n - 1), 0.5, MAX_ACCURACY))
 
 
-def vote_weights(tail, travel, network_accuracy, tail_cap=None) -> tuple[float, float]:
+def vote_weights(
+    tail, travel, network_accuracy, tail_cap=None, trusted=None
+) -> tuple[float, float]:
     """(tail weight, travel weight), nats: logit of each vote's measured accuracy."""
-    a_tail = movie_accuracy(tail, network_accuracy)
+    a_tail = movie_accuracy(tail, network_accuracy, trusted)
     if tail_cap is not None:
         a_tail = min(a_tail, max(0.5, tail_cap))
-    return logit(a_tail), logit(movie_accuracy(travel, network_accuracy))
+    return logit(a_tail), logit(movie_accuracy(travel, network_accuracy, trusted))
 
 
 def weighted_votes(tail, travel, weights) -> np.ndarray:
@@ -132,13 +147,16 @@ def weighted_votes(tail, travel, weights) -> np.ndarray:
     return weights[0] * np.asarray(tail) + weights[1] * np.asarray(travel)
 
 
-def exchange_log_odds(locs, evidence: PolarityEvidence, network_accuracy=None) -> np.ndarray:
+def exchange_log_odds(
+    locs, evidence: PolarityEvidence, network_accuracy=None, trusted=None
+) -> np.ndarray:
     """(M,) what the evidence adds to the cost of exchanging each frame (nats): each vote
-    times the log likelihood ratio of its accuracy measured on these frames. Negative: the
-    evidence says the model has tail base and nose the wrong way round."""
+    times the log likelihood ratio of its accuracy measured on these frames (`trusted`:
+    `trusted_frames`, or all). Negative: the evidence says the model has tail base and nose
+    the wrong way round."""
     tail = tail_votes(locs, evidence.tail_root)
     travel = travel_votes(locs, evidence.travel)
-    weights = vote_weights(tail, travel, network_accuracy, evidence.tail_accuracy)
+    weights = vote_weights(tail, travel, network_accuracy, evidence.tail_accuracy, trusted)
     return weighted_votes(tail, travel, weights)
 
 

@@ -25,7 +25,12 @@ import pandas as pd
 
 from ..evaluate.calibration import p_within
 from ..io import KEYPOINTS
-from .evidence import DEFAULT_NETWORK_ACCURACY, PolarityEvidence, exchange_log_odds
+from .evidence import (
+    DEFAULT_NETWORK_ACCURACY,
+    PolarityEvidence,
+    exchange_log_odds,
+    trusted_frames,
+)
 from .polarity import choose_polarity
 from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
@@ -50,11 +55,12 @@ def network_accuracy(calibration: dict | None) -> float:
     return float(calibration["polarity"]["accuracy"])
 
 
-def evidence_log_odds(raw, evidence: PolarityEvidence | None, calibration: dict | None):
-    """(M,) nats the evidence adds to each frame's exchange cost, None without evidence."""
+def evidence_log_odds(raw, p2, evidence: PolarityEvidence | None, calibration: dict | None):
+    """(M,) nats the evidence adds to each frame's exchange cost, None without evidence; the
+    votes measured on the frames where the model is sure of both ends (p2: (M, 3))."""
     if evidence is None:
         return None
-    return exchange_log_odds(raw, evidence, network_accuracy(calibration))
+    return exchange_log_odds(raw, evidence, network_accuracy(calibration), trusted_frames(p2))
 
 
 @dataclass
@@ -175,7 +181,10 @@ def clean_frames(
     p2, p3 = calibrated_confidence(calibration, confidence, spread)
     if exchanged is None:
         exchanged, certainty = choose_polarity(
-            raw, p2, evidence_log_odds(raw, evidence, calibration), network_accuracy(calibration)
+            raw,
+            p2,
+            evidence_log_odds(raw, p2, evidence, calibration),
+            network_accuracy(calibration),
         )
     exchanged = np.asarray(exchanged, bool)
     certainty = np.ones(len(raw)) if certainty is None else np.asarray(certainty, np.float64)
