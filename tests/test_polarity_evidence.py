@@ -192,6 +192,31 @@ def test_the_cleaned_table_turns_the_run_and_says_how_sure_it_is(tmp_path):
     )
 
 
+def test_chunks_weigh_the_evidence_on_the_frames_the_whole_movie_trusts(tmp_path):
+    """Evidence weights are measured on the frames where the model is sure of both ends: the
+    chunked pass must count the same frames as the whole-movie one."""
+    truth = walking_rat()
+    raw = swapped_run(truth)
+    confidence = np.full((M, 3), 0.97)
+    confidence[200:, [0, 2]] = 0.2  # the model unsure of both ends on half of the movie
+    roots = truth[:, 0] + 0.5
+    roots[200:] = truth[200:, 2]  # where it is unsure, the root (a cable) points the other way
+    evidence = PolarityEvidence(roots, np.full((M, 2), np.nan))
+    table = movie_table(raw, confidence, None, 30.0)
+    whole = smooth_and_check(table, {}, {}, evidence=evidence).table
+    table.to_csv(tmp_path / "raw.csv", index=False)
+    smooth_file(tmp_path / "raw.csv", tmp_path / "out.csv", {}, {}, evidence=evidence, rows=64)
+    chunked = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_array_equal(
+        chunked["polarity_exchanged"].to_numpy(), whole["polarity_exchanged"].to_numpy()
+    )
+    np.testing.assert_allclose(
+        chunked["polarity_certainty"], whole["polarity_certainty"], atol=1e-6
+    )
+    # measured on the trusted half, the tail root is right: the run is turned around
+    assert whole["polarity_exchanged"].to_numpy()[RUN][1:-1].all()
+
+
 def test_the_tracker_finds_the_tail_root_at_the_tail_base():
     """Synthetic arena frames (a pale tail, no cable) with the tail base known."""
     frames, truth = arena_frames(40, seed=3, tether=False)

@@ -166,7 +166,13 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
     unary = np.concatenate(unary)
     if evidence is not None:
         tail, travel = np.concatenate(tail), np.concatenate(travel)
-        weights = vote_weights(tail, travel, network_accuracy(calibration), evidence.tail_accuracy)
+        weights = vote_weights(
+            tail,
+            travel,
+            network_accuracy(calibration),
+            evidence.tail_accuracy,
+            np.concatenate(trusted),
+        )
         unary = unary + weighted_votes(tail, travel, weights)  # as exchange_log_odds
     costs = unary, np.concatenate(straight), np.concatenate(crossed)
     states = viterbi_states(*costs)
