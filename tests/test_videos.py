@@ -22,7 +22,7 @@ from direction_tagger.videos.crop import crop_frame, crop_to_video, video_to_cro
 from direction_tagger.videos.finder import build_background, find_animal
 from direction_tagger.videos.reader import video_info
 from direction_tagger.videos.to_video import video_table
-from direction_tagger.videos.track import TRACK_COLUMNS, track_video
+from direction_tagger.videos.track import TAIL_COLUMNS, TRACK_COLUMNS, track_video
 
 # --------------------------------------------------------------------------- crop geometry
 
@@ -153,7 +153,7 @@ def test_tracking_keeps_the_whole_animal_in_every_crop(arena):
     video, truth, out = arena
     movie = load_movie(out[".npz"])
     track = pd.read_csv(out[".csv"])
-    assert list(track.columns) == list(TRACK_COLUMNS)
+    assert list(track.columns) == list(TRACK_COLUMNS + TAIL_COLUMNS)
     assert len(movie) == len(track) == len(truth) == 150
     assert movie.fps == 30.0
     centres, sides = track[["crop_x", "crop_y"]].to_numpy(), track["crop_side"].to_numpy()

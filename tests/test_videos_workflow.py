@@ -92,6 +92,32 @@ def test_a_video_comes_back_tagged_in_video_pixels(tagged_video):
     assert (workdir / "results" / "videos" / "day1_session_1" / "track.png").is_file()
 
 
+def test_the_tail_root_and_polarity_certainty_reach_the_video_table(tagged_video):
+    """Issue #24: the tracker's tail root travels from `track` to the user's table (video and
+    crop px), and the polarity pass that used it says how sure it is of every frame."""
+    workdir, truth, _ = tagged_video
+    out = workdir / "results" / "demo" / "videos" / "day1_session_1"
+    table = pd.read_csv(out / "predictions.csv")
+    assert table["polarity_certainty"].between(0.0, 1.0).all()
+    # the model of a few seconds' training has head and tail the wrong way round for a run of
+    # ~25 frames of this video; the tail root turns it around
+    nose = table[["head_x_video", "head_y_video"]].to_numpy()
+    nearer_nose = np.hypot(*(nose - truth[:, 2]).T) < np.hypot(*(nose - truth[:, 0]).T)
+    assert nearer_nose.mean() >= 0.9, np.flatnonzero(~nearer_nose)
+    assert "qc_polarity" in table.columns
+    seen = table["tail_root_x"].notna()
+    assert seen.mean() > 0.5  # something thin joins the body on most frames
+    for axis, centre in (("x", "crop_x"), ("y", "crop_y")):
+        crop = (table[f"tail_root_{axis}"] - table[centre]) * 50 / table["crop_side"] + 24.5
+        np.testing.assert_allclose(table.loc[seen, f"tail_root_{axis}_crop"], crop[seen], atol=2e-3)
+    # the smoothing step read the track (the evidence's source)
+    qc = json.loads(
+        (workdir / "results" / "demo" / "movies" / "day1_session_1" / "qc.json").read_text()
+    )
+    assert qc["settings"]["track"].endswith("track.csv")
+    assert 0.0 <= qc["polarity"]["min_certainty"] <= 1.0
+
+
 def test_a_tracked_video_is_not_redone(tagged_video):
     workdir, _, _ = tagged_video
     result = run_snakemake(

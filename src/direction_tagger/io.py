@@ -324,7 +324,8 @@ def load_labelled(path: str | os.PathLike) -> LabelledSet:
         images = _check_images(read_key(npz, path, "images"), path)
         locs = _read_locs(npz, path, len(images), required=True)
         extra = {}
-        for key in ("groups", "video"):
+        # tail_root: (N, 2) where the tracker saw the tail join the body (DLC imports)
+        for key in ("groups", "video", "tail_root"):
             if key in npz.files:
                 value = read_key(npz, path, key)
                 if value.shape[:1] == (len(images),):

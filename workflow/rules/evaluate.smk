@@ -37,6 +37,7 @@ rule evaluate:
         data=eval_data,
         split=f"{RESULTS}/split.json",
         calibration=calibration_for("evaluate"),
+        reference=f"{RESULTS}/label_reference.json",
     output:
         metrics=f"{RESULTS}/eval/{{evalset}}/metrics.json",
         frames=f"{RESULTS}/eval/{{evalset}}/frames.csv",

@@ -55,6 +55,7 @@ if not MOVIE_BATCHES:  # a job per movie
             raw=f"{RESULTS}/movies/{{movie}}/predictions_raw.csv",
             reference=f"{RESULTS}/label_reference.json",
             calibration=calibration_for("predict"),
+            track=track_of_movie,
         output:
             smooth=f"{RESULTS}/movies/{{movie}}/predictions.csv",
             dlc=f"{RESULTS}/movies/{{movie}}/predictions_dlc.csv",

@@ -16,6 +16,14 @@ def movie_path(wildcards):
     return movie_file(wildcards.movie)
 
 
+def track_of_movie(wildcards):
+    """A tracked video's track table (its tail roots and travel inform polarity); none for
+    other movies."""
+    return (
+        [f"{VIDEOS}/{wildcards.movie}/track.csv"] if wildcards.movie in videos() else []
+    )
+
+
 # movies_per_job > 1: batch name -> movie names, each batch one tag_movies_<batch> job
 MOVIE_BATCHES = movie_batches(movies(), config["movies_per_job"])
 

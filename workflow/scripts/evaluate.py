@@ -16,6 +16,7 @@ run_command(
     figure=snakemake.output.get("figure"),
     worst=snakemake.output.get("worst"),
     calibration=snakemake.input.get("calibration"),
+    reference=snakemake.input.get("reference"),  # QC flags' precision on these frames
     reliability=snakemake.output.get("reliability"),
     tta=snakemake.params.tta,
     threads=snakemake.threads,

@@ -13,6 +13,7 @@ run_command(
     max_gap=snakemake.params.max_gap,
     reference=snakemake.input.reference,
     calibration=snakemake.input.calibration,
+    track=snakemake.input.get("track") or None,  # a tracked video only
     flag_risk=snakemake.params.flag_risk,
     no_polarity=not snakemake.params.polarity,
     qc_json=snakemake.output.qc,

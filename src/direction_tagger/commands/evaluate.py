@@ -34,6 +34,11 @@ def register(subparsers) -> None:
         "and their reliability on these frames",
     )
     p.add_argument("--reliability", help="reliability diagram PNG to write (with --calibration)")
+    p.add_argument(
+        "--reference",
+        help="label reference JSON (qc-reference): with it, each single-frame QC flag's "
+        "precision on these frames (share of flagged frames with a keypoint > 3 px off)",
+    )
     p.set_defaults(
         func=run_evaluate,
         writes=("metrics", "frames", "figure", "worst", "reliability"),
@@ -86,6 +91,9 @@ def run_calibrate(args) -> int:
         errors, pred.confidence, pred.spread, args.tta, views=views, n_views=n_views
     )
     calibration["viewed"] = viewed
+    from ..movies.evidence import model_polarity_agreement
+
+    calibration["polarity"] = model_polarity_agreement(pred.locs, data.locs[idx])
     calibration |= {
         "model": str(args.model),
         "model_sha256": sha256_file(args.model),
@@ -136,6 +144,15 @@ def run_evaluate(args) -> int:
     calibration = load_calibration(args.calibration, args.tta) if args.calibration else None
     pred = predictor.predict(images, tta=args.tta, progress=True)
     name = args.name or Path(args.data).stem
+    extra = {"model": str(args.model), "architecture": meta["architecture"], "tta": args.tta}
+    if args.reference:
+        from ..evaluate.qc_precision import flag_precision, single_frame_flags
+        from .movies import _read_reference
+
+        flags = single_frame_flags(
+            pred.locs, pred.confidence, pred.spread, calibration, _read_reference(args.reference)
+        )
+        extra["qc_flags"] = flag_precision(flags, np.linalg.norm(pred.locs - locs, axis=-1))
     metrics = evaluate_to_files(
         pred.locs,
         pred.confidence,
@@ -147,7 +164,7 @@ def run_evaluate(args) -> int:
         figure_png=args.figure,
         worst_png=args.worst,
         baseline_locs=np.asarray(meta["train_mean_locs"]),
-        extra={"model": str(args.model), "architecture": meta["architecture"], "tta": args.tta},
+        extra=extra,
         spread=pred.spread,
         calibration=calibration,
         reliability_png=args.reliability,

@@ -119,11 +119,25 @@ def _smoothing_settings(args) -> tuple[dict, dict, dict | None, dict | None]:
     return smoothing, checks, reference, calibration
 
 
-def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json) -> None:
+def _evidence(track_path, reference: dict | None):
+    """Polarity evidence from a video's track table (tail roots, travel), the tail root's
+    accuracy from the labelled frames when the reference measured it."""
+    from ..movies.evidence import evidence_from_track
+    from ..videos.to_video import read_track
+
+    track = read_track(track_path)
+    times = track["time_s"].to_numpy(float)
+    fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 30.0
+    tail = (reference or {}).get("tail_root", {}).get("accuracy")
+    return evidence_from_track(track, fps, tail)
+
+
+def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json, track=None) -> None:
     from ..movies.chunked import smooth_file
     from ..movies.tables import table_columns
 
     smoothing, checks, reference, calibration = settings
+    evidence = _evidence(track, reference) if track else None
     if calibration is not None:
         _check_spread(calibration, table_columns(predictions), predictions, args)
     qc = smooth_file(
@@ -135,6 +149,7 @@ def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json) -> None:
         args.fps,
         calibration,
         args.polarity,
+        evidence=evidence,
         dlc_path=dlc_csv,
         rows=args.chunk_rows,
         progress=not args.quiet,
@@ -143,6 +158,7 @@ def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json) -> None:
         qc["settings"]["outlier_px"] = args.outlier_px
         qc["settings"]["reference"] = str(args.reference) if args.reference else None
         qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
+        qc["settings"]["track"] = str(track) if track else None
         write_json(qc_json, qc)
     print(
         f"{out}: {qc['n_frames']} frames smoothed ({args.method}, window "
@@ -153,8 +169,16 @@ def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json) -> None:
 
 def run_smooth(args) -> int:
     settings = _smoothing_settings(args)
-    _smooth_one(args, settings, args.predictions, args.out, args.dlc_csv, args.qc_json)
+    _smooth_one(args, settings, args.predictions, args.out, args.dlc_csv, args.qc_json, args.track)
     return 0
+
+
+def _track_beside(movie_path) -> Path | None:
+    """The track table `track` wrote beside a tracked video's movie.npz (its polarity
+    evidence, as the smooth rule passes it), or None for other movies."""
+    movie_path = Path(movie_path)
+    track = movie_path.with_name("track.csv")
+    return track if movie_path.name == "movie.npz" and track.is_file() else None
 
 
 def run_tag_movies(args) -> int:
@@ -180,7 +204,15 @@ def run_tag_movies(args) -> int:
                 predictor, movie, files["raw"], args.tta, args.batch_size, args.chunk_frames
             )
             write_truth_metrics(files["truth"], movie_path, movie.locs, kept, meta)
-        _smooth_one(args, settings, files["raw"], files["smooth"], files["dlc"], files["qc"])
+        _smooth_one(
+            args,
+            settings,
+            files["raw"],
+            files["smooth"],
+            files["dlc"],
+            files["qc"],
+            _track_beside(movie_path),
+        )
     print(f"{len(args.movies)} movies predicted, smoothed and checked with one model load")
     return 0
 
@@ -317,6 +349,10 @@ def run_qc_reference(args) -> int:
 
     labelled = load_labelled(args.labelled)
     ref = geometry_reference(labelled.locs) | {"source": str(args.labelled)}
+    if "tail_root" in labelled.extra:  # an imported DLC project: the tail root's accuracy
+        from ..movies.evidence import tail_root_agreement
+
+        ref["tail_root"] = tail_root_agreement(labelled.locs, labelled.extra["tail_root"])
     write_json(args.out, ref)
     print(f"{args.out}: geometry reference from {ref['n_labels']} labels")
     return 0
@@ -442,6 +478,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--predictions", required=True, type=Path, help="raw tidy predictions CSV")
     p.add_argument("--out", type=Path, help="smoothed CSV (default: X_raw.csv -> X.csv)")
+    p.add_argument(
+        "--track",
+        type=Path,
+        help="the video's track table (`track`): its tail roots and the direction of travel "
+        "are evidence for head/tail polarity",
+    )
     p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
     p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")
     add_smoothing_options(p)

@@ -22,8 +22,21 @@ import numpy as np
 from tqdm import tqdm
 
 from ..io import KEYPOINTS
-from .polarity import polarity_costs, viterbi_states
-from .postprocess import calibrated_confidence, clean_frames, model_answer, movie_summary
+from .evidence import (
+    tail_votes,
+    travel_votes,
+    trusted_frames,
+    vote_weights,
+    weighted_votes,
+)
+from .polarity import polarity_certainty, polarity_costs, viterbi_states
+from .postprocess import (
+    calibrated_confidence,
+    clean_frames,
+    model_answer,
+    movie_summary,
+    network_accuracy,
+)
 from .qc import frame_risk
 from .tables import dlc_writer, iter_table, movie_table, table_writer
 
@@ -115,12 +128,14 @@ def _raw_columns(columns) -> list[str]:
     return wanted
 
 
-def _polarity_pass(path, rows, calibration, polarity):
-    """Pass 1: (M, fps from frame/time, polarity states (M,) bool)."""
+def _polarity_pass(path, rows, calibration, polarity, evidence=None):
+    """Pass 1: (M, fps from frame/time, polarity states (M,) bool, their certainty (M,)).
+    The evidence's votes are kept (2 bytes a frame) and weighed once the whole movie has
+    measured the travel vote's accuracy (as postprocess.evidence_log_odds does)."""
     from .tables import table_columns
 
     wanted = _raw_columns(table_columns(path))
-    unary, straight, crossed = [], [], []
+    unary, straight, crossed, tail, travel, trusted = [], [], [], [], [], []
     last = None
     first_row = last_row = None
     m = 0
@@ -133,20 +148,35 @@ def _polarity_pass(path, rows, calibration, polarity):
             continue
         locs, confidence, spread = model_answer(chunk)
         p2, _ = calibrated_confidence(calibration, confidence, spread)
+        if evidence is not None:
+            own = evidence.rows(m - len(chunk), m)
+            tail.append(tail_votes(locs, own.tail_root))
+            travel.append(travel_votes(locs, own.travel))
+            trusted.append(trusted_frames(p2))
         if last is not None:  # the previous chunk's last row, for the move into this chunk
             locs, p2 = np.concatenate([last[0], locs]), np.concatenate([last[1], p2])
-        u, s, c = polarity_costs(locs, p2)
+        u, s, c = polarity_costs(locs, p2, network_accuracy=network_accuracy(calibration))
         unary.append(u if last is None else u[1:])  # the context row's was counted before
         straight.append(s)
         crossed.append(c)
         last = locs[-1:], p2[-1:]
     fps = _fps(first_row, last_row, m)
     if not polarity:
-        return m, fps, np.zeros(m, bool)
-    states = viterbi_states(
-        np.concatenate(unary), np.concatenate(straight), np.concatenate(crossed)
-    )
-    return m, fps, states
+        return m, fps, np.zeros(m, bool), np.ones(m)
+    unary = np.concatenate(unary)
+    if evidence is not None:
+        tail, travel = np.concatenate(tail), np.concatenate(travel)
+        weights = vote_weights(
+            tail,
+            travel,
+            network_accuracy(calibration),
+            evidence.tail_accuracy,
+            np.concatenate(trusted),
+        )
+        unary = unary + weighted_votes(tail, travel, weights)  # as exchange_log_odds
+    costs = unary, np.concatenate(straight), np.concatenate(crossed)
+    states = viterbi_states(*costs)
+    return m, fps, states, polarity_certainty(*costs, states)
 
 
 def _fps(first_row, last_row, m):
@@ -187,6 +217,7 @@ def smooth_file(
     calibration: dict | None = None,
     polarity: bool = True,
     *,
+    evidence=None,
     dlc_path=None,
     rows: int = DEFAULT_CHUNK,
     progress: bool = False,
@@ -194,7 +225,7 @@ def smooth_file(
     """Clean a raw (or already smoothed) tidy table at `path` into `out` (and the DLC CSV at
     `dlc_path`) `rows` rows at a time; returns the QC summary. Arguments and results are
     those of postprocess.smooth_and_check, the same to the last digit."""
-    m, table_fps, states = _polarity_pass(path, rows, calibration, polarity)
+    m, table_fps, states, certainty = _polarity_pass(path, rows, calibration, polarity, evidence)
     fps = fps or table_fps
     overlap = chunk_overlap(smoothing)
     kept = {"flags": [], "step": [], "jitter": [], "shift": [], "risk": []}
@@ -206,8 +237,9 @@ def smooth_file(
     with table_writer(out) as write, dlc_writer(dlc_path) as write_dlc, bar:
         for table, first, n in _overlapping(path, rows, overlap):
             lo = start - first
+            here = slice(lo, lo + len(table))
             c = clean_frames(
-                table, smoothing, checks, reference, fps, calibration, states[lo : lo + len(table)]
+                table, smoothing, checks, reference, fps, calibration, states[here], certainty[here]
             )
             own = slice(first, first + n)
             write(c.table(own, first_frame=lo))
@@ -241,6 +273,7 @@ def smooth_file(
         smoothing | checks | {"polarity": polarity},
         calibrated,
         states,
+        certainty,
         np.concatenate(kept["risk"]) if calibrated else None,
         counts["kept_raw"],
         counts["missing"],

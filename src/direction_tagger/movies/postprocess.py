@@ -2,7 +2,9 @@
 
 1. calibrated confidence: P(error <= 2 px) and P(error <= 3 px) of every point, from the
    model's calibration (evaluate/calibration.py); without one, the model's confidence;
-2. head/tail polarity chosen over the whole movie (polarity.py);
+2. head/tail polarity chosen over the whole movie (polarity.py), with the tracker's evidence
+   on videos (evidence.py), and each frame's certainty of it (`polarity_certainty`, flag
+   ``polarity`` below POLARITY_MIN_CERTAINTY);
 3. smoothing (smooth.py) trusting each point by its calibrated confidence. It never deletes a
    point: a gap too long to interpolate shows the raw prediction, marked `<kp>_kept_raw` and
    flagged ``gap``;
@@ -23,7 +25,13 @@ import pandas as pd
 
 from ..evaluate.calibration import p_within
 from ..io import KEYPOINTS
-from .polarity import fix_polarity
+from .evidence import (
+    DEFAULT_NETWORK_ACCURACY,
+    PolarityEvidence,
+    exchange_log_odds,
+    trusted_frames,
+)
+from .polarity import choose_polarity
 from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
 from .tables import (
@@ -33,6 +41,26 @@ from .tables import (
     table_locs,
     table_spread,
 )
+
+# Frames whose chosen polarity has a posterior below this are flagged ``polarity``.
+POLARITY_MIN_CERTAINTY = 0.9
+
+
+def network_accuracy(calibration: dict | None) -> float:
+    """The model's head/tail accuracy measured on the validation frames (calibrate); without
+    that measure (no calibration, or an older one) DEFAULT_NETWORK_ACCURACY: a model never
+    measured is not 99.9 % sure of a frame."""
+    if calibration is None or "polarity" not in calibration:
+        return DEFAULT_NETWORK_ACCURACY
+    return float(calibration["polarity"]["accuracy"])
+
+
+def evidence_log_odds(raw, p2, evidence: PolarityEvidence | None, calibration: dict | None):
+    """(M,) nats the evidence adds to each frame's exchange cost, None without evidence; the
+    votes measured on the frames where the model is sure of both ends (p2: (M, 3))."""
+    if evidence is None:
+        return None
+    return exchange_log_odds(raw, evidence, network_accuracy(calibration), trusted_frames(p2))
 
 
 @dataclass
@@ -103,6 +131,7 @@ class Cleaned:
     p2: np.ndarray  # (T, 3) calibrated P(error <= 2 px) (or the model's confidence)
     p3: np.ndarray | None
     exchanged: np.ndarray  # (T,) bool
+    certainty: np.ndarray  # (T,) posterior of the chosen polarity
     locs: np.ndarray  # (T, 3, 2) raw with the chosen polarity
     smoothed: np.ndarray  # (T, 3, 2), NaN in long gaps
     shown: np.ndarray  # (T, 3, 2) smoothed, raw where the smoother left a gap
@@ -114,7 +143,7 @@ class Cleaned:
     def table(self, rows: slice = slice(None), first_frame: int = 0) -> pd.DataFrame:
         """The cleaned tidy table of `rows` (their speed from the rows either side);
         `first_frame`: the movie frame of this stretch's first row."""
-        extra = {"polarity_exchanged": self.exchanged}
+        extra = {"polarity_exchanged": self.exchanged, "polarity_certainty": self.certainty}
         for k, name in enumerate(KEYPOINTS):
             extra[f"{name}_kept_raw"] = self.kept_raw[:, k]
             if self.calibrated:
@@ -141,17 +170,25 @@ def clean_frames(
     fps: float,
     calibration: dict | None,
     exchanged: np.ndarray | None,
+    certainty: np.ndarray | None = None,
+    evidence: PolarityEvidence | None = None,
 ) -> Cleaned:
     """Steps 1, 3 and 4 of the module docstring on the frames of `table`, with the polarity
-    already chosen (`exchanged`: (T,) bool; None = choose it here, over these frames)."""
+    already chosen (`exchanged`: (T,) bool and its `certainty`; None = choose it here, over
+    these frames, with the `evidence` of these frames)."""
     raw, confidence, spread = model_answer(table)
     truth = table_locs(table, "_true")
     p2, p3 = calibrated_confidence(calibration, confidence, spread)
     if exchanged is None:
-        locs, exchanged = fix_polarity(raw, p2)
-    else:
-        exchanged = np.asarray(exchanged, bool)
-        locs = np.where(exchanged[:, None, None], raw[:, [2, 1, 0]], raw)
+        exchanged, certainty = choose_polarity(
+            raw,
+            p2,
+            evidence_log_odds(raw, p2, evidence, calibration),
+            network_accuracy(calibration),
+        )
+    exchanged = np.asarray(exchanged, bool)
+    certainty = np.ones(len(raw)) if certainty is None else np.asarray(certainty, np.float64)
+    locs = np.where(exchanged[:, None, None], raw[:, [2, 1, 0]], raw)
     confidence, spread, p2, p3 = (_follow(v, exchanged) for v in (confidence, spread, p2, p3))
 
     smoothed = smooth_locs(locs, p2, **smoothing)
@@ -164,6 +201,7 @@ def clean_frames(
         qc_checks |= {"p_within_3": p3, "flag_risk": flag_risk}
     flags = qc_flags(locs, confidence, spread, fps, reference, **qc_checks)
     flags["gap"] = kept_raw.any(axis=1)
+    flags["polarity"] = certainty < POLARITY_MIN_CERTAINTY
     return Cleaned(
         raw,
         truth,
@@ -172,6 +210,7 @@ def clean_frames(
         p2,
         p3,
         exchanged,
+        certainty,
         locs,
         smoothed,
         shown,
@@ -190,6 +229,7 @@ def movie_summary(
     settings: dict,
     calibrated: bool,
     exchanged: np.ndarray,
+    certainty: np.ndarray,
     risk: np.ndarray | None,
     kept_raw: int,
     left_missing: int,
@@ -202,6 +242,8 @@ def movie_summary(
     summary["polarity"] = {
         "exchanged_frames": int(exchanged.sum()),
         "exchanged_share": float(exchanged.mean()) if m else None,
+        "doubtful_frames": int((certainty < POLARITY_MIN_CERTAINTY).sum()),
+        "min_certainty": float(certainty.min()) if m else None,
     }
     summary["points_kept_raw"] = int(kept_raw)
     summary["frames_left_missing"] = int(left_missing)
@@ -219,16 +261,20 @@ def smooth_and_check(
     fps: float | None = None,
     calibration: dict | None = None,
     polarity: bool = True,
+    evidence: PolarityEvidence | None = None,
 ) -> Smoothed:
     """`smoothing`: smooth_locs keywords (method, window, polyorder, min_confidence, max_gap,
     outlier_px; min_confidence applies to the calibrated P(error <= 2 px) when there is a
     calibration); `checks`: qc_flags keywords (max_jump_px, max_spread_px, min_confidence,
-    flag_risk); `reference`: the labelled set's skeleton geometry (qc-reference), or None.
+    flag_risk); `reference`: the labelled set's skeleton geometry (qc-reference), or None;
+    `evidence`: polarity evidence of a tracked video (evidence.py), or None.
     The whole movie in memory; chunked.smooth_file gives the same a chunk at a time."""
     fps = fps or table_fps(table)
     m = len(table)
     exchanged = None if polarity else np.zeros(m, bool)
-    c = clean_frames(table, smoothing, checks, reference, fps, calibration, exchanged)
+    c = clean_frames(
+        table, smoothing, checks, reference, fps, calibration, exchanged, evidence=evidence
+    )
     summary = movie_summary(
         c.flags,
         m,
@@ -237,6 +283,7 @@ def smooth_and_check(
         smoothing | checks | {"polarity": polarity},
         c.calibrated,
         c.exchanged,
+        c.certainty,
         None if c.p3 is None else frame_risk(c.p3),
         c.kept_raw.sum(),
         (~np.isfinite(c.shown).all(axis=(1, 2))).sum(),

@@ -16,6 +16,11 @@ them with ``qc_``):
   angle relative to the body lies outside the range seen in the training labels (`reference`
   from `geometry_reference`: its 0.5th-99.5th percentile range, widened on each side by
   `geometry_margin` of its width, at least 1 px / 10 deg). Never set without a reference.
+  A body that is only *short* (a segment or the body length below the range, nothing too
+  long, the head angle in range) on a frame whose points are confident (not ``uncertain`` /
+  ``low_confidence``) and consistent (no ``jump`` on the frame or the next) is behaviour --
+  a rat rearing or grooming, seen from above -- and is not flagged (on a real video 85 % of
+  the geometry flags were such frames, their points right).
 - ``swap``: head/tail swap suspected: the body direction turns by 180 +- `swap_tolerance_deg`
   between consecutive frames, or tail base and nose trade places (the crossed assignment
   base->previous nose, nose->previous base is the closer one). Like ``jump``, a one-frame swap
@@ -165,7 +170,7 @@ def qc_flags(
             if spread.shape != (m, len(KEYPOINTS)):
                 raise ValueError(f"spread has shape {spread.shape}; expected ({m}, 3)")
             wide = (spread > max_spread_px).any(axis=1)
-        geometry = np.zeros(m, bool)
+        short, odd = np.zeros(m, bool), np.zeros(m, bool)
         if reference is not None:
             _check_reference(reference)
             pct = list(reference["percentiles"])
@@ -174,12 +179,26 @@ def qc_flags(
                 lo, hi = reference[name][lo_i], reference[name][hi_i]
                 floor = GEOMETRY_MIN_PAD_DEG if name.endswith("_deg") else GEOMETRY_MIN_PAD_PX
                 pad = max(geometry_margin * (hi - lo), floor)
-                geometry |= (values < lo - pad) | (values > hi + pad)
+                below, above = values < lo - pad, values > hi + pad
+                if name.endswith("_deg"):
+                    odd |= below | above
+                else:
+                    short |= below
+                    odd |= above
     if p_within_3 is not None:
         risk = frame_risk(p_within_3)
         uncertain = ~(risk <= flag_risk)  # NaN (a keypoint missing) counts as uncertain
+        geometry = _geometry(short, odd, uncertain, jump)
         return {"jump": jump, "uncertain": uncertain, "geometry": geometry, "swap": swap}
+    geometry = _geometry(short, odd, low | wide, jump)
     return {"jump": jump, "spread": wide, "low_confidence": low, "geometry": geometry, "swap": swap}
+
+
+def _geometry(short, odd, doubtful, jump) -> np.ndarray:
+    """The geometry flag: a skeleton out of range, except a short body with confident and
+    consistent points (behaviour, see the module docstring)."""
+    unsteady = jump | np.concatenate([jump[1:], [False]])
+    return odd | (short & (doubtful | unsteady))
 
 
 def frame_risk(p_within_3) -> np.ndarray:

@@ -171,7 +171,7 @@ def import_project(
     recordings = [read_recording(p) for p in find_recordings(project)]
     bodyparts = set().union(*(r.points for r in recordings))
     mapping = resolve_mapping(bodyparts, chosen or {}, project)
-    images, locs, videos, frames, crops = [], [], [], [], []
+    images, locs, videos, frames, crops, tails = [], [], [], [], [], []
     skipped = {
         "missing label": 0,
         "animal not found": 0,
@@ -217,6 +217,11 @@ def import_project(
             videos.append(rec.name)
             frames.append(rec.images[i].name)
             crops.append((det.x, det.y, side))
+            tails.append(
+                video_to_crop(
+                    np.array([[[det.tail_x, det.tail_y]]]), np.array([[det.x, det.y]]), [side]
+                )[0, 0]
+            )
             kept += 1
         per_recording[rec.name] = {"frames": kept, "crop_side_px": round(side, 2)}
     if not images:
@@ -231,6 +236,9 @@ def import_project(
         crop_x=crops[:, 0],
         crop_y=crops[:, 1],
         crop_side=crops[:, 2],
+        # where the tracker saw the tail join the body, crop px (NaN: no tail seen): how well
+        # it tells the rump from the head is measured on these frames (qc-reference)
+        tail_root=np.array(tails, np.float32),
     )
     summary = {
         "project": str(project),

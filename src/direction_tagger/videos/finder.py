@@ -28,6 +28,16 @@ OPEN_FRACTION = 0.08
 # A tail: a thin part at least this long, at most this wide on average (x body length).
 TAIL_MIN_LENGTH = 0.2
 TAIL_MAX_WIDTH = 0.15
+# The tail root's search keeps contrast above this share of the peak (the body's mask keeps
+# PEAK_FRACTION): a pale tail is kept, the faint halo or shadow around a dark animal on an
+# infrared floor is not (at 3 x the noise it was, and was taken for the tail).
+TAIL_PEAK_FRACTION = 0.2
+# Then, where no tail was seen so, down to this x the noise (a pale tail on a dim frame).
+TAIL_NOISE_SIGMAS = 3.0
+# ... and a thin part at least this long (x body length): the snout's tip, opened away too, is
+# shorter; a tail seen at all reaches further.
+TAIL_ROOT_MIN_LENGTH = 0.35
+TAIL_ROOT_HALF_RES_PX = 60.0  # bodies at least this long: the tail root searched at 1/2 res
 # The background takes this quantile of each pixel on the floor's side of the animal.
 FLOOR_QUANTILE = 0.7
 # A thin part that joins an end of the body this much wider than the longest one's is the tail.
@@ -63,6 +73,11 @@ class Detection:
     y: float = np.nan
     length: float = np.nan  # px along the body axis, tail opened away
     area: float = 0.0  # px^2 of the blob at full resolution
+    # Where the tail (the longest thin part the opening removed) joins the body, full-
+    # resolution px; NaN when no tail is seen. Evidence of which end is the rump that does not
+    # come from the keypoint model (movies/evidence.py).
+    tail_x: float = np.nan
+    tail_y: float = np.nan
 
 
 def coarse_factor(shape: tuple[int, int]) -> int:
@@ -143,13 +158,26 @@ def _disc(r: int) -> np.ndarray:
     return xx * xx + yy * yy <= r * r + 0.5
 
 
-def _mask(contrast: np.ndarray, noise: float, radius: int) -> np.ndarray:
-    """Pixels of the animal's contrast. The peak is taken where the contrast is wider than
-    the opening: a dark cable over a lighter animal must not raise the bar above its head."""
+def _peak(contrast: np.ndarray, radius: int) -> float:
+    """The animal's peak contrast, taken where the contrast is wider than the opening: a dark
+    cable over a lighter animal must not raise the bar above its head."""
+    if not contrast.size:
+        return 0.0
+    return float(ndimage.grey_opening(contrast, footprint=_disc(max(1, radius // 2))).max())
+
+
+def _mask(
+    contrast: np.ndarray, noise: float, radius: int, peak: float | None = None, fraction=None
+) -> np.ndarray:
+    """Pixels of the animal's contrast: above the noise and `fraction` (PEAK_FRACTION) of
+    the peak (`_peak`, computed here unless given)."""
     if not contrast.size:
         return np.zeros(contrast.shape, bool)
-    peak = float(ndimage.grey_opening(contrast, footprint=_disc(max(1, radius // 2))).max())
-    return contrast > max(NOISE_SIGMAS * noise, PEAK_FRACTION * peak, MIN_CONTRAST)
+    peak = _peak(contrast, radius) if peak is None else peak
+    fraction = PEAK_FRACTION if fraction is None else fraction
+    if fraction == 0.0:  # the tail root's last resort: the noise alone
+        return contrast > TAIL_NOISE_SIGMAS * noise
+    return contrast > max(NOISE_SIGMAS * noise, fraction * peak, MIN_CONTRAST)
 
 
 def _opened(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -185,10 +213,12 @@ def _axis_midpoint(blob: np.ndarray, weights: np.ndarray) -> tuple[float, float,
     return cx + mid * axis[0], cy + mid * axis[1], float(hi - lo + 1.0)
 
 
-def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
-    """Midpoint of tail base and nose: the tail is the largest thin part attached to the body
-    (what the opening removed); the tail base is where it joins, the nose the body's farthest
-    point from there. None when no tail is seen."""
+def _tail_ends(
+    whole: np.ndarray, body: np.ndarray, length: float, min_length: float = TAIL_MIN_LENGTH
+):
+    """(tail base, nose) as (x, y) arrays: the tail is the largest thin part attached to the
+    body (what the opening removed); the tail base is where it joins, the nose the body's
+    farthest point from there. None when no tail is seen."""
     ring = ndimage.binary_dilation(body, iterations=2)
     rest = whole & ~body
     labels, n = ndimage.label(rest)
@@ -200,7 +230,7 @@ def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
     boxes = ndimage.find_objects(labels)
     extents = np.array([np.hypot(*(s.stop - s.start for s in boxes[k - 1])) for k in touching])
     # a tail is long and thin: reflections, shadows and walls that merge are wide
-    tail_like = (extents >= TAIL_MIN_LENGTH * length) & (areas <= TAIL_MAX_WIDTH * length * extents)
+    tail_like = (extents >= min_length * length) & (areas <= TAIL_MAX_WIDTH * length * extents)
     if not tail_like.any():
         return None
     ys, xs = np.nonzero(body)
@@ -222,7 +252,41 @@ def _tail_ends(whole: np.ndarray, body: np.ndarray, length: float):
     d_base = np.hypot(xs - base[0], ys - base[1])
     far = d_base >= np.quantile(d_base, 0.99)
     nose = np.array([xs[far].mean(), ys[far].mean()])
-    return tuple((base + nose) / 2)
+    return base, nose
+
+
+def _opened_fast(mask: np.ndarray, radius: int) -> np.ndarray:
+    """An opening by a disc through two distance transforms: a few times faster than
+    `_opened` for wide discs (the tail root's search; the centre keeps `_opened`)."""
+    eroded = ndimage.distance_transform_edt(np.pad(mask, 1)) > radius
+    return (ndimage.distance_transform_edt(~eroded) <= radius)[1:-1, 1:-1]
+
+
+def _tail_root(fine, blob, noise: float, peak: float, radius: int, length: float):
+    """Where the tail joins the body, (x, y) window px, or None. The centre's search above
+    keeps only contrast above 35 % of the animal's peak, which can drop a pale tail and leave
+    the snout as the longest thin part; here the mask reaches down to TAIL_PEAK_FRACTION of
+    it (then, if no tail is seen, down to the noise), the body is opened again at that level
+    (the blob's own part), and the thin parts are what the opening removed. A long body is
+    searched at half resolution (a tail stays several pixels wide; the cost falls
+    four-fold)."""
+    f = 2 if length >= TAIL_ROOT_HALF_RES_PX else 1
+    if f > 1:
+        fine = block_mean(fine, f)
+        blob = block_mean(blob.astype(np.float32), f) >= 0.5
+        noise, radius, length = noise / f, max(1, round(radius / f)), length / f
+    for fraction in (TAIL_PEAK_FRACTION, 0.0):
+        low = _mask(fine, noise, radius, peak, fraction)
+        body = _opened_fast(low, radius)
+        labels, _ = ndimage.label(body)
+        own = np.unique(labels[blob & body])
+        own = own[own > 0]
+        if own.size == 0:
+            continue
+        ends = _tail_ends(low, np.isin(labels, own), length, TAIL_ROOT_MIN_LENGTH)
+        if ends is not None:
+            return (ends[0] + 0.5) * f - 0.5
+    return None
 
 
 def find_animal(
@@ -261,14 +325,20 @@ def find_animal(
     fine = _contrast(window, block_mean(bg.full[top:bottom, left:right], ff), bg, gain)
     rough_len /= ff
     radius = max(1, round(OPEN_FRACTION * rough_len))
-    whole = _mask(fine, bg.noise / ff, radius)
+    peak = _peak(fine, radius)
+    whole = _mask(fine, bg.noise / ff, radius, peak)
     blob = _best_blob(_opened(whole, radius), fine, None, 1.0)
     if blob is None:
         return Detection(False)
     x, y, blob_len = _axis_midpoint(blob, fine)
     ends = _tail_ends(whole, blob, rough_len)
     if ends is not None:
-        x, y = ends
+        x, y = (ends[0] + ends[1]) / 2
+    root = _tail_root(fine, blob, bg.noise / ff, peak, radius, rough_len)
     # block i covers full pixels i * ff ... i * ff + ff - 1: its centre is i * ff + (ff - 1) / 2
     x, y = x * ff + (ff - 1) / 2, y * ff + (ff - 1) / 2
-    return Detection(True, x + left, y + top, blob_len * ff, float(blob.sum()) * ff * ff)
+    tail = (np.nan, np.nan)
+    if root is not None:
+        tail = (root[0] * ff + (ff - 1) / 2 + left, root[1] * ff + (ff - 1) / 2 + top)
+    area = float(blob.sum()) * ff * ff
+    return Detection(True, x + left, y + top, blob_len * ff, area, *tail)

@@ -4,7 +4,9 @@ The movie chain works in 50 x 50 crop coordinates; the track table says where ea
 in the video (crop.py). This adds, for every keypoint, `<kp>_x_video` and `<kp>_y_video`
 (also for the raw predictions: `<kp>_x_raw_video`, ...), the crop (`crop_x`, `crop_y`,
 `crop_side`), the tracker's flags (`qc_track_lost`, `qc_track_jump`, also folded into
-`qc_any`), and the speed in video pixels (the crop speed means little: the crop follows the
+`qc_any`), where the tracker saw the tail join the body (`tail_root_x`, `tail_root_y` in video
+px, `tail_root_x_crop`, `tail_root_y_crop` in crop px: the evidence the polarity pass used),
+and the speed in video pixels (the crop speed means little: the crop follows the
 animal). Directions need no change: the crop is a shift and a uniform scale.
 """
 
@@ -22,7 +24,7 @@ from ..movies.tables import (
     write_dlc_csv,
 )
 from .crop import crop_to_video
-from .track import TRACK_COLUMNS
+from .track import TAIL_COLUMNS, TRACK_COLUMNS
 
 
 def read_track(path) -> pd.DataFrame:
@@ -34,7 +36,8 @@ def read_track(path) -> pd.DataFrame:
             raise DataError(
                 f"{path}: not a track table from `direction-tagger track` (missing {missing})"
             )
-        track = pd.read_csv(path, usecols=list(TRACK_COLUMNS), low_memory=False)
+        wanted = [*TRACK_COLUMNS, *(c for c in TAIL_COLUMNS if c in header)]  # tails: newer
+        track = pd.read_csv(path, usecols=wanted, low_memory=False)
     except (OSError, ValueError) as err:
         if isinstance(err, DataError):
             raise
@@ -80,6 +83,9 @@ def video_table(table: pd.DataFrame, track: pd.DataFrame, what="predictions", tr
             out[f"{name}_x{suffix}_video"] = video[:, k, 0]
             out[f"{name}_y{suffix}_video"] = video[:, k, 1]
     out["crop_x"], out["crop_y"], out["crop_side"] = centres[:, 0], centres[:, 1], sides
+    for column in TAIL_COLUMNS:
+        if column in track.columns:  # track tables made before the tail root lack them
+            out[column] = track[column].to_numpy(float)
     locs = table_locs(out, "")
     centre = crop_to_video((locs[:, :1] + locs[:, 1:2]) / 2, centres, sides)[:, 0]
     if len(table) > 1:

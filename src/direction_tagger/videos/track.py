@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ..io import DataError, atomic_path, write_json
 from ..movie_store import MovieWriter
-from .crop import crop_frame
+from .crop import crop_frame, video_to_crop
 from .finder import Background, Detection, build_background, find_animal
 from .reader import VideoInfo, frame_rate_summary, frame_times, iter_frames, sample_frames
 
@@ -39,6 +39,10 @@ TRACK_COLUMNS = (
     "raw_y",
     "body_length_px",
 )
+# Where the tail joins the body (finder.Detection.tail_x/y), in video px and in the frame's
+# crop px: the polarity evidence the movie chain reads (movies/evidence.py). Empty where no
+# tail was seen. Optional on reading: track tables made before them still work.
+TAIL_COLUMNS = ("tail_root_x", "tail_root_y", "tail_root_x_crop", "tail_root_y_crop")
 
 
 @dataclass
@@ -133,17 +137,20 @@ def track_video(
         open(tmp, "w", newline="") as table_file,
     ):
         table = csv.writer(table_file)
-        table.writerow(TRACK_COLUMNS)
+        table.writerow(TRACK_COLUMNS + TAIL_COLUMNS)
 
         def emit():
             index, frame, det, jump = pending.popleft()
             x, y = smoother.centre(index)
             movie.write(crop_frame(frame, x, y, side))
             time = times[index] if times is not None and index < len(times) else index / info.fps
+            tail = np.array([[[det.tail_x, det.tail_y]]])
+            tail_crop = video_to_crop(tail, np.array([[x, y]]), np.array([side]))[0, 0]
             table.writerow(
                 [index, f"{time:.4f}", f"{x:.3f}", f"{y:.3f}", f"{side:.3f}"]
                 + [int(det.found), int(jump)]
                 + [f"{v:.3f}" if det.found else "" for v in (det.x, det.y, det.length)]
+                + [f"{v:.3f}" if np.isfinite(v) else "" for v in (*tail[0, 0], *tail_crop)]
             )
 
         frames = iter_frames(info)
