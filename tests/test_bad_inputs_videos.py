@@ -473,3 +473,25 @@ def test_a_movie_written_to_a_new_name_leaves_no_scratch(work, capsys):
     save_npz(work / "unused.npz", images=np.zeros((2, 50, 50), np.uint8))
     assert run(_track(work), capsys)[0] == 0
     assert not [p for p in work.iterdir() if ".frames-" in p.name or ".tmp-" in p.name]
+
+
+def test_a_table_widened_in_a_spreadsheet_is_cleaned_and_moved_as_ours(work, capsys):
+    """Thousands of extra columns (text with commas in them) are never parsed: smooth,
+    to-video and movie-figures give what they give on our own table."""
+    table = pd.read_csv(work / "predictions.csv")
+    notes = {f"note_{i}": ["a, b"] * len(table) for i in range(3000)}
+    pd.concat([table, pd.DataFrame(notes)], axis=1).to_csv(work / "wide.csv", index=False)
+    for name in ("predictions.csv", "wide.csv"):
+        stem = name.removesuffix(".csv")
+        assert (
+            run(["smooth", "--predictions", work / name, "--out", work / f"{stem}_s.csv"], capsys)[
+                0
+            ]
+            == 0
+        )
+        argv = ["to-video", "--predictions", work / f"{stem}_s.csv", "--track", work / "track.csv"]
+        assert run([*argv, "--out", work / f"{stem}_v.csv"], capsys)[0] == 0
+        assert run(["movie-figures", "--predictions", work / f"{stem}_s.csv"], capsys)[0] == 0
+    for ending in ("_s.csv", "_v.csv"):
+        ours, wide = (pd.read_csv(work / f"{s}{ending}") for s in ("predictions", "wide"))
+        pd.testing.assert_frame_equal(ours, wide)

@@ -291,9 +291,9 @@ def _drawn_columns(path, rows: int) -> dict:
 
 def run_movie_figures(args) -> int:
     from ..movies.figures import save_movie_figures
-    from ..movies.tables import read_table
+    from ..movies.tables import our_column, read_table
 
-    paths = save_movie_figures(args.outdir, read_table(args.predictions))
+    paths = save_movie_figures(args.outdir, read_table(args.predictions, our_column))
     print("\n".join(str(p) for p in paths))
     return 0
 

@@ -48,7 +48,7 @@ def run_track(args) -> int:
 
 def run_to_video(args) -> int:
     from ..io import DataError
-    from ..movies.tables import read_table, write_table
+    from ..movies.tables import our_column, read_table, write_table
     from ..videos.to_video import read_track, video_dlc_csv, video_table
 
     if bool(args.dlc_csv) != bool(args.dlc_out):
@@ -57,7 +57,9 @@ def run_to_video(args) -> int:
             f"{given} needs {needed}: the DLC CSV is read in crop px and written in video px"
         )
     track = read_track(args.track)
-    table = video_table(read_table(args.predictions), track, args.predictions, args.track)
+    table = video_table(
+        read_table(args.predictions, our_column), track, args.predictions, args.track
+    )
     write_table(args.out, table)
     if args.dlc_csv:
         video_dlc_csv(args.dlc_csv, track, args.dlc_out, args.track)

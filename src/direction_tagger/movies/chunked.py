@@ -193,9 +193,14 @@ def _overlapping(path, rows, overlap):
     own row, number of own rows) for consecutive chunks of `rows` rows."""
     import pandas as pd
 
+    from .tables import our_column, table_columns
+
+    # only our own columns are parsed: a table with a million columns added in a
+    # spreadsheet is cleaned as fast as ours (the cleaned table never carried them)
+    wanted = [c for c in table_columns(path) if our_column(c)]
     before = None  # the last `overlap` rows already handed out as own rows
     pending = None  # own rows waiting for their context after
-    for chunk in iter_table(path, max(rows, overlap)):
+    for chunk in iter_table(path, max(rows, overlap), wanted):
         if pending is not None:
             parts = [p for p in (before, pending, chunk.iloc[:overlap]) if p is not None]
             n_before = 0 if before is None else len(before)

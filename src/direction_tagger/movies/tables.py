@@ -30,6 +30,7 @@ Spread columns appear when `spread` is given and not all NaN. Missing values are
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -184,6 +185,13 @@ REQUIRED_COLUMNS = (
 
 
 Wanted = Sequence[str] | Callable[[str], bool] | None
+_OURS = ("frame", "time_s", "speed_", "polarity_", "body_", "qc_", "tail_root_", "crop_")
+
+
+def our_column(name: str) -> bool:
+    """A column this package writes (a `read_table` `wanted`): the rest of a table a user
+    widened in a spreadsheet is never parsed."""
+    return name.startswith(_OURS + tuple(f"{k}_" for k in KEYPOINTS))
 
 
 def read_table(path: str | os.PathLike, wanted: Wanted = None) -> pd.DataFrame:
@@ -239,10 +247,13 @@ def table_columns(path: str | os.PathLike) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
-    try:
-        columns = list(pd.read_csv(path, nrows=0).columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    try:  # the header line alone (pandas builds a frame of every column, slow on many)
+        with open(path, newline="", encoding="utf-8") as f:
+            columns = [c.strip() for c in next(csv.reader(f), [])]
+    except (csv.Error, UnicodeDecodeError) as err:
         raise DataError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
+    if not columns:
+        raise DataError(f"{path}: not a readable CSV table (no header line)")
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise DataError(f"{path}: missing columns {missing}; expected a tidy predictions CSV")
