@@ -1,5 +1,6 @@
 """direction-tagger: tail base, neck and nose of a rat in 50x50 top-view frames."""
 
+import importlib
 import os
 
 __version__ = "0.1.0"
@@ -17,7 +18,8 @@ def __getattr__(name: str):
     """`from direction_tagger import Tagger`: the public API (api.py), loaded on first use so
     that `import direction_tagger` stays light for the commands."""
     if name in ("Tagger", "Result", "FrameResult"):
-        from . import api
-
+        # by name, not `from . import api`: no command imports the API, and the environments'
+        # import walk (tests/test_envs.py) must not count it as one of theirs
+        api = importlib.import_module(f"{__name__}.api")
         return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
