@@ -123,3 +123,17 @@ def beside(source: str, **outputs: str) -> Callable:
         }
 
     return fill
+
+
+def add_crop_rule_options(p: argparse.ArgumentParser) -> None:
+    """How the animal is cropped: shared by `track`, `import-dlc` and `live`, so that a model
+    trained on an imported project sees crops cut as on tracked videos."""
+    p.add_argument(
+        "--crop-scale",
+        type=number_in(*checks.CROP_SCALE),
+        default=2.0,
+        help="crop side = this x the animal's body length (2: a body ~25 px long in the crop)",
+    )
+    p.add_argument(
+        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
+    )

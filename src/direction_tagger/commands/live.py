@@ -15,12 +15,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..checks import CROP_SCALE
+from .. import checks
 from ..io import DataError
 from .arguments import (
+    add_crop_rule_options,
     device,
     int_in,
-    number_in,
     positive_float,
     positive_int,
     tta,
@@ -176,7 +176,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--device", type=device, default="cpu", help="cpu (default), cuda, auto")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (1)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32")
+    p.add_argument("--precision", choices=checks.PRECISIONS, default="fp32")
     p.add_argument(
         "--background",
         type=Path,
@@ -186,12 +186,11 @@ def register(subparsers) -> None:
     p.add_argument("--background-frames", type=int_in(3, 1000), default=41)
     p.add_argument("--background-every", type=positive_int, default=10)
     p.add_argument("--crop-side", type=positive_float, help="crop side, video px")
-    p.add_argument("--crop-scale", type=number_in(CROP_SCALE[0], CROP_SCALE[1]), default=2.0)
     p.add_argument(
         "--smooth-window",
         type=positive_int,
         default=1,
         help="crop centre: median of the last N detections (1: each frame's own)",
     )
-    p.add_argument("--polarity", choices=("auto", "dark", "light"), default="auto")
+    add_crop_rule_options(p)
     p.set_defaults(func=run_live, writes=("out",))

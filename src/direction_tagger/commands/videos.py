@@ -19,8 +19,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..checks import CROP_SCALE
-from .arguments import beside, fps, int_in, number_in, positive_float, positive_int, seed
+from .arguments import (
+    add_crop_rule_options,
+    beside,
+    fps,
+    int_in,
+    positive_float,
+    positive_int,
+    seed,
+)
 
 
 def run_track(args) -> int:
@@ -154,20 +161,6 @@ def _project_files(args) -> list[Path]:
     ]
 
 
-def _crop_rule_options(p) -> None:
-    """How the animal is cropped: shared by `track` and `import-dlc`, so that a model trained
-    on an imported project sees crops cut as on tracked videos."""
-    p.add_argument(
-        "--crop-scale",
-        type=number_in(CROP_SCALE[0], CROP_SCALE[1]),
-        default=2.0,
-        help="crop side = this x the animal's body length (2: a body ~25 px long in the crop)",
-    )
-    p.add_argument(
-        "--polarity", choices=("auto", "dark", "light"), default="auto", help="animal vs floor"
-    )
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "track",
@@ -186,7 +179,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--crop-side", type=positive_float, help="crop side in video px (default: from the animal)"
     )
-    _crop_rule_options(p)
+    add_crop_rule_options(p)
     p.add_argument(
         "--smooth-window",
         type=positive_int,
@@ -269,7 +262,7 @@ def register(subparsers) -> None:
             help=f"DLC body part for our {ours} (e.g. {example}; a+b = their midpoint; "
             "default: guessed from common names)",
         )
-    _crop_rule_options(p)
+    add_crop_rule_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(
         func=run_import_dlc,
