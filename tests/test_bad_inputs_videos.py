@@ -495,3 +495,9 @@ def test_a_table_widened_in_a_spreadsheet_is_cleaned_and_moved_as_ours(work, cap
     for ending in ("_s.csv", "_v.csv"):
         ours, wide = (pd.read_csv(work / f"{s}{ending}") for s in ("predictions", "wide"))
         pd.testing.assert_frame_equal(ours, wide)
+
+
+def test_a_movie_named_as_a_synthetic_one_is_refused(tmp_path):
+    taken = {"walk": "tagged_dataset/synthetic/movie_walk.npz"}
+    with pytest.raises(ConfigError, match="'walk'"):
+        expand_entries({"walk": str(_touch(tmp_path, "w.npz") / "w.npz")}, taken=taken)

@@ -143,11 +143,15 @@ def expand_movie_entry(
 
 
 def expand_entries(
-    entries: dict[str, str], suffixes: tuple[str, ...] = (".npz",), section: str = "movies"
+    entries: dict[str, str],
+    suffixes: tuple[str, ...] = (".npz",),
+    section: str = "movies",
+    taken: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every entry of `movies:` (or `videos:`) expanded; two entries that name one movie
-    are refused (one would silently replace the other)."""
-    found: dict[str, str] = {}
+    """Every entry of `movies:` (or `videos:`) expanded, after the movies already `taken`
+    (synthetic ones); two that name one movie are refused (one would silently replace the
+    other)."""
+    found: dict[str, str] = dict(taken or {})
     for name, path in entries.items():
         for entry, file in expand_movie_entry(name, path, suffixes, section).items():
             if entry in found:

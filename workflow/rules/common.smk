@@ -133,12 +133,7 @@ def movies():
     tracked and cropped first)."""
     found = {name: f"{SYNTH}/movie_{name}.npz" for name in config["synthetic_movies"]}
     try:
-        given = expand_entries(config["movies"])
-        if shared := sorted(set(found) & set(given)):
-            raise ConfigError(
-                f"movies.{shared[0]}: also the name of a synthetic movie; give it another"
-            )
-        found |= given
+        found = expand_entries(config["movies"], taken=found)
         movies_and_videos(found, videos())
     except ConfigError as err:
         raise WorkflowError(str(err))
