@@ -36,9 +36,11 @@ from .postprocess import (
     model_answer,
     movie_summary,
     network_accuracy,
+    root_summary,
 )
 from .qc import frame_risk
 from .tables import dlc_writer, iter_table, movie_table, table_writer
+from .tail_base import fit_root_estimate, rump_offsets
 
 DEFAULT_CHUNK = 16_384  # table rows (~8 MB of table)
 # frames predicted per chunk: 10 MB of frames (16,384 took predict's peak 34 MB higher, no faster)
@@ -129,13 +131,14 @@ def _raw_columns(columns) -> list[str]:
 
 
 def _polarity_pass(path, rows, calibration, polarity, evidence=None):
-    """Pass 1: (M, fps from frame/time, polarity states (M,) bool, their certainty (M,)).
+    """Pass 1: (M, fps from frame/time, polarity states (M,) bool, their certainty (M,), the
+    tail roots' tail-base estimate (tail_base.py) or None).
     The evidence's votes are kept (2 bytes a frame) and weighed once the whole movie has
     measured the travel vote's accuracy (as postprocess.evidence_log_odds does)."""
     from .tables import table_columns
 
     wanted = _raw_columns(table_columns(path))
-    unary, straight, crossed, tail, travel, trusted = [], [], [], [], [], []
+    unary, straight, crossed, tail, travel, trusted, offsets = [], [], [], [], [], [], []
     last = None
     first_row = last_row = None
     m = 0
@@ -144,12 +147,14 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
             first_row = chunk.iloc[0][["frame", "time_s"]].to_numpy(np.float64)
         last_row = chunk.iloc[-1][["frame", "time_s"]].to_numpy(np.float64)
         m += len(chunk)
+        locs, confidence, spread = model_answer(chunk)
+        p2, p3 = calibrated_confidence(calibration, confidence, spread)
+        own = None if evidence is None else evidence.rows(m - len(chunk), m)
+        if own is not None and p3 is not None:
+            offsets.append(rump_offsets(locs, p3, own.tail_root))
         if not polarity:
             continue
-        locs, confidence, spread = model_answer(chunk)
-        p2, _ = calibrated_confidence(calibration, confidence, spread)
-        if evidence is not None:
-            own = evidence.rows(m - len(chunk), m)
+        if own is not None:
             tail.append(tail_votes(locs, own.tail_root))
             travel.append(travel_votes(locs, own.travel))
             trusted.append(trusted_frames(p2))
@@ -161,8 +166,9 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
         crossed.append(c)
         last = locs[-1:], p2[-1:]
     fps = _fps(first_row, last_row, m)
+    estimate = fit_root_estimate(np.concatenate(offsets)) if offsets else None
     if not polarity:
-        return m, fps, np.zeros(m, bool), np.ones(m)
+        return m, fps, np.zeros(m, bool), np.ones(m), estimate
     unary = np.concatenate(unary)
     if evidence is not None:
         tail, travel = np.concatenate(tail), np.concatenate(travel)
@@ -176,7 +182,7 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
         unary = unary + weighted_votes(tail, travel, weights)  # as exchange_log_odds
     costs = unary, np.concatenate(straight), np.concatenate(crossed)
     states = viterbi_states(*costs)
-    return m, fps, states, polarity_certainty(*costs, states)
+    return m, fps, states, polarity_certainty(*costs, states), estimate
 
 
 def _fps(first_row, last_row, m):
@@ -230,11 +236,13 @@ def smooth_file(
     """Clean a raw (or already smoothed) tidy table at `path` into `out` (and the DLC CSV at
     `dlc_path`) `rows` rows at a time; returns the QC summary. Arguments and results are
     those of postprocess.smooth_and_check, the same to the last digit."""
-    m, table_fps, states, certainty = _polarity_pass(path, rows, calibration, polarity, evidence)
+    m, table_fps, states, certainty, estimate = _polarity_pass(
+        path, rows, calibration, polarity, evidence
+    )
     fps = fps or table_fps
     overlap = chunk_overlap(smoothing)
     kept = {"flags": [], "step": [], "jitter": [], "shift": [], "risk": []}
-    counts = {"kept_raw": 0, "missing": 0}
+    counts = {"kept_raw": 0, "missing": 0, "from_root": 0}
     calibrated = calibration is not None
     # shown only when it takes a while (delay): a short movie prints its one line only
     bar = tqdm(total=m, desc="smoothing", unit="frame", disable=not progress, delay=2.0)
@@ -244,7 +252,16 @@ def smooth_file(
             lo = start - first
             here = slice(lo, lo + len(table))
             c = clean_frames(
-                table, smoothing, checks, reference, fps, calibration, states[here], certainty[here]
+                table,
+                smoothing,
+                checks,
+                reference,
+                fps,
+                calibration,
+                states[here],
+                certainty[here],
+                evidence=None if evidence is None else evidence.rows(here.start, here.stop),
+                root_estimate=estimate,
             )
             own = slice(first, first + n)
             write(c.table(own, first_frame=lo))
@@ -265,6 +282,8 @@ def smooth_file(
             if c.p3 is not None:
                 kept["risk"].append(frame_risk(c.p3[own]))
             counts["kept_raw"] += int(c.kept_raw[own].sum())
+            if c.from_root is not None:
+                counts["from_root"] += int(c.from_root[own].sum())
             counts["missing"] += int((~np.isfinite(c.shown[own]).all(axis=(1, 2))).sum())
             start += n
             bar.update(n)
@@ -282,4 +301,5 @@ def smooth_file(
         np.concatenate(kept["risk"]) if calibrated else None,
         counts["kept_raw"],
         counts["missing"],
+        root_summary(estimate, counts["from_root"]),
     )

@@ -5,6 +5,8 @@
 2. head/tail polarity chosen over the whole movie (polarity.py), with the tracker's evidence
    on videos (evidence.py), and each frame's certainty of it (`polarity_certainty`, flag
    ``polarity`` below POLARITY_MIN_CERTAINTY);
+   On videos, the tail base is taken from the tracker's tail root where that is likelier
+   right than the network (tail_base.py; column `base_from_tail_root`);
 3. smoothing (smooth.py) trusting each point by its calibrated confidence. It never deletes a
    point: a gap too long to interpolate shows the raw prediction, marked `<kp>_kept_raw` and
    flagged ``gap``;
@@ -41,6 +43,7 @@ from .tables import (
     table_locs,
     table_spread,
 )
+from .tail_base import RootEstimate, base_from_root, fit_root_estimate, rump_offsets
 
 # Frames whose chosen polarity has a posterior below this are flagged ``polarity``.
 POLARITY_MIN_CERTAINTY = 0.9
@@ -131,6 +134,7 @@ class Cleaned:
     p2: np.ndarray  # (T, 3) calibrated P(error <= 2 px) (or the model's confidence)
     p3: np.ndarray | None
     exchanged: np.ndarray  # (T,) bool
+    from_root: np.ndarray  # (T,) bool: the tail base is the tracker's tail root's estimate
     certainty: np.ndarray  # (T,) posterior of the chosen polarity
     locs: np.ndarray  # (T, 3, 2) raw with the chosen polarity
     smoothed: np.ndarray  # (T, 3, 2), NaN in long gaps
@@ -144,6 +148,8 @@ class Cleaned:
         """The cleaned tidy table of `rows` (their speed from the rows either side);
         `first_frame`: the movie frame of this stretch's first row."""
         extra = {"polarity_exchanged": self.exchanged, "polarity_certainty": self.certainty}
+        if self.from_root is not None:
+            extra["base_from_tail_root"] = self.from_root
         for k, name in enumerate(KEYPOINTS):
             extra[f"{name}_kept_raw"] = self.kept_raw[:, k]
             if self.calibrated:
@@ -172,10 +178,12 @@ def clean_frames(
     exchanged: np.ndarray | None,
     certainty: np.ndarray | None = None,
     evidence: PolarityEvidence | None = None,
+    root_estimate: RootEstimate | None = None,
 ) -> Cleaned:
     """Steps 1, 3 and 4 of the module docstring on the frames of `table`, with the polarity
     already chosen (`exchanged`: (T,) bool and its `certainty`; None = choose it here, over
-    these frames, with the `evidence` of these frames)."""
+    these frames, with the `evidence` of these frames). `root_estimate` (measured on the whole
+    movie, `measure_root_estimate`) takes tail bases from the `evidence`'s tail roots."""
     raw, confidence, spread = model_answer(table)
     truth = table_locs(table, "_true")
     p2, p3 = calibrated_confidence(calibration, confidence, spread)
@@ -190,6 +198,9 @@ def clean_frames(
     certainty = np.ones(len(raw)) if certainty is None else np.asarray(certainty, np.float64)
     locs = np.where(exchanged[:, None, None], raw[:, [2, 1, 0]], raw)
     confidence, spread, p2, p3 = (_follow(v, exchanged) for v in (confidence, spread, p2, p3))
+    from_root = None
+    if evidence is not None:
+        locs, p2, p3, from_root = base_from_root(locs, p2, p3, evidence.tail_root, root_estimate)
 
     smoothed = smooth_locs(locs, p2, **smoothing)
     kept_raw = ~np.isfinite(smoothed).all(axis=2) & np.isfinite(locs).all(axis=2)  # (T, 3)
@@ -210,6 +221,7 @@ def clean_frames(
         p2,
         p3,
         exchanged,
+        from_root,
         certainty,
         locs,
         smoothed,
@@ -219,6 +231,28 @@ def clean_frames(
         fps,
         calibration is not None,
     )
+
+
+def root_offsets(table: pd.DataFrame, calibration: dict | None, evidence) -> np.ndarray | None:
+    """tail_base.rump_offsets of the frames of `table` (None: nothing to measure: no tail
+    roots, or no calibration to say where the network is sure)."""
+    if evidence is None or calibration is None:
+        return None
+    raw, confidence, spread = model_answer(table)
+    _, p3 = calibrated_confidence(calibration, confidence, spread)
+    return rump_offsets(raw, p3, evidence.tail_root)
+
+
+def measure_root_estimate(table, calibration, evidence) -> RootEstimate | None:
+    """How the tracker's tail roots predict the tail base on this movie (tail_base.py)."""
+    offsets = root_offsets(table, calibration, evidence)
+    return None if offsets is None else fit_root_estimate(offsets)
+
+
+def root_summary(estimate: RootEstimate | None, from_root) -> dict | None:
+    if estimate is None:
+        return None
+    return estimate.summary(int(np.sum(from_root)))
 
 
 def movie_summary(
@@ -233,6 +267,7 @@ def movie_summary(
     risk: np.ndarray | None,
     kept_raw: int,
     left_missing: int,
+    tail_base: dict | None = None,
 ) -> dict:
     """The QC summary JSON of a movie from its per-frame values (`motion`: qc.frame_motion's
     step, jitter and shift, each (n, 3) over the frames where it is defined)."""
@@ -247,6 +282,8 @@ def movie_summary(
     }
     summary["points_kept_raw"] = int(kept_raw)
     summary["frames_left_missing"] = int(left_missing)
+    if tail_base is not None:
+        summary["tail_base_from_root"] = tail_base
     if risk is not None:
         any_flag = np.any(list(flags.values()), axis=0)
         summary["expected_share_off_3px"] = _expected_off(risk, any_flag)
@@ -272,8 +309,17 @@ def smooth_and_check(
     fps = fps or table_fps(table)
     m = len(table)
     exchanged = None if polarity else np.zeros(m, bool)
+    estimate = measure_root_estimate(table, calibration, evidence)
     c = clean_frames(
-        table, smoothing, checks, reference, fps, calibration, exchanged, evidence=evidence
+        table,
+        smoothing,
+        checks,
+        reference,
+        fps,
+        calibration,
+        exchanged,
+        evidence=evidence,
+        root_estimate=estimate,
     )
     summary = movie_summary(
         c.flags,
@@ -287,5 +333,6 @@ def smooth_and_check(
         None if c.p3 is None else frame_risk(c.p3),
         c.kept_raw.sum(),
         (~np.isfinite(c.shown).all(axis=(1, 2))).sum(),
+        root_summary(estimate, c.from_root),
     )
     return Smoothed(c.table(), c.shown, c.p2, summary)
