@@ -58,11 +58,14 @@ def test_the_tail_base_comes_from_the_root_only_where_that_is_likelier_right():
     truth, raw, confidence, roots = material()
     roots[320:330] = truth[320:330, 2]  # a cable at the nose: never taken for the tail base
     roots[340:345] = np.nan  # no tail seen
+    raw[360:370, 0] = raw[360:370, 2] + 1.0  # the body collapsed on the head: no end to vote
+    raw[370:375, 0] = raw[370:375, 2] + 1.0
+    roots[370:375] = raw[370:375, 2] + 2.0  # ... and the root there too: nothing to go on
     estimate = fit_root_estimate(rump_offsets(raw, confidence, roots))
     locs, p2, p3, used = base_from_root(raw, confidence, confidence, roots, estimate)
     expected = np.zeros(M, bool)
     expected[LOST] = True
-    expected[320:330] = expected[340:345] = False
+    expected[320:330] = expected[340:345] = expected[370:375] = False
     np.testing.assert_array_equal(used, expected)
     error = np.linalg.norm(locs[:, 0] - truth[:, 0], axis=-1)
     assert error[used].max() < 2.0  # was half a body (11 px) off

@@ -10,8 +10,11 @@ itself, on the frames where the network is sure of the rump end (calibrated P(wi
 >= TRUSTED_P3) and the root clearly lies at that end; nothing is assumed.
 
 A frame's tail base is then taken from the root where the root lies at the tail-base end of
-the chosen polarity and the estimate's measured P(within 3 px) beats the network's own
-calibrated one for that frame: the likelier answer wins, and its P is the one reported.
+the chosen polarity -- or the network collapsed the body (tail base and nose within
+MIN_BODY_PX, seen on a real video for runs of 10 frames by a wall, all three points on the
+head) and the root lies away from the nose -- and the estimate's measured P(within 3 px)
+beats the network's own calibrated one for that frame: the likelier answer wins, and its P
+is the one reported.
 The measure can be optimistic where the network is unsure (rearing, grooming): it is made on
 frames where the network is sure, and says so in the QC summary.
 
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evidence import tail_votes
+from .evidence import MIN_BODY_PX, tail_votes
 
 TRUSTED_P3 = 0.9  # frames whose rump end the network is this sure of measure the root
 MIN_FRAMES = 20  # fewer measuring frames: the root is not used
@@ -104,8 +107,11 @@ def base_from_root(locs, p2, p3, tail_root, estimate: RootEstimate | None):
     root = np.asarray(tail_root, np.float64)
     guess = root + estimate.offset_px * _axis(locs, root)
     with np.errstate(invalid="ignore"):
+        collapsed = (np.linalg.norm(locs[:, 2] - locs[:, 0], axis=-1) < MIN_BODY_PX) & (
+            np.linalg.norm(root - locs[:, 2], axis=-1) >= MIN_BODY_PX
+        )
         used = (
-            (tail_votes(locs, root) == 1)
+            ((tail_votes(locs, root) == 1) | collapsed)
             & np.isfinite(guess).all(axis=-1)
             & ~(np.asarray(p3)[:, 0] >= estimate.p_within_3)  # NaN: the network had none
         )
