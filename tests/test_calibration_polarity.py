@@ -248,6 +248,11 @@ def test_calibrate_then_evaluate_reports_reliability(tmp_path):
     )
     calibration = json.loads((tmp_path / "cal.json").read_text())
     assert calibration["n_frames"] == 30 and calibration["subset"] == "val"
+    # what a familiar movie shows: the network's confidence on these frames, per keypoint
+    for k in ("base", "neck", "head"):
+        assert (
+            0 <= calibration["confidence"][k]["p5"] <= calibration["confidence"][k]["median"] <= 1
+        )
     assert (tmp_path / "val.png").read_bytes()[:4] == b"\x89PNG"
 
     out = ["--metrics", str(tmp_path / "m.json"), "--frames", str(tmp_path / "f.csv")]

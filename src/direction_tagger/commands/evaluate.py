@@ -66,7 +66,13 @@ def register(subparsers) -> None:
 
 
 def run_calibrate(args) -> int:
-    from ..evaluate.calibration import fit_calibration, p_within, reliability, reliability_figure
+    from ..evaluate.calibration import (
+        confidence_percentiles,
+        fit_calibration,
+        p_within,
+        reliability,
+        reliability_figure,
+    )
     from ..evaluate.views import calibration_views, view_sample
     from ..io import sha256_file, write_json
     from ..movies.predict import load_predictor
@@ -91,6 +97,7 @@ def run_calibrate(args) -> int:
         errors, pred.confidence, pred.spread, args.tta, views=views, n_views=n_views
     )
     calibration["viewed"] = viewed
+    calibration["confidence"] = confidence_percentiles(pred.confidence)
     from ..movies.evidence import model_polarity_agreement
 
     calibration["polarity"] = model_polarity_agreement(pred.locs, data.locs[idx])

@@ -132,6 +132,18 @@ def fit_calibration(
     }
 
 
+def confidence_percentiles(confidence) -> dict:
+    """{keypoint: {"p5": .., "median": ..}} of the network's confidence (N, 3) on the
+    calibration's frames: what a movie like them shows (movies/familiarity.py)."""
+    from ..io import KEYPOINTS
+
+    c = np.asarray(confidence, np.float64)
+    return {
+        k: {"p5": float(np.nanpercentile(c[:, i], 5)), "median": float(np.nanmedian(c[:, i]))}
+        for i, k in enumerate(KEYPOINTS)
+    }
+
+
 def load_calibration(path, tta: int | None = None) -> dict:
     """A calibration file, checked (and made for predictions with this TTA, when given:
     another TTA has another spread)."""

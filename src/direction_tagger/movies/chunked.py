@@ -29,6 +29,7 @@ from .evidence import (
     vote_weights,
     weighted_votes,
 )
+from .familiarity import familiarity
 from .polarity import polarity_certainty, polarity_costs, viterbi_states
 from .postprocess import (
     calibrated_confidence,
@@ -241,7 +242,7 @@ def smooth_file(
     )
     fps = fps or table_fps
     overlap = chunk_overlap(smoothing)
-    kept = {"flags": [], "step": [], "jitter": [], "shift": [], "risk": []}
+    kept = {"flags": [], "step": [], "jitter": [], "shift": [], "risk": [], "confidence": []}
     counts = {"kept_raw": 0, "missing": 0, "from_root": 0}
     calibrated = calibration is not None
     # shown only when it takes a while (delay): a short movie prints its one line only
@@ -279,6 +280,7 @@ def smooth_file(
             )
             kept["shift"].append(np.linalg.norm(c.shown[own] - locs[own], axis=-1))
             kept["flags"].append({k: v[own] for k, v in c.flags.items()})
+            kept["confidence"].append(c.confidence[own])
             if c.p3 is not None:
                 kept["risk"].append(frame_risk(c.p3[own]))
             counts["kept_raw"] += int(c.kept_raw[own].sum())
@@ -302,4 +304,5 @@ def smooth_file(
         counts["kept_raw"],
         counts["missing"],
         root_summary(estimate, counts["from_root"]),
+        familiarity(np.concatenate(kept["confidence"]), calibration),
     )

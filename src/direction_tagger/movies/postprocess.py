@@ -33,6 +33,7 @@ from .evidence import (
     exchange_log_odds,
     trusted_frames,
 )
+from .familiarity import familiarity
 from .polarity import choose_polarity
 from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
@@ -268,6 +269,7 @@ def movie_summary(
     kept_raw: int,
     left_missing: int,
     tail_base: dict | None = None,
+    familiar: dict | None = None,
 ) -> dict:
     """The QC summary JSON of a movie from its per-frame values (`motion`: qc.frame_motion's
     step, jitter and shift, each (n, 3) over the frames where it is defined)."""
@@ -284,6 +286,8 @@ def movie_summary(
     summary["frames_left_missing"] = int(left_missing)
     if tail_base is not None:
         summary["tail_base_from_root"] = tail_base
+    if familiar is not None:
+        summary["familiarity"] = familiar
     if risk is not None:
         any_flag = np.any(list(flags.values()), axis=0)
         summary["expected_share_off_3px"] = _expected_off(risk, any_flag)
@@ -334,5 +338,6 @@ def smooth_and_check(
         c.kept_raw.sum(),
         (~np.isfinite(c.shown).all(axis=(1, 2))).sum(),
         root_summary(estimate, c.from_root),
+        familiarity(c.confidence, calibration),
     )
     return Smoothed(c.table(), c.shown, c.p2, summary)

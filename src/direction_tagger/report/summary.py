@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io import KEYPOINT_NAMES, KEYPOINTS, DataError, atomic_path, read_json, write_json
+from ..movies.familiarity import familiarity_line
 
 # What the summary reads of an evaluation's metrics JSON and of a movie's QC JSON.
 METRICS_KEYS = (
@@ -173,6 +174,8 @@ def build_summary(
                 f"{'n/a' if jitter is None else f'{jitter:.2f} px'} |"
             )
         lines.append("")
+        warnings = [familiarity_line(n, qc.get("familiarity")) for n, qc in data["movies"].items()]
+        lines += [w for w in warnings if w] + ([""] if any(warnings) else [])
     return "\n".join(lines), data
 
 
