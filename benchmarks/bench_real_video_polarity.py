@@ -210,6 +210,50 @@ def montage(video: Path, table: pd.DataFrame, checked: pd.DataFrame, frames, out
     sheet.save(out)
 
 
+def base_calibration(table: pd.DataFrame, checked: pd.DataFrame) -> dict | None:
+    """Does the calibration fitted on the labelled rig hold on this one? The network's own
+    tail base (frames where it was kept, with the chosen polarity) against the checker's root
+    moved inward by the offset measured where the network is sure (P(within 2 px) >= 0.9):
+    per bin of the calibrated P(within 2 px), its mean and the share within 2 crop px. The
+    checker's root has errors of its own, so the observed share is a lower bound."""
+    if "base_p_within_2px" not in table.columns:
+        return None
+    exchanged = table.get("polarity_exchanged", pd.Series(False, index=table.index))
+    exchanged = exchanged.to_numpy(bool)[:, None]
+
+    def raw(k):
+        return table[[f"{k}_x_raw_video", f"{k}_y_raw_video"]].to_numpy(float)
+
+    base = np.where(exchanged, raw("head"), raw("base"))
+    root = checked[["root_x", "root_y"]].to_numpy(float)
+    axis = raw("neck") - root
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    d = base - root
+    along = (d * axis).sum(axis=1)
+    across = d[:, 0] * axis[:, 1] - d[:, 1] * axis[:, 0]
+    p = table["base_p_within_2px"].to_numpy(float)
+    own = ~table.get("base_from_tail_root", pd.Series(False, index=table.index)).to_numpy(bool)
+    usable = own & np.isfinite(along) & np.isfinite(p) & ~checked["swapped"].to_numpy(bool)
+    sure = usable & (p >= 0.9)
+    if sure.sum() < 20:
+        return None
+    offset = np.median(along[sure])
+    miss = np.hypot(along - offset, across) * 50.0 / table["crop_side"].to_numpy(float)
+    bins = []
+    for lo, hi in ((0, 0.2), (0.2, 0.5), (0.5, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01)):
+        inside = usable & (p >= lo) & (p < hi)
+        if inside.any():
+            bins.append(
+                {
+                    "bin": [lo, min(hi, 1.0)],
+                    "frames": int(inside.sum()),
+                    "mean_p_within_2px": round(float(p[inside].mean()), 3),
+                    "observed_within_2px": round(float((miss[inside] <= 2.0).mean()), 3),
+                }
+            )
+    return {"offset_video_px": round(float(offset), 2), "bins": bins}
+
+
 def summarise(table: pd.DataFrame, checked: pd.DataFrame) -> dict:
     seen = checked["tail_seen"].to_numpy()
     swapped = checked["swapped"].to_numpy()
@@ -243,6 +287,9 @@ def summarise(table: pd.DataFrame, checked: pd.DataFrame) -> dict:
     }
     if "polarity_exchanged" in table.columns:
         out["turned_around_frames"] = int(table["polarity_exchanged"].sum())
+    if "base_from_tail_root" in table.columns:
+        out["tail_base_from_root_frames"] = int(table["base_from_tail_root"].sum())
+    out["tail_base_calibration"] = base_calibration(table, checked)
     return out
 
 
