@@ -9,7 +9,7 @@ import pandas as pd
 from test_polarity_evidence import walking_rat
 
 from direction_tagger.movies.chunked import smooth_file
-from direction_tagger.movies.evidence import PolarityEvidence
+from direction_tagger.movies.evidence import PolarityEvidence, evidence_from_track
 from direction_tagger.movies.postprocess import smooth_and_check
 from direction_tagger.movies.tables import movie_table
 from direction_tagger.movies.tail_base import (
@@ -120,3 +120,27 @@ def test_without_calibration_or_evidence_the_network_answer_stays():
     assert not plain.table["base_from_tail_root"].any()
     assert "tail_base_from_root" not in plain.qc
     assert "base_from_tail_root" not in smooth_and_check(table, {}, {}).table
+
+
+def test_a_tail_root_that_strays_from_its_neighbours_for_a_few_frames_is_dropped():
+    """On a real video the tracker took something at the head for the tail on 5 frames
+    between roots at the rump; the polarity pass followed it there (5 frames swapped)."""
+    m = 120
+    angle = np.radians(np.linspace(0, 360, m))  # a full turn in 4 s: roots move steadily
+    roots = 24.5 + 11.0 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    roots[60:65] = 24.5 - (roots[60:65] - 24.5)  # 5 frames: the opposite end
+    roots[90] = np.nan  # no tail seen
+    track = pd.DataFrame(
+        {
+            "crop_x": np.full(m, 300.0),
+            "crop_y": np.full(m, 200.0),
+            "crop_side": np.full(m, 200.0),
+            "body_length_px": np.full(m, 100.0),  # 25 crop px
+            "tail_root_x_crop": roots[:, 0],
+            "tail_root_y_crop": roots[:, 1],
+        }
+    )
+    kept = evidence_from_track(track, 30.0).tail_root
+    dropped = np.isfinite(roots).all(axis=1) & ~np.isfinite(kept).all(axis=1)
+    np.testing.assert_array_equal(np.flatnonzero(dropped), np.arange(60, 65))
+    np.testing.assert_array_equal(kept[~dropped], roots[~dropped])

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io import FRAME_SIZE as CROP_PX
+
 # No vote where the body is too short to say which end is which (crop px; bodies are ~25).
 MIN_BODY_PX = 6.0
 # A tail root votes when it is this much (x body length) nearer one end than the other. It
@@ -52,6 +54,12 @@ MAX_ACCURACY = 0.98
 DEFAULT_NETWORK_ACCURACY = 0.95
 MIN_VOTES = 5  # an evidence that votes on fewer trusted frames of the movie gets no weight
 TRUSTED_P = 0.5  # frames where the model is this sure of tail base and nose measure the votes
+# A tail root further than ROOT_MAX_OFF body lengths from the median of the roots of the
+# ROOT_WINDOW frames around it is dropped: on a real video the tracker took something at the
+# head for the tail for 5 frames, between roots at the rump (the median follows a turning
+# animal: its roots move steadily; a short excursion is outvoted).
+ROOT_WINDOW = 15
+ROOT_MAX_OFF = 0.3
 
 
 def accuracy(agree: int, total: int) -> float:
@@ -178,16 +186,33 @@ def travel_directions(centres, body_length_px: float, fps: float) -> np.ndarray:
     return out
 
 
+def steady_roots(root, body_px: float) -> np.ndarray:
+    """(M, 2) tail roots, NaN where a root strays from its neighbours' (ROOT_WINDOW)."""
+    import pandas as pd
+
+    root = np.asarray(root, np.float64)
+    if not np.isfinite(body_px):
+        return root
+    median = pd.DataFrame(root).rolling(ROOT_WINDOW, center=True, min_periods=1).median()
+    with np.errstate(invalid="ignore"):
+        off = np.linalg.norm(root - median.to_numpy(), axis=-1) > ROOT_MAX_OFF * body_px
+    return np.where(off[:, None], np.nan, root)
+
+
 def evidence_from_track(track, fps: float, tail_accuracy: float | None = None) -> PolarityEvidence:
     """The evidence of a tracked video from its track table (videos/track.py): tail roots in
-    crop px, travel of the crop centre. A table without tail roots gives no tail votes."""
+    crop px (`steady_roots`), travel of the crop centre. A table without tail roots gives no
+    tail votes."""
     m = len(track)
-    if "tail_root_x_crop" in track.columns:
-        root = track[["tail_root_x_crop", "tail_root_y_crop"]].to_numpy(np.float64)
-    else:
-        root = np.full((m, 2), np.nan)
     length = track["body_length_px"].to_numpy(np.float64)
     body = float(np.nanmedian(length)) if np.isfinite(length).any() else np.nan
+    if "tail_root_x_crop" in track.columns:
+        root = track[["tail_root_x_crop", "tail_root_y_crop"]].to_numpy(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            crop_body = np.nanmedian(length * CROP_PX / track["crop_side"].to_numpy(np.float64))
+        root = steady_roots(root, float(crop_body))
+    else:
+        root = np.full((m, 2), np.nan)
     travel = travel_directions(track[["crop_x", "crop_y"]].to_numpy(np.float64), body, fps)
     return PolarityEvidence(root, travel, tail_accuracy)
 
