@@ -110,8 +110,14 @@ def block_mean(frame: np.ndarray, factor: int) -> np.ndarray:
 
 def brightness(image: np.ndarray) -> float:
     """The floor's brightness: the median grey level (the animal is a small part of it),
-    taken on every other pixel of every other row (as good, 4x cheaper)."""
-    return max(float(np.median(image[::2, ::2])), 1.0)
+    taken on every other pixel of every other row (as good, 4x cheaper). (np.median's
+    arithmetic, without its overhead.)"""
+    values = image[::2, ::2].ravel()
+    n = values.size
+    if n % 2 or values.dtype.kind != "f":
+        return max(float(np.median(values)), 1.0)
+    part = np.partition(values, (n // 2 - 1, n // 2))
+    return max(float(np.mean(part[n // 2 - 1 : n // 2 + 1])), 1.0)
 
 
 def build_background(frames: np.ndarray, polarity: str = "auto") -> Background:
@@ -174,6 +180,13 @@ def _kernel(r: int) -> np.ndarray:
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))  # scipy's default structure
 
 
+def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected components, 4-connected, numbered in raster order: scipy's ndimage.label,
+    to the label (tested), twice as fast."""
+    n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    return labels, n - 1
+
+
 def _erode(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Binary (uint8 0/1, outside = 0, as scipy's border_value=0) erosion."""
     return cv2.erode(image, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
@@ -187,13 +200,13 @@ def _dilate(image: np.ndarray, kernel: np.ndarray, iterations: int = 1) -> np.nd
 
 def _peak(contrast: np.ndarray, radius: int) -> float:
     """The animal's peak contrast, taken where the contrast is wider than the opening: a dark
-    cable over a lighter animal must not raise the bar above its head. (A grey opening by a
-    disc, image borders mirrored: scipy's grey_opening, mode "reflect".)"""
+    cable over a lighter animal must not raise the bar above its head. (The maximum of a
+    grey opening by a disc is the maximum of its erosion: the dilation only spreads the
+    erosion's values.)"""
     if not contrast.size:
         return 0.0
     kernel = _kernel(max(1, radius // 2))
-    low = cv2.erode(contrast, kernel, borderType=cv2.BORDER_REFLECT)
-    return float(cv2.dilate(low, kernel, borderType=cv2.BORDER_REFLECT).max())
+    return float(cv2.erode(contrast, kernel, borderType=cv2.BORDER_REFLECT).max())
 
 
 def _mask(
@@ -235,7 +248,7 @@ def _box(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice] | None:
 def _best_blob(mask, contrast, previous: tuple[float, float] | None, scale: float):
     """Labels of the blob to follow: the heaviest, discounted by its distance from the
     previous position (so a passing hand does not steal the track). None when empty."""
-    labels, n = ndimage.label(mask)
+    labels, n = _label(mask)
     if n == 0:
         return None
     if n == 1:
@@ -309,7 +322,7 @@ def _tail_ends(
     top, left = origin[0] + box[0].start, origin[1] + box[1].start
     ring = _dilate(body.view(np.uint8), _CROSS, iterations=2).view(bool)
     rest = whole & ~body
-    labels, n = ndimage.label(rest)
+    labels, n = _label(rest)
     touching = np.unique(labels[ring & rest])
     touching = touching[touching > 0]
     if touching.size == 0:
@@ -369,7 +382,7 @@ def _tail_root(fine, blob, noise: float, peak: float, radius: int, length: float
             continue
         low = low[box]
         body = _opened(low, radius)
-        labels, _ = ndimage.label(body)
+        labels, _ = _label(body)
         own = np.unique(labels[blob[box] & body])
         own = own[own > 0]
         if own.size == 0:
