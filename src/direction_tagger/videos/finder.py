@@ -93,8 +93,8 @@ def coarse_factor(shape: tuple[int, int]) -> int:
 
 def block_mean(frame: np.ndarray, factor: int) -> np.ndarray:
     """Mean over factor x factor blocks (the last partial row/column of blocks dropped)."""
-    if factor == 1:
-        return frame.astype(np.float32)
+    if factor == 1:  # the callers never write into it: a float32 frame is used as it is
+        return frame.astype(np.float32, copy=False)
     h, w = (frame.shape[0] // factor) * factor, (frame.shape[1] // factor) * factor
     frame = frame[:h, :w]
     # strided adds in integers: several times faster than reducing a reshaped array

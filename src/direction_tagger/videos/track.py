@@ -26,23 +26,7 @@ from ..movie_store import MovieWriter
 from .crop import crop_frame, video_to_crop
 from .finder import Background, Detection, build_background, find_animal
 from .reader import VideoInfo, frame_rate_summary, frame_times, iter_frames, sample_frames
-
-TRACK_COLUMNS = (
-    "frame",
-    "time_s",
-    "crop_x",
-    "crop_y",
-    "crop_side",
-    "found",
-    "jump",
-    "raw_x",
-    "raw_y",
-    "body_length_px",
-)
-# Where the tail joins the body (finder.Detection.tail_x/y), in video px and in the frame's
-# crop px: the polarity evidence the movie chain reads (movies/evidence.py). Empty where no
-# tail was seen. Optional on reading: track tables made before them still work.
-TAIL_COLUMNS = ("tail_root_x", "tail_root_y", "tail_root_x_crop", "tail_root_y_crop")
+from .table import TAIL_COLUMNS, TRACK_COLUMNS  # noqa: F401 (their home before table.py)
 
 
 @dataclass
@@ -153,7 +137,8 @@ def track_video(
                 + [f"{v:.3f}" if np.isfinite(v) else "" for v in (*tail[0, 0], *tail_crop)]
             )
 
-        frames = iter_frames(info)
+        # the frames awaiting their crop are held in the reader's ring: no copies
+        frames = iter_frames(info, keep=smoother.half)
         for index, frame in enumerate(
             tqdm(frames, total=info.n_frames, desc="tracking", disable=not progress, mininterval=2)
         ):
