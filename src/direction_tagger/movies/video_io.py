@@ -34,6 +34,7 @@ def write_video(
     preset="ultrafast",
     progress=True,
     desc: str | None = None,
+    convert: bool = True,
 ) -> Path:
     """Encode `n_frames` frames to `path` (.mp4, H.264, yuv420p, `fps`) atomically.
 
@@ -44,7 +45,9 @@ def write_video(
     time of a render. The encoder runs on one thread while this process draws on another:
     on 2 cores x264's own threads (3 by default) fought the drawing for them, and one
     thread rendered 1.4x the frames/s (benchmarks/bench_render.py). `desc` labels the
-    progress bar (default: the file name).
+    progress bar (default: the file name). `convert`: even-sized frames go to ffmpeg as
+    yuv420p, converted here (below); False: as RGB, converted by ffmpeg (the synthetic arena
+    videos, test material, keep the frames they had before).
     """
     import imageio_ffmpeg
 
@@ -58,7 +61,7 @@ def write_video(
     # Even sizes: the frames go to ffmpeg as yuv420p, converted by OpenCV in the sending
     # thread beside the drawing; ffmpeg's own conversion was half the encoder's time, on
     # its one thread. (BT.601 video range both ways; a grey pixel stays the same grey.)
-    convert = width % 2 == 0 and height % 2 == 0
+    convert = convert and width % 2 == 0 and height % 2 == 0
     writer = imageio_ffmpeg.write_frames(
         str(tmp),
         (width, height),
