@@ -1,18 +1,25 @@
 """Speed of the movie steps: tagged-video rendering (target 300 frames/s at 400x400 on 2 cores)
-and smoothing + QC of a long movie.
+and smoothing + QC of a long movie; with `--video`, the tagged original video too
+(`render-video`, the whole frame: target 300 frames/s at 640x480), in fresh processes, and
+with `--compare SRC` the same with another checkout's `src/`, side by side.
 
     python benchmarks/bench_render.py [--frames 2000] [--panel] [--smooth-frames 10000]
+        [--video real.mp4 [--compare ../main/src]]
 
-Synthetic data only (a bright ellipse turning around the frame centre); prints one line per
-measurement. Not a test: numbers depend on the machine and on what else runs on it.
+Synthetic data (a bright ellipse turning around the frame centre; on `--video`, marks
+circling the frame); prints one line per measurement. Not a test: numbers depend on the
+machine and on what else runs on it.
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -79,6 +86,52 @@ def bench_render(frames: int, panel: bool, label: str = "render") -> None:
     )
 
 
+VIDEO_CHILD = """
+import json, resource, sys, tempfile, time
+import numpy as np
+sys.path.insert(0, {src!r})
+from direction_tagger.videos.reader import video_info
+from direction_tagger.videos.render import VideoMarks, render_on_video
+info = video_info({video!r})
+m = info.n_frames
+rng = np.random.default_rng(0)
+t = np.arange(m) / info.fps
+centre = np.stack([info.width / 2 + info.width / 4 * np.cos(t), info.height / 2 + info.height / 4 * np.sin(t)], 1)
+locs = centre[:, None, :] + np.array([[-30.0, 0], [20, 0], [35, 5]])
+marks = VideoMarks(locs, rng.uniform(0.3, 1, (m, 3)), rng.random((m, 3)) < 0.1, centre,
+                   np.full(m, info.height / 2), {{"jump": rng.random(m) < 0.05}})
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+with tempfile.TemporaryDirectory() as tmp:
+    own, kids, wall = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+    render_on_video(tmp + "/tagged.mp4", info, marks, progress=False)
+    wall = time.perf_counter() - wall
+print(json.dumps({{"frames": m, "wall": wall, "own": cpu(resource.RUSAGE_SELF) - own,
+                  "ffmpeg": cpu(resource.RUSAGE_CHILDREN) - kids}}))
+"""
+
+
+def bench_video_render(video: Path, codes: dict[str, Path]) -> None:
+    """render-video's whole-frame view of `video`, per checkout, in fresh processes."""
+    rows = {}
+    for name, src in codes.items():
+        code = VIDEO_CHILD.format(src=str(src), video=str(video))
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        rows[name] = r = json.loads(done.stdout.strip().splitlines()[-1])
+        print(
+            f"render-video {video.name} ({name}): {r['frames'] / r['wall']:.0f} frames/s; CPU "
+            f"per frame: this process {1000 * r['own'] / r['frames']:.2f} ms, ffmpeg (decoding "
+            f"and encoding) {1000 * r['ffmpeg'] / r['frames']:.2f} ms",
+            flush=True,
+        )
+    if len(rows) == 2:
+        this, other = rows["this"], rows["compare"]
+        print(f"render-video: this / compare = {other['wall'] / this['wall']:.2f} x frames/s")
+
+
 def bench_smooth_qc(frames: int) -> None:
     _, locs, confidence = synthetic_movie(min(frames, 50), seed=1)  # images unused
     t = np.arange(frames) / 30.0
@@ -104,6 +157,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--panel", action="store_true", help="also time the side panel")
     parser.add_argument("--smooth-frames", type=int, default=10_000)
+    parser.add_argument("--video", type=Path, help="also time render-video on this video")
+    parser.add_argument("--compare", type=Path, help="with --video: another checkout's src/")
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -117,6 +172,10 @@ def main() -> None:
     if args.panel:
         bench_render(args.frames, panel=True)
     bench_smooth_qc(args.smooth_frames)
+    if args.video:
+        src = Path(__file__).resolve().parents[1] / "src"
+        codes = {"this": src} | ({"compare": args.compare.resolve()} if args.compare else {})
+        bench_video_render(args.video.resolve(), codes)
 
 
 if __name__ == "__main__":

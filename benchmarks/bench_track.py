@@ -1,13 +1,22 @@
-"""Tracking + cropping speed and memory on 640x480 video, side by side with decoding alone.
+"""Tracking + cropping speed and memory on 640x480 video, decoding included, idle and with the
+other core busy, side by side with decoding alone (and optionally with another checkout).
 
 Makes a synthetic arena video (H.264, the animal walking on a textured floor with a tether,
-lighting drift and a static object), then in fresh processes: ffmpeg decoding alone (the
-floor: nothing can track faster than frames arrive) and `track` (background model, finding
-the animal in every frame, running-median crop centre, 50x50 crops written as it goes), on
-the whole video and on its first half. Peak memory (ru_maxrss) of both lengths shows that it
-does not grow with the video. Target: >= 500 frames/s on 2 cores, decoding included.
+lighting drift and a static object) at two lengths; `--video` adds a real one. Each
+measurement runs in a fresh process: ffmpeg decoding alone (the floor: nothing tracks
+faster than frames arrive) and `track` (background model, the animal found in every frame,
+running-median crop centre, 50x50 crops and the track table written as it goes). Printed per
+run: frames/s of the whole command and of its pass over the frames (the whole less the
+set-up: sampling frames for the background, building it, measuring the animal), frames per
+CPU-second (this process and ffmpeg's together), and peak memory; the two synthetic lengths
+show that memory does not grow with the video. "busy": a `while True: pass` process runs
+beside the measurement, holding one core. Target: >= 500 frames/s on 2 cores idle, >= 250
+with the other core busy.
 
-    python benchmarks/bench_track.py [--frames 3000]
+    python benchmarks/bench_track.py [--frames 3000] [--video real.mp4] [--compare ../main/src]
+
+`--compare SRC` runs the same measurements with the package found in SRC (another checkout's
+`src/`), alternating with this one, so both see the same load; ratios are printed.
 """
 
 from __future__ import annotations
@@ -28,59 +37,111 @@ sys.path.insert(0, str(SRC))
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {src!r})
+import direction_tagger.videos.track as track
 from direction_tagger.videos.reader import iter_frames, video_info
-from direction_tagger.videos.track import track_video
+
+def cpu():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+passes = []  # when the pass over the frames starts: the set-up is over
+
+def timed(*args, **kwargs):
+    passes.append(time.perf_counter())
+    return plain(*args, **kwargs)
+
+plain, track.iter_frames = track.iter_frames, timed
 info = video_info({video!r})
-start = time.perf_counter()
+cpu0, start = cpu(), time.perf_counter()
 if {mode!r} == "decode":
     frames = sum(1 for _ in iter_frames(info))
 else:
-    frames = track_video(info, {out!r} + "/m.npz", {out!r} + "/t.csv", {out!r} + "/q.json")["frames"]
+    frames = track.track_video(info, {out!r} + "/m.npz", {out!r} + "/t.csv", {out!r} + "/q.json")["frames"]
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"frames": frames, "seconds": seconds, "peak_mb": peak}}))
+setup = passes[0] - start if passes else 0.0
+print(json.dumps({{"frames": frames, "seconds": seconds, "setup": setup, "cpu": cpu() - cpu0,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
 
-def measure(mode: str, video: Path, out: Path) -> dict:
-    code = CHILD.format(src=str(SRC), video=str(video), mode=mode, out=str(out))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def measure(src: Path, mode: str, video: Path, out: Path, busy: bool) -> dict:
+    code = CHILD.format(src=str(src), video=str(video), mode=mode, out=str(out))
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def line(label: str, r: dict) -> str:
+    fps = r["frames"] / r["seconds"]
+    text = f"{label}: {fps:6.0f} frames/s"
+    if r["setup"]:
+        text += f", pass {r['frames'] / (r['seconds'] - r['setup']):6.0f} frames/s"
+    return text + (
+        f", {r['frames'] / r['cpu']:5.0f} frames per CPU-s, peak memory {r['peak_mb']:.0f} MB"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=3000)
+    parser.add_argument("--video", type=Path, help="a real video to measure too")
+    parser.add_argument("--compare", type=Path, help="another checkout's src/, side by side")
+    parser.add_argument("--no-busy", action="store_true", help="idle runs only")
     args = parser.parse_args()
     from direction_tagger.data.synth.arena import write_arena_video
     from direction_tagger.videos.reader import video_info
 
-    print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    load = os.getloadavg()
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before the runs"
+    )
+    codes = {"this": SRC} | ({"compare": args.compare.resolve()} if args.compare else {})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         videos = {}
         for n in (args.frames // 2, args.frames):
             start = time.perf_counter()
-            videos[n] = tmp / f"arena_{n}.mp4"
-            write_arena_video(videos[n], n, seed=3)
-            print(
-                f"made a {n}-frame 640x480 video in {time.perf_counter() - start:.0f} s", flush=True
-            )
-        info = video_info(videos[args.frames])
-        print(f"video: {info.width}x{info.height}, {info.fps:g} fps, H.264")
+            videos[f"synthetic {n}"] = tmp / f"arena_{n}.mp4"
+            write_arena_video(videos[f"synthetic {n}"], n, seed=3)
+            print(f"made a {n}-frame 640x480 video in {time.perf_counter() - start:.0f} s")
+        if args.video:
+            info = video_info(args.video)
+            videos[f"{args.video.name} ({info.width}x{info.height})"] = args.video.resolve()
         rows = {}
-        for n, video in videos.items():
-            for mode in ("decode", "track"):
-                rows[(mode, n)] = r = measure(mode, video, tmp)
-                print(f"{mode:6s} {n:6d} frames: {r['frames'] / r['seconds']:6.0f} frames/s, "
-                      f"peak memory {r['peak_mb']:.0f} MB", flush=True)  # fmt: skip
-        d, t = rows[("decode", args.frames)], rows[("track", args.frames)]
-        print(
-            f"track + crop: {t['frames'] / t['seconds']:.0f} frames/s "
-            f"({(t['frames'] / t['seconds']) / (d['frames'] / d['seconds']):.2f} x decoding alone); "
-            f"peak memory {rows[('track', args.frames // 2)]['peak_mb']:.0f} MB at "
-            f"{args.frames // 2} frames, {t['peak_mb']:.0f} MB at {args.frames}"
+        for name, video in videos.items():
+            for busy in (False,) if args.no_busy else (False, True):
+                state = "busy" if busy else "idle"
+                r = measure(SRC, "decode", video, tmp, busy)
+                print(line(f"{name:>26s} {state} decode alone      ", r), flush=True)
+                for code, src in codes.items():
+                    rows[(name, busy, code)] = r = measure(src, "track", video, tmp, busy)
+                    print(line(f"{name:>26s} {state} track ({code:7s})  ", r), flush=True)
+                if args.compare:
+                    new, old = rows[(name, busy, "this")], rows[(name, busy, "compare")]
+                    print(
+                        f"{name:>26s} {state}: this / compare = "
+                        f"{(old['seconds'] / new['seconds']):.1f} x frames/s, "
+                        f"{(old['cpu'] / new['cpu']):.1f} x frames per CPU-s"
+                    )
+        half, full = (
+            rows[(f"synthetic {args.frames // 2}", False, "this")],
+            rows[(f"synthetic {args.frames}", False, "this")],
         )
+        print(
+            f"peak memory {half['peak_mb']:.0f} MB at {args.frames // 2} frames, "
+            f"{full['peak_mb']:.0f} MB at {args.frames}"
+        )
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} after the runs")
 
 
 if __name__ == "__main__":

@@ -35,9 +35,14 @@ CONDA_NAMES = {
     "imageio_ffmpeg": ("imageio-ffmpeg",),
     "matplotlib": ("matplotlib-base", "matplotlib"),
     "PIL": ("pillow",),
+    "cv2": ("opencv", "py-opencv"),  # conda-forge's build without GUI: opencv=...=headless*
 }
 # conda package -> PyPI distribution, to compare pins with pyproject's ranges
-PYPI_NAMES = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
+PYPI_NAMES = {
+    "pytorch": "torch",
+    "matplotlib-base": "matplotlib",
+    "opencv": "opencv-python-headless",
+}
 # Packages an environment may hold without importing them, and why.
 STRUCTURAL = {
     "python": "the interpreter",

@@ -34,6 +34,7 @@ def write_video(
     preset="ultrafast",
     progress=True,
     desc: str | None = None,
+    convert: bool = True,
 ) -> Path:
     """Encode `n_frames` frames to `path` (.mp4, H.264, yuv420p, `fps`) atomically.
 
@@ -44,7 +45,9 @@ def write_video(
     time of a render. The encoder runs on one thread while this process draws on another:
     on 2 cores x264's own threads (3 by default) fought the drawing for them, and one
     thread rendered 1.4x the frames/s (benchmarks/bench_render.py). `desc` labels the
-    progress bar (default: the file name).
+    progress bar (default: the file name). `convert`: even-sized frames go to ffmpeg as
+    yuv420p, converted here (below); False: as RGB, converted by ffmpeg (the synthetic arena
+    videos, test material, keep the frames they had before).
     """
     import imageio_ffmpeg
 
@@ -55,10 +58,14 @@ def write_video(
     # Two frame buffers: one is drawn while a helper thread pipes the other to ffmpeg (the
     # pipe write releases the GIL, so drawing overlaps with waiting for the encoder).
     buffers = [np.empty((height, width, 3), np.uint8) for _ in range(2)]
+    # Even sizes: the frames go to ffmpeg as yuv420p, converted by OpenCV in the sending
+    # thread beside the drawing; ffmpeg's own conversion was half the encoder's time, on
+    # its one thread. (BT.601 video range both ways; a grey pixel stays the same grey.)
+    convert = convert and width % 2 == 0 and height % 2 == 0
     writer = imageio_ffmpeg.write_frames(
         str(tmp),
         (width, height),
-        pix_fmt_in="rgb24",
+        pix_fmt_in="yuv420p" if convert else "rgb24",
         pix_fmt_out="yuv420p",
         fps=fps,
         codec="libx264",
@@ -72,7 +79,16 @@ def write_video(
     complete = False
     try:
         writer.send(None)
-        _write_frames(writer, buffers, n_frames, draw, path, progress, desc)
+        send = writer.send
+        if convert:
+            import cv2
+
+            yuv = np.empty((height * 3 // 2, width), np.uint8)
+
+            def send(rgb):  # in the sending thread: one frame at a time
+                writer.send(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420, dst=yuv))
+
+        _write_frames(send, buffers, n_frames, draw, path, progress, desc)
         writer.close()  # waits for ffmpeg to finish the file
         complete = mp4_is_complete(tmp)
     finally:
@@ -86,7 +102,7 @@ def write_video(
     return path
 
 
-def _write_frames(writer, buffers, n_frames: int, draw, path: Path, progress: bool, desc):
+def _write_frames(send, buffers, n_frames: int, draw, path: Path, progress: bool, desc):
     """Draw each frame and send it to ffmpeg, one frame drawn while the other is sent."""
     from tqdm import tqdm
 
@@ -105,7 +121,7 @@ def _write_frames(writer, buffers, n_frames: int, draw, path: Path, progress: bo
                 draw(out, i)
                 if pending is not None:
                     pending.result()  # re-raises a failed write
-                pending = sender.submit(writer.send, out)
+                pending = sender.submit(send, out)
             if pending is not None:
                 pending.result()
     except OSError as err:  # ffmpeg stopped reading: its own message says why, on stderr

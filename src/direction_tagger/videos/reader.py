@@ -1,9 +1,16 @@
 """Read a video file as grayscale frames through ffmpeg (imageio-ffmpeg), one frame at a time:
 never the whole video in memory. ffmpeg converts to grey itself (BT.601 luma), in its own
-process, so decoding runs beside our work on another core."""
+process, and a thread of ours reads its output straight into frame buffers a few frames
+ahead of the caller, so decoding runs beside our work on the other core instead of taking
+turns with it."""
 
 from __future__ import annotations
 
+import queue
+import subprocess
+import tempfile
+import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,15 +66,101 @@ def video_info(path) -> VideoInfo:
 PASSTHROUGH = ["-fps_mode", "passthrough"]
 
 
-def iter_frames(info: VideoInfo) -> Iterator[np.ndarray]:
-    """Every frame the file holds, (H, W) uint8, in presentation order, none invented."""
-    reader = _frames(info.path, output_params=PASSTHROUGH)
+AHEAD = 8  # frames decoded ahead of the caller: enough to ride out an uneven frame
+
+
+def iter_frames(
+    info: VideoInfo, keep: int | None = None, ahead: int = AHEAD
+) -> Iterator[np.ndarray]:
+    """Every frame the file holds, (H, W) uint8, in presentation order, none invented: the
+    frames imageio-ffmpeg's reader gives (the same ffmpeg command; tested), decoded up to
+    `ahead` frames ahead by ffmpeg and a reader thread.
+
+    `keep`: None, each frame is an array of its own. A number k: frames are views of a ring
+    of k + ahead + 1 buffers that the reader thread fills in turn, nothing is allocated per
+    frame, and a frame stays valid until k more frames have been yielded after it (the
+    tracker holds the frames of its smoothing window). Either way memory is bounded by
+    construction, whatever the video's length."""
+    size = info.width * info.height
+    ring = None if keep is None else [np.empty(size, np.uint8) for _ in range(keep + ahead + 1)]
+    free: queue.Queue = queue.Queue()  # tokens: buffers (or room) the reader may fill
+    for i in range(ahead + 1 if ring is None else len(ring)):
+        free.put(i)
+    full: queue.Queue = queue.Queue()  # (token, frame), then None at the end or an error
+    log = tempfile.TemporaryFile()
+    command = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(info.path)]
+    command += ["-pix_fmt", "gray", "-vcodec", "rawvideo", "-f", "image2pipe", *PASSTHROUGH, "-"]
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, bufsize=0
+    )
+    stop = threading.Event()
+
+    def read():
+        try:
+            while True:
+                token = free.get()
+                if stop.is_set():
+                    return
+                frame = np.empty(size, np.uint8) if ring is None else ring[token]
+                got = _read_into(process.stdout, memoryview(frame))
+                if got == 0 or stop.is_set():
+                    break
+                if got < size and not stop.is_set():
+                    log.seek(0)
+                    said = log.read().decode(errors="replace").strip().splitlines()
+                    raise DataError(
+                        f"{info.path}: the video ends inside a frame ({got} of {size} bytes)"
+                        + (f"; ffmpeg: {said[-1]}" if said else "")
+                    )
+                full.put((token, frame))
+            full.put(None)
+        except BaseException as err:  # handed to the caller
+            full.put(err)
+
+    thread = threading.Thread(target=read, name="video-reader", daemon=True)
+    thread.start()
+    held: deque = deque()
     try:
-        next(reader)
-        for buffer in reader:
-            yield np.frombuffer(buffer, np.uint8).reshape(info.height, info.width)
-    finally:
-        reader.close()
+        while True:
+            item = full.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            token, frame = item
+            if ring is None:
+                free.put(token)  # the frame is the caller's: room for the next
+            else:
+                held.append(token)
+            yield frame.reshape(info.height, info.width)
+            if ring is not None and len(held) > keep:
+                free.put(held.popleft())
+    finally:  # also when the caller stops early
+        stop.set()
+        free.put(-1)  # wakes a reader waiting for room
+        process.kill()  # a reader waiting for bytes then sees the pipe end
+        thread.join()
+        process.wait()
+        process.stdout.close()
+        log.close()
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _read_into(stream, view: memoryview) -> int:
+    """Fill `view` from a pipe (a read returns what is there: up to 64 kB); the bytes read,
+    fewer only at the end of the stream."""
+    got = 0
+    while got < len(view):
+        n = stream.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def frame_times(path) -> np.ndarray | None:

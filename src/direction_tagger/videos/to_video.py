@@ -24,7 +24,7 @@ from ..movies.tables import (
     write_dlc_csv,
 )
 from .crop import crop_to_video
-from .track import TAIL_COLUMNS, TRACK_COLUMNS
+from .table import TAIL_COLUMNS, TRACK_COLUMNS
 
 
 def read_track(path) -> pd.DataFrame:

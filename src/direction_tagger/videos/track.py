@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -26,23 +27,7 @@ from ..movie_store import MovieWriter
 from .crop import crop_frame, video_to_crop
 from .finder import Background, Detection, build_background, find_animal
 from .reader import VideoInfo, frame_rate_summary, frame_times, iter_frames, sample_frames
-
-TRACK_COLUMNS = (
-    "frame",
-    "time_s",
-    "crop_x",
-    "crop_y",
-    "crop_side",
-    "found",
-    "jump",
-    "raw_x",
-    "raw_y",
-    "body_length_px",
-)
-# Where the tail joins the body (finder.Detection.tail_x/y), in video px and in the frame's
-# crop px: the polarity evidence the movie chain reads (movies/evidence.py). Empty where no
-# tail was seen. Optional on reading: track tables made before them still work.
-TAIL_COLUMNS = ("tail_root_x", "tail_root_y", "tail_root_x_crop", "tail_root_y_crop")
+from .table import TAIL_COLUMNS, TRACK_COLUMNS  # noqa: F401 (their home before table.py)
 
 
 @dataclass
@@ -139,10 +124,17 @@ def track_video(
         table = csv.writer(table_file)
         table.writerow(TRACK_COLUMNS + TAIL_COLUMNS)
 
+        # Crops are cut in a thread of their own (Pillow's resampling lets go of the GIL), one
+        # at a time, beside the finding of the next frame; written in order.
+        cropper = ThreadPoolExecutor(max_workers=1)
+        crops: deque = deque()
+
         def emit():
             index, frame, det, jump = pending.popleft()
             x, y = smoother.centre(index)
-            movie.write(crop_frame(frame, x, y, side))
+            crops.append(cropper.submit(crop_frame, frame, x, y, side))
+            while len(crops) > 1:
+                movie.write(crops.popleft().result())
             time = times[index] if times is not None and index < len(times) else index / info.fps
             tail = np.array([[[det.tail_x, det.tail_y]]])
             tail_crop = video_to_crop(tail, np.array([[x, y]]), np.array([side]))[0, 0]
@@ -153,32 +145,46 @@ def track_video(
                 + [f"{v:.3f}" if np.isfinite(v) else "" for v in (*tail[0, 0], *tail_crop)]
             )
 
-        frames = iter_frames(info)
-        for index, frame in enumerate(
-            tqdm(frames, total=info.n_frames, desc="tracking", disable=not progress, mininterval=2)
-        ):
-            det: Detection = find_animal(frame, bg, previous, length)
-            jump = False
-            if det.found:
-                if previous is not None:
-                    jump = (
-                        np.hypot(det.x - previous[0], det.y - previous[1])
-                        > settings.max_jump * length
-                    )
-                previous = (det.x, det.y)
-                run = 0
-            else:
-                stats["lost"] += 1
-                run += 1
-                stats["longest_lost_run"] = max(stats["longest_lost_run"], run)
-            stats["jumps"] += int(jump)
-            stats["frames"] += 1
-            smoother.add(index, (det.x, det.y) if det.found else None)
-            pending.append((index, frame, det, jump))
-            if len(pending) > smoother.half:
+        # The frames awaiting their crop stay in the reader's ring, no copies: those of the
+        # smoothing window and the one being cropped.
+        frames = iter_frames(info, keep=smoother.half + 1)
+        try:
+            for index, frame in enumerate(
+                tqdm(
+                    frames,
+                    total=info.n_frames,
+                    desc="tracking",
+                    disable=not progress,
+                    mininterval=2,
+                )
+            ):
+                det: Detection = find_animal(frame, bg, previous, length)
+                jump = False
+                if det.found:
+                    if previous is not None:
+                        jump = (
+                            np.hypot(det.x - previous[0], det.y - previous[1])
+                            > settings.max_jump * length
+                        )
+                    previous = (det.x, det.y)
+                    run = 0
+                else:
+                    stats["lost"] += 1
+                    run += 1
+                    stats["longest_lost_run"] = max(stats["longest_lost_run"], run)
+                stats["jumps"] += int(jump)
+                stats["frames"] += 1
+                smoother.add(index, (det.x, det.y) if det.found else None)
+                pending.append((index, frame, det, jump))
+                if len(pending) > smoother.half:
+                    emit()
+            while pending:
                 emit()
-        while pending:
-            emit()
+            while crops:
+                movie.write(crops.popleft().result())
+        finally:
+            cropper.shutdown(cancel_futures=True)
+            frames.close()  # the reader thread and ffmpeg end with the pass, also on an error
         if stats["frames"] == 0:
             raise DataError(f"{info.path}: the video holds no frames")
     qc = {
