@@ -1,12 +1,16 @@
-"""Refine commands (library: refine): `refine`.
+"""Refine commands (library: refine): `refine`, `refine-merge`.
 
     direction-tagger refine --movie NAME PREDICTIONS.csv MOVIE.npz ...
                             --video NAME VIDEO_PREDICTIONS.csv MOVIE.npz VIDEO.mp4 ...
                             [--labelled TRAIN.npz] [--frames 20] [--scorer NAME] --out FOLDER
+    direction-tagger refine-merge --labels CollectedData_NAME.csv --refine-folder FOLDER
+                                  --data TRAIN.npz --split SPLIT.json
+                                  --out MERGED.npz --split-out MERGED_SPLIT.json
 
-Chooses the frames the model most likely got wrong, unlike each other and the labelled set,
+`refine` chooses the frames the model most likely got wrong, unlike each other and the labelled set,
 and writes them as a DeepLabCut labelled-data folder (the model's points filled in) with the
-labelling page `label.html` in it.
+labelling page `label.html` in it; `refine-merge` joins the corrected frames to the labelled
+set, with a split that adds them to the training part (then `train --init` fine-tunes).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .arguments import positive_int
+from .arguments import beside, positive_int
 
 SCORER = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -58,6 +62,7 @@ def run_refine(args) -> int:
 
 
 def register(subparsers) -> None:
+    register_merge(subparsers)
     p = subparsers.add_parser(
         "refine",
         help="choose the frames worth labelling and write them with a labelling page",
@@ -99,4 +104,48 @@ def register(subparsers) -> None:
         func=run_refine,
         writes_folders=("out",),
         fill_outputs=lambda args: {"out": Path("refine")},
+    )
+
+
+def run_refine_merge(args) -> int:
+    from ..io import write_json
+    from ..refine.merge import merge_refined
+
+    summary = merge_refined(
+        args.labels, args.refine_folder, args.data, args.split, args.out, args.split_out
+    )
+    if args.summary:
+        write_json(args.summary, summary)
+    skipped = ", ".join(f"{n} {why}" for why, n in summary["skipped"].items() if n) or "none"
+    print(
+        f"{args.out}: {summary['labelled_frames_before']} labelled frames + "
+        f"{summary['frames_added']} corrected ones of {len(summary['recordings'])} recordings "
+        f"(skipped: {skipped}); split {args.split_out}"
+    )
+    return 0
+
+
+def register_merge(subparsers) -> None:
+    p = subparsers.add_parser(
+        "refine-merge",
+        help="join the corrected frames of a refine folder to the labelled set",
+        description="Read the labels (the labelling page's CSV, or a folder of "
+        "labeled-data/*/CollectedData_*.csv), crop each frame as the model saw it (the crop "
+        "box in the refine folder's frames.csv), append them to the labelled set and write a "
+        "split that keeps the run's validation and test frames and adds the new frames, each "
+        "recording whole, to the training part.",
+    )
+    p.add_argument("--labels", required=True, type=Path, help="corrected labels: CSV or folder")
+    p.add_argument("--refine-folder", required=True, type=Path, help="the folder `refine` wrote")
+    p.add_argument("--data", required=True, type=Path, help="the run's labelled set (.npz)")
+    p.add_argument("--split", required=True, type=Path, help="the run's split JSON")
+    p.add_argument("--out", type=Path, help="merged labelled set (default: DATA_refined.npz)")
+    p.add_argument(
+        "--split-out", type=Path, help="its split JSON (default: DATA_refined_split.json)"
+    )
+    p.add_argument("--summary", type=Path, help="what was merged (.json)")
+    p.set_defaults(
+        func=run_refine_merge,
+        writes=("out", "split_out", "summary"),
+        fill_outputs=beside("data", out="_refined.npz", split_out="_refined_split.json"),
     )
