@@ -150,3 +150,39 @@ def test_a_video_source_without_its_video_file_is_refused(tmp_path, capsys):
     argv = ["refine", "--video", name, str(table), str(movie), str(tmp_path / "gone.mp4")]
     assert cli.main([*argv, "--frames", "3", "--out", str(tmp_path / "r"), "--quiet"]) == 2
     assert "gone.mp4" in capsys.readouterr().err
+
+
+def test_train_init_fine_tunes_a_share_of_the_models_steps(tmp_path, capsys):
+    import json
+
+    from direction_tagger.data.synth import make_labelled_set
+    from direction_tagger.io import save_labelled
+    from direction_tagger.train.model_file import load_model
+
+    images, locs = make_labelled_set(40, 0)
+    save_labelled(tmp_path / "l.npz", images, locs)
+    run_cli(
+        [
+            "split",
+            "--data",
+            tmp_path / "l.npz",
+            "--group-key",
+            "frame",
+            "--out",
+            tmp_path / "s.json",
+        ]
+    )
+    options = {"steps": 8, "batch_size": 8, "arch_kwargs": {"width": 8}, "eval_every": 4}
+    data = ["--data", tmp_path / "l.npz", "--split", tmp_path / "s.json"]
+    run_cli(["train", *data, "--out", tmp_path / "a.pt", "--options", json.dumps(options)])
+    options.pop("steps")
+    tuned = ["train", *data, "--init", tmp_path / "a.pt", "--out", tmp_path / "b.pt"]
+    run_cli([*tuned, "--options", json.dumps(options)])
+    _, meta = load_model(tmp_path / "b.pt")
+    assert meta["budget"]["steps"] == 2  # a quarter of 8
+    assert meta["fine_tuned_from"]["steps"] == 8
+    assert "0.25 x the 8 steps" in meta["fine_tuned_from"]["budget"]
+    wrong = json.dumps(options | {"arch_kwargs": {"width": 16}})
+    argv = [str(a) for a in tuned[:-1]] + [str(tmp_path / "c.pt"), "--options", wrong]
+    assert cli.main(argv) == 2
+    assert "fine-tuning keeps the architecture" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from ..movies.colours import BODY_COLOUR, HEAD_COLOUR, KEYPOINT_COLOURS
 from ..movies.tables import DLC_BODYPARTS
@@ -46,8 +47,6 @@ def page_data(folder: Path, manifest: pd.DataFrame, scorer: str) -> dict:
     frames = []
     for row in manifest.sort_values("order").itertuples(index=False):
         path = folder / "labeled-data" / row.recording / row.image
-        from PIL import Image
-
         with Image.open(path) as image:
             width, height = image.size
         half = ZOOM_MARGIN * float(row.crop_side) / 2
