@@ -28,7 +28,7 @@ rule refine_frames:
 
 rule refine:
     input:
-        refine_targets(),
+        refine_targets,
     localrule: True
 
 

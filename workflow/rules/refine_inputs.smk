@@ -44,9 +44,9 @@ def refine_labels(wildcards):
     return labels
 
 
-def refine_targets():
+def refine_targets(wildcards):
     """`snakemake refine`: every run's frames to label; with refine.labels, every run's
-    refined run too."""
+    refined run too. (A function: a config without movies plans other targets.)"""
     if not movies():
         raise WorkflowError(
             "refine chooses frames of the run's movies and videos: the config has none "
