@@ -17,7 +17,12 @@ min_version("8.0")
 
 # The workflow plans with the library of this checkout (not an installed copy).
 sys.path.insert(0, f"{workflow.basedir}/src")
-from direction_tagger.config import ConfigError, first_config_error, run_configs
+from direction_tagger.config import (
+    ConfigError,
+    first_config_error,
+    refined_runs,
+    run_configs,
+)
 
 if not workflow.overwrite_configfiles:
 
@@ -29,6 +34,8 @@ if problem := first_config_error(config, f"{workflow.basedir}/config/schema.yaml
 validate(config, "config/schema.yaml")  # also fills in the schema's defaults
 try:
     RUN_CONFIGS = run_configs(config, f"{workflow.basedir}/config/schema.yaml")
+    # refine.labels given: each run also has its fine-tuned run, results/{run}_refined/
+    RUN_CONFIGS |= refined_runs(config, RUN_CONFIGS)
 except ConfigError as err:
     raise WorkflowError(str(err))
 
@@ -54,6 +61,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/learning_curve.smk"
 include: "workflow/rules/movies.smk"
 include: "workflow/rules/videos.smk"
+include: "workflow/rules/refine.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/targets.smk"
 

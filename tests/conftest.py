@@ -117,6 +117,7 @@ SHARED_RUNS = {
     "test_videos_workflow.py": "demo_run",
     "test_staleness.py": "tiny_run",
     "test_training_budget.py": "tiny_run",
+    "test_refine_workflow.py": "tiny_run",
 }
 
 

@@ -13,6 +13,7 @@ from direction_tagger.config import (
     expand_movie_entry,
     merged,
     original_groups,
+    refined_runs,
     run_configs,
     split_groups,
     tta_count,
@@ -105,3 +106,20 @@ def test_movie_entries_file_folder_glob_and_bad_names(tmp_path):
 
 def test_tta_count():
     assert [tta_count(v) for v in (True, False, 0, 2, 8)] == [8, 0, 0, 2, 8]
+
+
+def test_refine_labels_add_a_fine_tuned_run_per_run(demo):
+    runs = run_configs(demo, SCHEMA)
+    assert refined_runs(demo, runs) == {}  # no labels: only choose the frames
+    demo["refine"] |= {"labels": "labels.csv", "steps": 300}
+    refined = refined_runs(demo, runs)
+    assert list(refined) == ["demo_refined"]
+    new = refined["demo_refined"]
+    assert new["refined_from"] == "demo" and new["train"]["steps"] == 300
+    assert (
+        new["train"]["lr"] == runs["demo"]["train"]["lr"] and runs["demo"]["train"]["steps"] == 1900
+    )
+    demo["refine"]["steps"] = None  # the train command takes a share of the run's budget
+    assert refined_runs(demo, runs)["demo_refined"]["train"]["steps"] is None
+    with pytest.raises(ConfigError, match="run name 'a_refined'"):
+        refined_runs(demo, {"a": runs["demo"], "a_refined": runs["demo"]})

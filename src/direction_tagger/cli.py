@@ -43,7 +43,7 @@ HELP_ORDER = [
     *("synth", "download", "import-dlc", "verify", "split", "train", "evaluate", "calibrate"),
     # videos and movies
     *("track", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
-    *("movie-figures", "summary"),
+    *("movie-figures", "summary", "refine", "refine-merge"),
     # less often
     *("tag-movies", "compare", "learning-curve", "subsample-split", "recover", "augment"),
     *("qc-reference", "synth-video"),

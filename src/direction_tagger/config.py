@@ -67,6 +67,28 @@ def run_configs(config: dict, schema_file) -> dict[str, dict]:
     return runs
 
 
+REFINED = "_refined"  # the run fine-tuned on the corrected frames: results/{run}_refined/
+
+
+def refined_runs(config: dict, runs: dict[str, dict]) -> dict[str, dict]:
+    """refined run name -> its config, one per run, when `refine.labels` is given: the run's
+    config with the fine-tuning budget `refine.steps` (null: the train command's share of
+    the run's budget) and `refined_from` naming the run."""
+    if not config["refine"]["labels"]:
+        return {}
+    refined = {}
+    for name, run in runs.items():
+        new = f"{name}{REFINED}"
+        if new in runs:
+            raise ConfigError(
+                f"run name '{new}': taken by refining run '{name}' (refine.labels is set); "
+                "rename the run"
+            )
+        train = run["train"] | {"steps": config["refine"]["steps"]}
+        refined[new] = run | {"train": train, "refined_from": name}
+    return refined
+
+
 # --- groups: what must never be on two sides of a split -----------------------------------
 
 

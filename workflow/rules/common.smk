@@ -26,6 +26,11 @@ def run_names():
     return list(RUN_CONFIGS)
 
 
+def base_runs():
+    """The runs of the config (a sweep's), without the refined runs made from them."""
+    return [run for run in RUN_CONFIGS if "refined_from" not in RUN_CONFIGS[run]]
+
+
 def run_config(wildcards):
     return RUN_CONFIGS[wildcards.run]
 
@@ -102,6 +107,19 @@ def training_set():
     if config["originals"]["augment"]["enabled"]:
         return f"{DATA}/augmented.npz"
     return source_labelled()
+
+
+def run_training_set(run):
+    """What a run trains on: the training set, or for a refined run the set with the
+    corrected frames appended (refine.smk)."""
+    if "refined_from" in RUN_CONFIGS[run]:
+        return f"results/{run}/training_set.npz"
+    return training_set()
+
+
+def run_data(wildcards):
+    """A rule's input: this run's training set (its DAG node)."""
+    return checked(run_training_set(wildcards.run))
 
 
 def labelled_sets():

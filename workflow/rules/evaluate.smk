@@ -8,7 +8,7 @@ include: "evaluate_inputs.smk"
 rule calibrate:
     input:
         model=f"{RESULTS}/model.pt",
-        data=checked(training_set()),
+        data=run_data,
         split=f"{RESULTS}/split.json",
     output:
         calibration=f"{RESULTS}/calibration/tta{{tta}}.json",

@@ -3,7 +3,7 @@ def evaluation_sets(run):
     """name -> (labelled path, part of the run's split or None) for one run."""
     sets = {}
     if RUN_CONFIGS[run]["split"]["test"] > 0:
-        sets["heldout"] = (training_set(), "test")
+        sets["heldout"] = (run_training_set(run), "test")
     for name, path in labelled_sets().items():
         if name != "training":
             sets[name] = (path, None)

@@ -10,7 +10,7 @@ def learning_curve_targets():
     """The learning curve of every run (`snakemake learning_curve`)."""
     return [
         f"results/{run}/learning_curve/{name}"
-        for run in run_names()
+        for run in base_runs()
         for name in LEARNING_CURVE_FILES
     ]
 

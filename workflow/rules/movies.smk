@@ -9,7 +9,7 @@ include: "movies_inputs.smk"
 
 rule label_reference:
     input:
-        data=checked(training_set()),
+        data=run_data,
     output:
         f"{RESULTS}/label_reference.json",
     log:

@@ -8,6 +8,7 @@ include: "report_inputs.smk"
 rule summary:
     input:
         unpack(summary_inputs),
+        unpack(summary_before),
         model=f"{RESULTS}/model.pt",
         train_log=f"{RESULTS}/training_log.csv",
         split=f"{RESULTS}/split.json",

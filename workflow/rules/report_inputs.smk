@@ -23,6 +23,12 @@ def summary_inputs(wildcards):
     return files | {f"qc_{n}": p for n, p in summary_qc(wildcards).items()}
 
 
+def summary_before(wildcards):
+    """A refined run's summary shows the run it was refined from, before / after."""
+    base = run_config(wildcards).get("refined_from")
+    return {"before": f"results/{base}/summary.json"} if base else {}
+
+
 def pairs(mapping):
     """NAME=PATH arguments, as the summary and compare commands take them."""
     return [f"{name}={path}" for name, path in mapping.items()]
@@ -37,9 +43,9 @@ def summary_qc_arg(wildcards):
 
 
 def sweep_summaries():
-    return {run: f"results/{run}/summary.json" for run in run_names()}
+    return {run: f"results/{run}/summary.json" for run in base_runs()}
 
 
 def sweep_evalset():
     """Runs are compared on the first evaluation set of the first run (none: no comparison)."""
-    return next(iter(evaluation_sets(run_names()[0])), "none")
+    return next(iter(evaluation_sets(base_runs()[0])), "none")

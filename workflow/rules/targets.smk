@@ -34,7 +34,7 @@ def all_targets():
     targets = [verified(name) for name in labelled_sets()]
     for run in run_names():
         targets += run_targets(run)
-    if len(run_names()) > 1:
+    if len(base_runs()) > 1:
         targets += SWEEP_OUTPUTS
     if config["learning_curve"]["enabled"]:
         targets += learning_curve_targets()

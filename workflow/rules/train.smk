@@ -6,7 +6,8 @@ include: "train_inputs.smk"
 
 rule train:
     input:
-        data=checked(training_set()),
+        unpack(train_init),
+        data=run_data,
         split=f"{RESULTS}/split.json",
         verified=verified("training"),
     output:

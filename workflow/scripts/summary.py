@@ -11,6 +11,7 @@ run_command(
     split=snakemake.input.split,
     metrics=snakemake.params.metrics,
     movie_qc=snakemake.params.qc,
+    before=snakemake.input.get("before"),
     out=snakemake.output.markdown,
     json=snakemake.output.json,
 )

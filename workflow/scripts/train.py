@@ -12,5 +12,6 @@ run_command(
     curves=snakemake.output.get("curves"),
     checkpoint=snakemake.params.checkpoint,
     options=snakemake.params.options,
+    init=snakemake.input.get("init"),
     threads=snakemake.threads,
 )

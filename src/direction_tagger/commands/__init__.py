@@ -9,6 +9,7 @@ STAGES = [
     "learning_curve",
     "movies",
     "videos",
+    "refine",
     "report",
     "live",
 ]

@@ -19,6 +19,10 @@ def register(subparsers) -> None:
     p.add_argument("--split", help="split JSON, whose rule the summary states")
     p.add_argument("--metrics", nargs="*", type=name_path, default=[], help="NAME=metrics.json ...")
     p.add_argument("--movie-qc", nargs="*", type=name_path, default=[], help="NAME=qc.json ...")
+    p.add_argument(
+        "--before",
+        help="the summary JSON of the run this one was refined from: before / after tables",
+    )
     p.add_argument("--out", required=True, help="Markdown file to write")
     p.add_argument("--json", required=True, help="JSON file to write")
     p.set_defaults(func=run_summary, writes=("out", "json"))
@@ -38,6 +42,7 @@ def run_summary(args) -> int:
         metrics=dict(args.metrics),
         movies=dict(args.movie_qc),
         split=args.split,
+        before=args.before,
     )
     print(text)
     return 0

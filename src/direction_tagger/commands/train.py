@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..io import DataError, load_labelled, sha256_file
 from ..originals.split import load_subset
-from .arguments import beside, json_object, positive_int
+from .arguments import beside, json_object, positive_int, probability
 
 
 def register(subparsers) -> None:
@@ -39,6 +39,18 @@ def register(subparsers) -> None:
     p.add_argument(
         "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
     )
+    p.add_argument(
+        "--init",
+        help="fine-tune this model (.pt from `train`, same architecture) instead of starting "
+        "from random weights",
+    )
+    p.add_argument(
+        "--init-fraction",
+        type=probability,
+        default=0.25,
+        help="with --init and no 'steps' option: train this share of the steps the --init "
+        "model was trained for (0.25)",
+    )
     p.set_defaults(
         func=run_train,
         writes=("out", "log", "curves"),
@@ -62,6 +74,9 @@ def run_train(args) -> int:
         raise DataError("give --split or --val-data: training needs frames to validate on")
     if not cfg.threads:
         use_threads(args.threads)
+    init = None
+    if args.init:
+        cfg, init = fine_tuning(cfg, args.init, args.init_fraction)
     data = load_labelled(args.data)
     if args.split:
         train_idx = load_subset(args.split, "train", len(data), allow_empty=False)
@@ -81,7 +96,40 @@ def run_train(args) -> int:
         args.log,
         checkpoint_path=args.checkpoint,
         data_sha256=sha256_file(args.data),
+        init=init,
     )
     if args.curves:
         training_curves_figure(args.log, args.curves)
     return 0
+
+
+def fine_tuning(cfg, path, fraction: float):
+    """(the config, with its step budget when it has none, and `train`'s `init`) for
+    fine-tuning the model at `path`: same architecture, a `fraction` of its budget."""
+    import dataclasses
+    import math
+
+    from ..train.model_file import load_model, require_metadata
+
+    model, meta = load_model(path)
+    if (meta["architecture"], meta.get("arch_kwargs", {})) != (cfg.architecture, cfg.arch_kwargs):
+        raise DataError(
+            f"{path}: a {meta['architecture']} {meta.get('arch_kwargs', {})} model; the "
+            f"training options say {cfg.architecture} {cfg.arch_kwargs} (fine-tuning keeps "
+            "the architecture)"
+        )
+    budget = f"train.steps = {cfg.steps}"
+    if cfg.steps is None:
+        require_metadata(meta, path, "budget")
+        done = int(meta["budget"]["steps"])
+        cfg = dataclasses.replace(cfg, steps=max(1, math.ceil(fraction * done)))
+        budget = f"{fraction:g} x the {done} steps the model was trained for = {cfg.steps}"
+    init = {
+        "budget": budget,
+        "state": model.state_dict(),
+        "path": str(path),
+        "sha256": sha256_file(path),
+        "steps": meta.get("steps_done"),
+        "n_train": meta.get("n_train"),
+    }
+    return cfg, init

@@ -98,6 +98,7 @@ def build_summary(
     metrics: dict[str, str],
     movies: dict[str, str],
     split: str | None = None,
+    before: str | None = None,
 ) -> tuple[str, dict]:
     log = read_train_log(train_log)
     budget = model_meta.get("budget", {})
@@ -176,7 +177,50 @@ def build_summary(
         lines.append("")
         warnings = [familiarity_line(n, qc.get("familiarity")) for n, qc in data["movies"].items()]
         lines += [w for w in warnings if w] + ([""] if any(warnings) else [])
+    if before:
+        lines += before_after_lines(read_json(before, "run summary JSON"), data, model_meta)
     return "\n".join(lines), data
+
+
+def before_after_lines(old: dict, new: dict, model_meta: dict) -> list[str]:
+    """A refined run against the run it was fine-tuned from: the same held-out frames and
+    the same movies, before and after."""
+    tuned = model_meta.get("fine_tuned_from") or {}
+    lines = [
+        f"## Before / after refining (from run `{old.get('run')}`)",
+        "",
+        f"Fine-tuned from {tuned.get('path', 'the run model')} ({tuned.get('budget', '')}) "
+        f"with {model_meta.get('n_train')} training frames (with the corrected ones) against "
+        f"its {tuned.get('n_train', '?')}.",
+        "",
+    ]
+    shared = [n for n in new["evaluation"] if n in old.get("evaluation", {})]
+    if shared:
+        lines += [
+            "| frames | keypoint | median px before | after | mean px before | after "
+            "| PCK@2px before | after |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name in shared:
+            for key in KEYPOINTS:
+                a, b = (
+                    old["evaluation"][name]["keypoints"][key],
+                    new["evaluation"][name]["keypoints"][key],
+                )
+                lines.append(
+                    f"| {name} | {KEYPOINT_NAMES[key]} | {a['median']:.2f} | {b['median']:.2f} | "
+                    f"{a['mean']:.2f} | {b['mean']:.2f} | {a['pck@2px']:.1%} | {b['pck@2px']:.1%} |"
+                )
+        lines.append("")
+    movies = [n for n in new["movies"] if n in old.get("movies", {})]
+    if movies:
+        lines += ["| movie | flagged by QC before | after |", "|---|---|---|"]
+        for name in movies:
+            a = old["movies"][name]["flagged_share"]["any"] or 0.0
+            b = new["movies"][name]["flagged_share"]["any"] or 0.0
+            lines.append(f"| {name} | {a:.1%} | {b:.1%} |")
+        lines.append("")
+    return lines
 
 
 def read_train_log(path) -> pd.DataFrame:

@@ -142,10 +142,15 @@ def train(
     checkpoint_path: str | Path | None = None,
     data_sha256: str | None = None,
     extra_metadata: dict | None = None,
+    init: dict | None = None,
 ) -> dict:
     """Train for the step budget, keep the best validation (median px error), save it to
     `model_path`. Returns the model metadata. Resumes from `checkpoint_path` when it holds a
     run with the same configuration and data.
+
+    `init`: fine-tune instead of starting from random weights -- {"state": a state_dict of
+    the same architecture, "sha256": its file's checksum, ...}; recorded in the metadata as
+    `fine_tuned_from` (everything but the state).
     """
     model_path, log_csv = Path(model_path), Path(log_csv)
     checkpoint_path = Path(checkpoint_path or model_path.with_suffix(".ckpt"))
@@ -170,9 +175,10 @@ def train(
     torch.manual_seed(cfg.seed)
 
     # channels-last: oneDNN (CPU) and cuDNN (GPU) convolutions are fastest in that layout
-    model = build_model(cfg.architecture, **cfg.arch_kwargs).to(
-        device, memory_format=torch.channels_last
-    )
+    model = build_model(cfg.architecture, **cfg.arch_kwargs)
+    if init is not None:
+        model.load_state_dict(init["state"])
+    model = model.to(device, memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     images = torch.from_numpy(np.ascontiguousarray(train_images)).to(device)  # uint8 on device
@@ -183,10 +189,10 @@ def train(
 
     # What the weights depend on; not the safety cap, so raising it resumes a capped run.
     shaping = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "max_minutes"}
-    fingerprint = json.dumps(
-        {"config": shaping, "data": data_sha256, "n_train": len(images), "n_val": len(v_images)},
-        sort_keys=True,
-    )
+    what = {"config": shaping, "data": data_sha256, "n_train": len(images), "n_val": len(v_images)}
+    if init is not None:  # fine-tuning: from which weights, too
+        what["init"] = init.get("sha256")
+    fingerprint = json.dumps(what, sort_keys=True)
     history, best, step, stale, elapsed = [], None, 0, 0, 0.0
     if (ckpt := _load_checkpoint(checkpoint_path, fingerprint)) is not None:
         model.load_state_dict(ckpt["model"])
@@ -300,7 +306,10 @@ def train(
         "train_mean_locs": np.asarray(train_locs, dtype=np.float64).mean(0).tolist(),
         "n_train": len(images),
         "n_val": len(v_images),
-    } | (extra_metadata or {})
+    }
+    if init is not None:
+        metadata["fine_tuned_from"] = {k: v for k, v in init.items() if k != "state"}
+    metadata |= extra_metadata or {}
     save_model(model_path, best["state"] if best else model.state_dict(), metadata)
     return metadata
 

@@ -1,0 +1,151 @@
+"""Refine commands (library: refine): `refine`, `refine-merge`.
+
+    direction-tagger refine --movie NAME PREDICTIONS.csv MOVIE.npz ...
+                            --video NAME VIDEO_PREDICTIONS.csv MOVIE.npz VIDEO.mp4 ...
+                            [--labelled TRAIN.npz] [--frames 20] [--scorer NAME] --out FOLDER
+    direction-tagger refine-merge --labels CollectedData_NAME.csv --refine-folder FOLDER
+                                  --data TRAIN.npz --split SPLIT.json
+                                  --out MERGED.npz --split-out MERGED_SPLIT.json
+
+`refine` chooses the frames the model most likely got wrong, unlike each other and the labelled set,
+and writes them as a DeepLabCut labelled-data folder (the model's points filled in) with the
+labelling page `label.html` in it; `refine-merge` joins the corrected frames to the labelled
+set, with a split that adds them to the training part (then `train --init` fine-tunes).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .arguments import beside, positive_int
+
+SCORER = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def scorer_name(text: str) -> str:
+    import argparse
+
+    if not SCORER.match(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a name of letters, digits, _ . - (it names CollectedData_<scorer>.csv), "
+            f"got {text!r}"
+        )
+    return text
+
+
+def run_refine(args) -> int:
+    from ..io import DataError
+    from ..refine.extract import Source, refine_frames
+
+    sources = [Source(name, Path(table), Path(movie)) for name, table, movie in args.movie or []]
+    sources += [
+        Source(name, Path(table), Path(movie), Path(video))
+        for name, table, movie, video in args.video or []
+    ]
+    if not sources:
+        raise DataError("give at least one --movie or --video: the frames to choose from")
+    manifest = refine_frames(
+        sources,
+        args.out,
+        args.frames,
+        labelled=args.labelled,
+        scorer=args.scorer,
+        progress=not args.quiet,
+    )
+    movies = manifest["recording"].nunique()
+    print(
+        f"{args.out}: {len(manifest)} frames of {movies} movies to label; open "
+        f"{Path(args.out) / 'label.html'} in a browser (or the folder in DeepLabCut)"
+    )
+    return 0
+
+
+def register(subparsers) -> None:
+    register_merge(subparsers)
+    p = subparsers.add_parser(
+        "refine",
+        help="choose the frames worth labelling and write them with a labelling page",
+        description="Score every frame of the movies by how likely the model got it wrong "
+        "(calibrated P(within 2 px), head/tail certainty, QC flags), pick --frames of them "
+        "spread over movies, time and appearance and unlike the labelled set, and write a "
+        "DeepLabCut labelled-data folder (whole video frames for tracked videos, else the "
+        "50x50 crops) with the model's points as CollectedData_<scorer>.csv, a frame list "
+        "(frames.csv) and label.html, a page to correct the points offline in a browser.",
+    )
+    p.add_argument(
+        "--movie",
+        nargs=3,
+        action="append",
+        metavar=("NAME", "PREDICTIONS", "MOVIE"),
+        help="a movie: its name, smoothed predictions CSV and frames .npz (repeatable)",
+    )
+    p.add_argument(
+        "--video",
+        nargs=4,
+        action="append",
+        metavar=("NAME", "PREDICTIONS", "MOVIE", "VIDEO"),
+        help="a tracked video: its name, predictions in video px (to-video), the 50x50 movie "
+        "track cut from it, and the video file (repeatable)",
+    )
+    p.add_argument(
+        "--labelled", help="the labelled training set (.npz): chosen frames differ from it"
+    )
+    p.add_argument("--frames", type=positive_int, default=20, help="frames to choose (20)")
+    p.add_argument(
+        "--scorer",
+        type=scorer_name,
+        default="labeller",
+        help="the labeller's name, DeepLabCut's scorer (CollectedData_<scorer>.csv; labeller)",
+    )
+    p.add_argument("--out", type=Path, help="the refine folder to write (default: ./refine)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(
+        func=run_refine,
+        writes_folders=("out",),
+        fill_outputs=lambda args: {"out": Path("refine")},
+    )
+
+
+def run_refine_merge(args) -> int:
+    from ..io import write_json
+    from ..refine.merge import merge_refined
+
+    summary = merge_refined(
+        args.labels, args.refine_folder, args.data, args.split, args.out, args.split_out
+    )
+    if args.summary:
+        write_json(args.summary, summary)
+    skipped = ", ".join(f"{n} {why}" for why, n in summary["skipped"].items() if n) or "none"
+    print(
+        f"{args.out}: {summary['labelled_frames_before']} labelled frames + "
+        f"{summary['frames_added']} corrected ones of {len(summary['recordings'])} recordings "
+        f"(skipped: {skipped}); split {args.split_out}"
+    )
+    return 0
+
+
+def register_merge(subparsers) -> None:
+    p = subparsers.add_parser(
+        "refine-merge",
+        help="join the corrected frames of a refine folder to the labelled set",
+        description="Read the labels (the labelling page's CSV, or a folder of "
+        "labeled-data/*/CollectedData_*.csv), crop each frame as the model saw it (the crop "
+        "box in the refine folder's frames.csv), append them to the labelled set and write a "
+        "split that keeps the run's validation and test frames and adds the new frames, each "
+        "recording whole, to the training part.",
+    )
+    p.add_argument("--labels", required=True, type=Path, help="corrected labels: CSV or folder")
+    p.add_argument("--refine-folder", required=True, type=Path, help="the folder `refine` wrote")
+    p.add_argument("--data", required=True, type=Path, help="the run's labelled set (.npz)")
+    p.add_argument("--split", required=True, type=Path, help="the run's split JSON")
+    p.add_argument("--out", type=Path, help="merged labelled set (default: DATA_refined.npz)")
+    p.add_argument(
+        "--split-out", type=Path, help="its split JSON (default: DATA_refined_split.json)"
+    )
+    p.add_argument("--summary", type=Path, help="what was merged (.json)")
+    p.set_defaults(
+        func=run_refine_merge,
+        writes=("out", "split_out", "summary"),
+        fill_outputs=beside("data", out="_refined.npz", split_out="_refined_split.json"),
+    )
