@@ -188,14 +188,24 @@ def travel_directions(centres, body_length_px: float, fps: float) -> np.ndarray:
 
 def steady_roots(root, body_px: float) -> np.ndarray:
     """(M, 2) tail roots, NaN where a root strays from its neighbours' (ROOT_WINDOW)."""
-    import pandas as pd
+    import warnings
 
     root = np.asarray(root, np.float64)
-    if not np.isfinite(body_px):
+    if not np.isfinite(body_px) or not len(root):
         return root
-    median = pd.DataFrame(root).rolling(ROOT_WINDOW, center=True, min_periods=1).median()
+    half = ROOT_WINDOW // 2
+    padded = np.pad(root, ((half, half), (0, 0)), constant_values=np.nan)
+    median = np.empty_like(root)
+    for start in range(0, len(root), 65_536):  # bounded memory on hours of video
+        stop = min(start + 65_536, len(root))
+        windows = np.lib.stride_tricks.sliding_window_view(
+            padded[start : stop + 2 * half], ROOT_WINDOW, axis=0
+        )
+        with warnings.catch_warnings():  # a window without any root: NaN, the root kept
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median[start:stop] = np.nanmedian(windows, axis=-1)
     with np.errstate(invalid="ignore"):
-        off = np.linalg.norm(root - median.to_numpy(), axis=-1) > ROOT_MAX_OFF * body_px
+        off = np.linalg.norm(root - median, axis=-1) > ROOT_MAX_OFF * body_px
     return np.where(off[:, None], np.nan, root)
 
 
