@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
 
 import numpy as np
@@ -99,7 +100,10 @@ class Firefox:
             "browser.download.always_ask_before_handling_new_types": False,
             "browser.helperApps.neverAsk.saveToDisk": "text/csv",
         }
-        self.client = marionette.Marionette(bin=FIREFOX, headless=True, prefs=prefs)
+        with socket.socket() as s:  # a free port: not 2828, which another Firefox may hold
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.client = marionette.Marionette(bin=FIREFOX, headless=True, prefs=prefs, port=port)
         self.client.start_session()
         self.client.set_window_rect(width=1200, height=800)
 

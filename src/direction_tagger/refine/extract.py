@@ -17,7 +17,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from ..io import KEYPOINTS, DataError, load_labelled, scratch_path
+from ..io import FRAME_SIZE, KEYPOINTS, DataError, load_labelled, scratch_path
 from ..movie_store import open_movie
 from ..movies.tables import our_column, read_table
 from . import choose as choosing
@@ -78,16 +78,16 @@ def _labelled_embedding(path, seed: int = 0) -> np.ndarray | None:
 
 
 def _crops(source: Source, frames: list[int]) -> np.ndarray:
-    movie = open_movie(source.movie)
-    if max(frames) >= len(movie):
-        raise DataError(
-            f"{source.movie}: {len(movie)} frames, but its predictions {source.table} have "
-            f"frame {max(frames)}; were they made from the same movie?"
-        )
-    order = np.argsort(frames)
-    out = np.empty((len(frames), *movie[0].shape), np.uint8)
-    for i in order:
-        out[i] = movie[frames[i]]
+    """The movie's 50 x 50 frames `frames`, read in order (a compressed movie streams)."""
+    with open_movie(source.movie) as movie:
+        if max(frames) >= len(movie):
+            raise DataError(
+                f"{source.movie}: {len(movie)} frames, but its predictions {source.table} have "
+                f"frame {max(frames)}; were they made from the same movie?"
+            )
+        out = np.empty((len(frames), FRAME_SIZE, FRAME_SIZE), np.uint8)
+        for i in np.argsort(frames):
+            out[i] = movie[frames[i]]
     return out
 
 
