@@ -51,6 +51,7 @@ wildcard_constraints:
     lc_count=r"[0-9]+",
     lc_seed=r"[0-9]+",
     tta=r"[0-9]+",
+    architecture=r"[a-z0-9_]+",
 
 
 include: "workflow/rules/common.smk"

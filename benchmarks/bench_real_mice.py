@@ -8,6 +8,11 @@ otherwise), and reads the held-out evaluation the workflow wrote. No tiling, no 
 With `--busy`, the same run is repeated while other processes keep every core busy, and both
 are printed side by side: training is counted in steps, so the figures must not move.
 
+Training starts as the config's default says (`train.init: pretrained`): the temporary folder
+first makes the pretrained start model. To reuse one already made, give its path:
+`--options '{"init": "results/pretrained/fast_heatmap_unet/model.pt"}'` (absolute, or relative
+to where you run this); `{"init": "scratch"}` trains from random weights.
+
     python benchmarks/bench_real_mice.py --data ../shared/data/real_mice_xmwell_50pix.npz --busy
 """
 
@@ -48,9 +53,18 @@ def config(data: Path, args) -> dict:
             "test": 0.17,
             "seed": args.split_seed,
         },
-        "train": {"amp": args.precision == "auto", "seed": args.seed} | json.loads(args.options),
+        "train": {"amp": args.precision == "auto", "seed": args.seed} | options(args),
         "evaluate": {"tta": True},
     }
+
+
+def options(args) -> dict:
+    """--options, with a start model's relative path made absolute (the run is elsewhere)."""
+    extra = json.loads(args.options)
+    init = extra.get("init")
+    if init not in (None, "pretrained", "scratch"):
+        extra["init"] = str(Path(init).resolve())
+    return extra
 
 
 def _spin():  # keeps one core busy until killed

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,7 +104,13 @@ class Firefox:
         with socket.socket() as s:  # a free port: not 2828, which another Firefox may hold
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self.client = marionette.Marionette(bin=FIREFOX, headless=True, prefs=prefs, port=port)
+        self.client = marionette.Marionette(
+            bin=FIREFOX,
+            headless=True,
+            prefs=prefs,
+            port=port,
+            gecko_log=str(Path(downloads).parent / "gecko.log"),  # not in the checkout
+        )
         self.client.start_session()
         self.client.set_window_rect(width=1200, height=800)
 

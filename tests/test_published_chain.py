@@ -57,7 +57,8 @@ def test_published_chain_downloads_recovers_and_splits_without_leaks(tmp_path, s
         },
         "originals": {"recover": True, "augment": {"enabled": True, "seed": 1}},
         "split": {"train": 0.6, "val": 0.2, "test": 0.2},
-        "train": {"steps": 20, "batch_size": 16, "arch_kwargs": {"width": 8}},
+        # a narrow network from scratch: the pretrained start model has the default widths
+        "train": {"steps": 20, "batch_size": 16, "arch_kwargs": {"width": 8}, "init": "scratch"},
         "evaluate": {"tta": False},
         "predict": {"tta": False},
         "render": {"panel": False, "scale": 4},

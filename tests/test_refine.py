@@ -176,7 +176,7 @@ def test_train_init_fine_tunes_a_share_of_the_models_steps(tmp_path, capsys):
     data = ["--data", tmp_path / "l.npz", "--split", tmp_path / "s.json"]
     run_cli(["train", *data, "--out", tmp_path / "a.pt", "--options", json.dumps(options)])
     options.pop("steps")
-    tuned = ["train", *data, "--init", tmp_path / "a.pt", "--out", tmp_path / "b.pt"]
+    tuned = ["train", *data, "--fine-tune", tmp_path / "a.pt", "--out", tmp_path / "b.pt"]
     run_cli([*tuned, "--options", json.dumps(options)])
     _, meta = load_model(tmp_path / "b.pt")
     assert meta["budget"]["steps"] == 2  # a quarter of 8

@@ -71,7 +71,7 @@ def test_profile_asks_a_gpu_for_training_only_and_leaves_site_values_to_the_site
         name
         for name, res in resources.items()
         if "gpu" in res or "gpu_model" in res or "gpu" in str(res.get("gres", ""))
-    } == {"train", "learning_curve_train"}
+    } == {"train", "learning_curve_train", "pretrain"}
     for name, res in resources.items():
         assert "gpu" not in str(res.get("slurm_extra", "")), (
             f"{name}: GPU flags do not go in slurm_extra"

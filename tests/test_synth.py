@@ -188,3 +188,97 @@ def test_montage_with_predictions_and_titles(tmp_path, labelled):
     data = path.read_bytes()
     assert data[:8] == PNG_SIGNATURE and len(data) > 10_000
     assert [p.name for p in tmp_path.iterdir()] == ["worst.png"]  # no temporary left behind
+
+
+# --- mice and widened looks (what the pretrained start model learns from) ---------------
+
+
+def test_rat_and_standard_are_the_original_frames():
+    a = synth.make_labelled_set(30, seed=5)
+    b = synth.make_labelled_set(30, seed=5, species="rat", variety="standard")
+    assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
+    with pytest.raises(ValueError, match="species must be one of"):
+        synth.make_labelled_set(3, seed=0, species="hamster")
+
+
+@pytest.mark.parametrize("polarity, sign", [("dark", -1.0), ("light", 1.0)])
+def test_wide_mice_and_rats_have_their_labels_on_the_animal(polarity, sign):
+    images, locs = synth.make_labelled_set(
+        300, seed=2, polarity=polarity, species="mixed", variety="wide"
+    )
+    assert locs.min() >= 2.0 - 1e-4 and locs.max() <= LAST - 2.0 + 1e-4
+    on_animal = sign * contrast_at_labels(images, locs) > 0
+    base, neck, nose = on_animal.mean(axis=0)
+    # fainter, blurrier, unevenly lit frames than the standard ones, still mostly on the body
+    assert base > 0.85 and neck > 0.85 and nose > 0.75
+
+
+def test_mice_have_a_larger_head_for_their_size():
+    _, rats = synth.make_labelled_set(400, seed=1, species="rat")
+    _, mice = synth.make_labelled_set(400, seed=1, species="mouse")
+
+    def head_share(locs):  # nose-neck over nose-neck + neck-base, along the body
+        head = np.linalg.norm(locs[:, 2] - locs[:, 1], axis=1)
+        return np.median(head / (head + np.linalg.norm(locs[:, 1] - locs[:, 0], axis=1)))
+
+    assert head_share(mice) > head_share(rats) + 0.03
+
+
+def test_pretraining_frames_vary_widely():
+    images, locs = synth.make_pretraining_set(600, seed=4)
+    standard, _ = synth.make_labelled_set(600, seed=4)
+    light = contrast_at_labels(images, locs)[:, 1] > 0
+    assert 0.3 < light.mean() < 0.7  # both polarities
+    # a wider spread of contrast and of brightness across the frame (uneven light)
+    contrast = np.abs(contrast_at_labels(images, locs)[:, 1])
+    assert np.percentile(contrast, 5) < np.percentile(
+        np.abs(contrast_at_labels(standard, synth.make_labelled_set(600, seed=4)[1])[:, 1]), 5
+    )
+    halves = images[:, :, :25].mean((1, 2)) - images[:, :, 25:].mean((1, 2))
+    standard_halves = standard[:, :, :25].mean((1, 2)) - standard[:, :, 25:].mean((1, 2))
+    assert np.abs(halves).mean() > 1.3 * np.abs(standard_halves).mean()
+    # strips filled flat along an edge (a crop past the video's edge), never near a label
+    flat = [
+        (i, side)
+        for i in range(len(images))
+        for side, strip in enumerate(
+            (images[i, :, :2], images[i, :2, :], images[i, :, -2:], images[i, -2:, :])
+        )
+        if np.ptp(strip) == 0
+    ]
+    assert 0.05 < len(flat) / len(images) < 0.25
+    for i, side in flat:
+        x, y = locs[i, :, 0], locs[i, :, 1]
+        room = (x.min(), y.min(), LAST - x.max(), LAST - y.max())[side]
+        assert room >= 2.0 + 1.0  # the strip is at least 1 px wide and 2 px from every label
+
+
+def test_cli_labelled_mice(tmp_path):
+    out = tmp_path / "mice.npz"
+    args = ["synth", "labelled", "--n", "20", "--seed", "1", "--species", "mouse"]
+    assert cli.main([*args, "--variety", "wide", "--out", str(out)]) == 0
+    loaded = io.load_labelled(out)
+    images, _ = synth.make_labelled_set(20, seed=1, species="mouse", variety="wide")
+    np.testing.assert_array_equal(loaded.images, images)
+
+
+def test_widened_walls_stay_in_view_and_corners_are_square():
+    from direction_tagger.data.synth.appearance import sample_appearance, widen_appearance
+
+    rng = np.random.default_rng(0)
+    app = widen_appearance(sample_appearance(2000, rng), rng, np.zeros(2000, bool))
+    centre = np.array([(io.FRAME_SIZE - 1) / 2] * 2)
+    for c, r, amp in (
+        (app.wall_c, app.wall_r, app.wall_amp),
+        (app.wall2_c, app.wall2_r, app.wall2_amp),
+    ):
+        shown = amp != 0
+        assert 0.1 < shown.mean() < 0.6
+        edge = r[shown] - np.linalg.norm(c[shown] - centre, axis=1)  # edge to frame centre, px
+        assert edge.min() >= 10.0 - 1e-6 and edge.max() <= 30.0 + 1e-6
+    assert app.wall_r.max() > 1000 and app.wall_r.min() < 100  # straight to gently curved
+    both = (app.wall_amp != 0) & (app.wall2_amp != 0)
+    assert both.sum() > 20
+    a, b = app.wall_c[both] - centre, app.wall2_c[both] - centre
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert np.abs(cosine).max() < 1e-6  # the two walls of a corner meet at a right angle

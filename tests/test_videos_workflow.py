@@ -158,7 +158,13 @@ def test_a_one_recording_deeplabcut_project_trains_and_evaluates_with_defaults(t
     write_dlc_project(project, recordings=1, frames=30)
     config = {
         "data": {"source": "dlc", "dlc": {"project": str(project)}},
-        "train": {"steps": 30, "batch_size": 16, "patience": None, "arch_kwargs": {"width": 8}},
+        "train": {
+            "steps": 30,
+            "batch_size": 16,
+            "patience": None,
+            "arch_kwargs": {"width": 8},
+            "init": "scratch",  # a narrow network: the pretrained start model is not
+        },
     }
     run_snakemake(tmp_path, "results/main/summary.md", configs=[config], replace=True)
     results = tmp_path / "results" / "main"

@@ -40,7 +40,8 @@ BUG = (
 
 HELP_ORDER = [
     # data in
-    *("synth", "download", "import-dlc", "verify", "split", "train", "evaluate", "calibrate"),
+    *("synth", "download", "import-dlc", "verify", "split", "pretrain", "train", "evaluate"),
+    "calibrate",
     # videos and movies
     *("track", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
     *("movie-figures", "summary", "refine", "refine-merge"),

@@ -61,9 +61,18 @@ def run_configs(config: dict, schema_file) -> dict[str, dict]:
             raise ConfigError(
                 f"run name '{name}': use only letters, digits, _ . - (it names a folder)"
             )
+        if str(name) == PRETRAINED_FOLDER:
+            raise ConfigError(
+                f"run name '{name}': results/{PRETRAINED_FOLDER}/ holds the pretrained start "
+                "models; choose another name"
+            )
         runs[name] = merged(config, config["runs"].get(name) or {}) | {"runs": {}}
         if problem := first_config_error(runs[name], schema_file):
             raise ConfigError(f"runs.{name}: {problem}")  # a typo in an override names itself
+        try:
+            start_model(runs[name]["train"])
+        except ConfigError as err:
+            raise ConfigError(f"runs.{name}: {err}" if config["runs"] else str(err)) from None
     return runs
 
 
@@ -87,6 +96,39 @@ def refined_runs(config: dict, runs: dict[str, dict]) -> dict[str, dict]:
         train = run["train"] | {"steps": config["refine"]["steps"]}
         refined[new] = run | {"train": train, "refined_from": name}
     return refined
+
+
+# --- where training starts (train.init) ---------------------------------------------------
+
+PRETRAINED_FOLDER = "pretrained"  # results/pretrained/{architecture}/model.pt
+
+
+def pretrained_model(architecture: str) -> str:
+    """The workflow's pretrained start model of an architecture (rule pretrain)."""
+    return f"results/{PRETRAINED_FOLDER}/{architecture}/model.pt"
+
+
+def start_model(train: dict) -> str | None:
+    """The model file a run's training starts from: None from scratch, the architecture's
+    pretrained model, or the path given. A path that is no file, or pretrained with other
+    widths than the architecture's own (the pretrained model has those), is a ConfigError."""
+    init = train["init"]
+    if init == "scratch":
+        return None
+    if init == "pretrained":
+        if train.get("arch_kwargs"):
+            raise ConfigError(
+                f"train.init: pretrained models have {train['architecture']}'s own widths, not "
+                f"train.arch_kwargs {train['arch_kwargs']}: drop arch_kwargs or set train.init: "
+                "scratch"
+            )
+        return pretrained_model(train["architecture"])
+    if not Path(init).is_file():
+        raise ConfigError(
+            f"train.init: no model file at '{init}' (expected pretrained, scratch or the path "
+            "of a model.pt)"
+        )
+    return init
 
 
 # --- groups: what must never be on two sides of a split -----------------------------------

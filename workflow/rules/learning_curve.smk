@@ -29,6 +29,7 @@ rule learning_curve_split:
 
 rule learning_curve_train:
     input:
+        unpack(start_model_input),
         data=checked(training_set()),
         split=f"{LC_POINT}/split.json",
         verified=verified("training"),

@@ -12,6 +12,7 @@ run_command(
     curves=snakemake.output.get("curves"),
     checkpoint=snakemake.params.checkpoint,
     options=snakemake.params.options,
-    init=snakemake.input.get("init"),
+    start_model=snakemake.input.get("start"),
+    fine_tune=snakemake.input.get("fine_tune"),
     threads=snakemake.threads,
 )

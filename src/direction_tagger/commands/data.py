@@ -239,6 +239,20 @@ def register_synth(subparsers) -> None:
         "polarity, floor, blur, noise and distractors.",
     )
     labelled.add_argument("--n", type=positive_int, required=True, help="number of frames")
+    labelled.add_argument(
+        "--species",
+        choices=synth.SPECIES,
+        default="rat",
+        help="rat (default), mouse (larger head and ears, rounder body) or mixed (each frame "
+        "either)",
+    )
+    labelled.add_argument(
+        "--variety",
+        choices=synth.VARIETIES,
+        default="standard",
+        help="standard (default) or wide: looks, sizes, tails and lighting varied as widely as "
+        "real rigs vary (what the pretrained start model learns from)",
+    )
     _synth_options(labelled)
     labelled.set_defaults(func=run_labelled)
 
@@ -278,7 +292,9 @@ def _synth_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_labelled(args) -> int:
-    images, locs = synth.make_labelled_set(args.n, args.seed, polarity=args.polarity)
+    images, locs = synth.make_labelled_set(
+        args.n, args.seed, polarity=args.polarity, species=args.species, variety=args.variety
+    )
     io.save_labelled(args.out, images, locs)
     if args.montage:
         k = min(MONTAGE_FRAMES, len(images))

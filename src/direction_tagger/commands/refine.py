@@ -10,7 +10,7 @@
 `refine` chooses the frames the model most likely got wrong, unlike each other and the labelled set,
 and writes them as a DeepLabCut labelled-data folder (the model's points filled in) with the
 labelling page `label.html` in it; `refine-merge` joins the corrected frames to the labelled
-set, with a split that adds them to the training part (then `train --init` fine-tunes).
+set, with a split that adds them to the training part (then `train --fine-tune` fine-tunes).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`train`: fit a keypoint model to the training part of a split (library: train.loop)."""
+"""`train`: fit a keypoint model to the training part of a split (library: train.loop), from
+random weights or a start model; `pretrain`: make the start model (library: train.pretrain)."""
 
 from __future__ import annotations
 
@@ -37,18 +38,23 @@ def register(subparsers) -> None:
         '\'{"steps": 500, "architecture": "seed_cnn"}\'',
     )
     p.add_argument(
+        "--start-model",
+        help="model.pt to fine-tune when the option init is 'pretrained' (the workflow passes "
+        "results/pretrained/<architecture>/model.pt); init may also be a model.pt's path itself",
+    )
+    p.add_argument(
         "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
     )
     p.add_argument(
-        "--init",
+        "--fine-tune",
         help="fine-tune this model (.pt from `train`, same architecture) instead of starting "
         "from random weights",
     )
     p.add_argument(
-        "--init-fraction",
+        "--fine-tune-fraction",
         type=probability,
         default=0.25,
-        help="with --init and no 'steps' option: train this share of the steps the --init "
+        help="with --fine-tune and no 'steps' option: train this share of the steps that "
         "model was trained for (0.25)",
     )
     p.set_defaults(
@@ -57,6 +63,7 @@ def register(subparsers) -> None:
         writes_kept=("checkpoint",),
         fill_outputs=beside("data", out="_model.pt", log="_training_log.csv"),
     )
+    register_pretrain(subparsers)
 
 
 def run_train(args) -> int:
@@ -75,8 +82,8 @@ def run_train(args) -> int:
     if not cfg.threads:
         use_threads(args.threads)
     init = None
-    if args.init:
-        cfg, init = fine_tuning(cfg, args.init, args.init_fraction)
+    if args.fine_tune:  # the refine loop: whatever the option init says
+        cfg, init = fine_tuning(cfg, args.fine_tune, args.fine_tune_fraction)
     data = load_labelled(args.data)
     if args.split:
         train_idx = load_subset(args.split, "train", len(data), allow_empty=False)
@@ -96,7 +103,8 @@ def run_train(args) -> int:
         args.log,
         checkpoint_path=args.checkpoint,
         data_sha256=sha256_file(args.data),
-        init=init,
+        start_model=args.start_model,
+        fine_tune=init,
     )
     if args.curves:
         training_curves_figure(args.log, args.curves)
@@ -133,3 +141,43 @@ def fine_tuning(cfg, path, fraction: float):
         "n_train": meta.get("n_train"),
     }
     return cfg, init
+
+
+def register_pretrain(subparsers) -> None:
+    p = subparsers.add_parser(
+        "pretrain",
+        help="make the pretrained start model (synthetic rats and mice)",
+        description="Train an architecture from random weights on synthetic rats and mice "
+        "rendered here (both polarities; looks, sizes, tails and lighting varied widely): the "
+        "start model that `train` fine-tunes with the option init 'pretrained'. Nothing is "
+        "downloaded.",
+    )
+    p.add_argument("--out", required=True, help="model file to write")
+    p.add_argument("--log", help="training log CSV (default: OUT's stem + _training_log.csv)")
+    p.add_argument("--checkpoint", help="checkpoint for resuming (default: OUT.ckpt)")
+    p.add_argument(
+        "--options",
+        type=json_object,
+        default={},
+        help="JSON object of pretraining options (see PretrainConfig: architecture, frames, "
+        "val_frames, steps, batch_size, lr, seed), e.g. '{\"steps\": 2000}'",
+    )
+    p.add_argument(
+        "--threads", type=positive_int, help="CPU threads for torch (default: all cores)"
+    )
+    p.set_defaults(
+        func=run_pretrain,
+        writes=("out", "log"),
+        writes_kept=("checkpoint",),
+        fill_outputs=beside("out", log="_training_log.csv"),
+    )
+
+
+def run_pretrain(args) -> int:
+    from ..device import use_threads
+    from ..train.pretrain import PretrainConfig, pretrain
+
+    cfg = PretrainConfig.from_dict(args.options)
+    use_threads(args.threads)
+    pretrain(cfg, args.out, args.log, checkpoint_path=args.checkpoint, threads=args.threads)
+    return 0

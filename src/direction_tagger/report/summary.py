@@ -91,6 +91,21 @@ def fitted_on_line(fitted: dict | None) -> str:
     return line + "."
 
 
+def start_line(init: dict) -> str:
+    """Where the weights started (train.init): random, or which model file (path, sha256)."""
+    if init.get("kind", "scratch") == "scratch":
+        return "Start: from scratch (random weights; train.init = scratch)."
+    what = "the pretrained model" if init["kind"] == "pretrained" else "the model"
+    made = ""
+    if init.get("pretraining"):
+        steps = init["pretraining"].get("settings", {}).get("steps")
+        made = f", made by `pretrain` ({steps} steps on synthetic rats and mice)"
+    return (
+        f"Start: fine-tuned from {what} `{init.get('path')}`{made}, sha256 "
+        f"`{init.get('sha256')}` (train.init = {init.get('choice')})."
+    )
+
+
 def build_summary(
     run: str,
     model_meta: dict,
@@ -111,6 +126,7 @@ def build_summary(
         "steps_done": model_meta.get("steps_done"),
         "stopped_by": model_meta.get("stopped_by"),
         "best_step": model_meta.get("best_step"),
+        "init": model_meta.get("init", {"kind": "scratch"}),
         "training_seconds": float(log.seconds.max()),
         "train_images_per_s": float(log.images_per_s.iloc[-1]),
         "evaluation": {n: read_json(p, "metrics JSON", METRICS_KEYS) for n, p in metrics.items()},
@@ -127,6 +143,8 @@ def build_summary(
         f"(validation median {model_meta.get('val_median_px', float('nan')):.2f} px).",
         "",
         f"Budget: {budget.get('reason')}.",
+        "",
+        start_line(data["init"]),
         "",
     ]
     if data["stopped_by"] == "max_minutes":

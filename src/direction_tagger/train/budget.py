@@ -38,16 +38,33 @@ def training_budget(cfg: TrainConfig, n_train: int) -> Budget:
     Set explicitly (`steps`), or automatic: `passes` over the training frames, but never fewer
     than `min_steps` -- so by default a lab's 80 frames get 1,600 augmented steps (every frame
     seen in over a thousand random transforms), and 80,000 frames get 48 passes.
+
+    Fine-tuning a start model (`init` not scratch), a small set needs far fewer: the floor is
+    then `finetune_passes` over the frames, between `finetune_min_steps` and half of
+    `min_steps` (20 to 80 frames: 400 steps by default, 160: 800); large sets still get
+    `passes`.
     """
     if cfg.steps is not None:
         steps, reason = cfg.steps, f"train.steps = {cfg.steps}"
     else:
         by_passes = math.ceil(cfg.passes * n_train / cfg.batch_size)
-        steps = max(cfg.min_steps, by_passes)
-        reason = (
-            f"automatic: {cfg.passes:g} passes over {n_train} training frames at batch "
-            f"{cfg.batch_size} = {by_passes} steps, floor train.min_steps = {cfg.min_steps}"
-        )
+        if cfg.starts_from_model:
+            scaled = math.ceil(cfg.finetune_passes * n_train / cfg.batch_size)
+            ceiling = max(cfg.finetune_min_steps, cfg.min_steps // 2)
+            floor = min(max(cfg.finetune_min_steps, scaled), ceiling)
+            steps = max(floor, by_passes)
+            reason = (
+                f"automatic, fine-tuning: {cfg.finetune_passes:g} passes over {n_train} "
+                f"training frames = {scaled} steps, within train.finetune_min_steps = "
+                f"{cfg.finetune_min_steps} and half of train.min_steps = {ceiling}; "
+                f"{cfg.passes:g} passes = {by_passes} steps when more"
+            )
+        else:
+            steps = max(cfg.min_steps, by_passes)
+            reason = (
+                f"automatic: {cfg.passes:g} passes over {n_train} training frames at batch "
+                f"{cfg.batch_size} = {by_passes} steps, floor train.min_steps = {cfg.min_steps}"
+            )
     eval_every = cfg.eval_every or max(1, math.ceil(steps / 20))
     return Budget(steps=steps, eval_every=min(eval_every, steps), reason=reason)
 

@@ -21,6 +21,16 @@ class TrainConfig:
     # labelled set needs). 1,000 and 30 with heatmap_unet, whose steps cost 1.6x the CPU time.
     min_steps: int = 1600
     passes: float = 48.0
+    # Where the weights start: "scratch" (random), "pretrained" (the workflow's start model,
+    # results/pretrained/{architecture}/model.pt, given to `train` as its start model) or the
+    # path of a model.pt. The workflow's default is in config/schema.yaml; a bare `train`
+    # command starts from scratch unless told otherwise.
+    init: str = "scratch"
+    # Automatic budget when fine-tuning a start model: `finetune_passes` over the training
+    # frames, at least `finetune_min_steps` and at most half of `min_steps` (a small set needs
+    # far fewer steps from a model that already knows rodents); large sets still get `passes`.
+    finetune_passes: float = 320.0
+    finetune_min_steps: int = 400
     eval_every: int | None = None  # steps between validations + checkpoints; None = budget / 20
     patience: int | None = 10  # validations without improvement before stopping; None = never
     batch_size: int = 64
@@ -39,6 +49,11 @@ class TrainConfig:
     heatmap_sigma_px: float = 1.5  # width of the target for the heatmap regulariser
     heatmap_weight: float = 1.0
     amp: bool = True  # bf16 autocast where it is fast (CUDA, CPUs with native bf16)
+
+    @property
+    def starts_from_model(self) -> bool:
+        """True unless training starts from random weights."""
+        return self.init != "scratch"
 
     def __post_init__(self):
         for name, rule in OPTION_RULES.items():
@@ -84,6 +99,12 @@ OPTION_RULES = {
     "steps": _optional(_POSITIVE_INT, "automatic"),
     "min_steps": _POSITIVE_INT,
     "passes": _POSITIVE,
+    "init": Rule(
+        lambda v: isinstance(v, str) and v.strip() != "",
+        "'pretrained', 'scratch' or the path of a model.pt",
+    ),
+    "finetune_passes": _POSITIVE,
+    "finetune_min_steps": _POSITIVE_INT,
     "eval_every": _optional(_POSITIVE_INT, "a twentieth of the budget"),
     "patience": _optional(_POSITIVE_INT, "never stop early"),
     "batch_size": _POSITIVE_INT,

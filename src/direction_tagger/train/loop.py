@@ -30,7 +30,7 @@ from ..device import bf16_is_fast, compute_path, describe, pick_device
 from ..io import KEYPOINTS, DataError, atomic_path
 from .budget import BatchStream, step_generator, training_budget
 from .config import TrainConfig
-from .model_file import save_model
+from .model_file import save_model, start_weights
 from .models import HALF, NORMALISATION, build_model, normalise_frames
 
 
@@ -142,15 +142,20 @@ def train(
     checkpoint_path: str | Path | None = None,
     data_sha256: str | None = None,
     extra_metadata: dict | None = None,
-    init: dict | None = None,
+    start_model: str | Path | None = None,
+    fine_tune: dict | None = None,
 ) -> dict:
     """Train for the step budget, keep the best validation (median px error), save it to
     `model_path`. Returns the model metadata. Resumes from `checkpoint_path` when it holds a
     run with the same configuration and data.
 
-    `init`: fine-tune instead of starting from random weights -- {"state": a state_dict of
-    the same architecture, "sha256": its file's checksum, ...}; recorded in the metadata as
-    `fine_tuned_from` (everything but the state).
+    `cfg.init` says where the weights start: random ("scratch"), or a model file --
+    `start_model` when given (the workflow's pretrained model), else the path in `cfg.init`.
+    Which one, with its sha256, goes into the metadata (`init`).
+
+    `fine_tune` (the `refine` loop, `train --init`): start from this model instead, whatever
+    `cfg.init` says -- {"state": a state_dict of the same architecture, "sha256": its file's
+    checksum, "path", ...}; recorded as `fine_tuned_from` (everything but the state).
     """
     model_path, log_csv = Path(model_path), Path(log_csv)
     checkpoint_path = Path(checkpoint_path or model_path.with_suffix(".ckpt"))
@@ -163,6 +168,23 @@ def train(
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     precision = "bf16 autocast" if cfg.amp and bf16_is_fast(device) else "fp32"
+    start_state, init = None, {"choice": cfg.init, "kind": "scratch"}
+    if fine_tune is not None:
+        start_state = fine_tune["state"]
+        init = {"choice": "fine-tune", "kind": "file"}
+        init |= {k: fine_tune[k] for k in ("path", "sha256")}
+    elif cfg.starts_from_model:
+        if start_model is None and cfg.init == "pretrained":
+            raise DataError(
+                "train.init is 'pretrained': give the start model (`train --start-model`; the "
+                "workflow builds it as results/pretrained/<architecture>/model.pt)"
+            )
+        start_state, facts = start_weights(
+            start_model if start_model is not None else cfg.init, cfg.architecture, cfg.arch_kwargs
+        )
+        init = {"choice": cfg.init, "kind": "pretrained" if cfg.init == "pretrained" else "file"}
+        init |= facts
+        print(f"starting from {facts['path']} (sha256 {facts['sha256'][:12]}...)", flush=True)
     budget = training_budget(cfg, len(train_images))
     print(f"training {cfg.architecture} on {compute_path(device, precision != 'fp32')}", flush=True)
     print(
@@ -176,8 +198,8 @@ def train(
 
     # channels-last: oneDNN (CPU) and cuDNN (GPU) convolutions are fastest in that layout
     model = build_model(cfg.architecture, **cfg.arch_kwargs)
-    if init is not None:
-        model.load_state_dict(init["state"])
+    if start_state is not None:
+        model.load_state_dict(start_state)
     model = model.to(device, memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
@@ -189,10 +211,8 @@ def train(
 
     # What the weights depend on; not the safety cap, so raising it resumes a capped run.
     shaping = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "max_minutes"}
-    what = {"config": shaping, "data": data_sha256, "n_train": len(images), "n_val": len(v_images)}
-    if init is not None:  # fine-tuning: from which weights, too
-        what["init"] = init.get("sha256")
-    fingerprint = json.dumps(what, sort_keys=True)
+    facts = {"config": shaping, "data": data_sha256, "n_train": len(images), "n_val": len(v_images)}
+    fingerprint = json.dumps(facts | {"start": init.get("sha256")}, sort_keys=True)
     history, best, step, stale, elapsed = [], None, 0, 0, 0.0
     if (ckpt := _load_checkpoint(checkpoint_path, fingerprint)) is not None:
         model.load_state_dict(ckpt["model"])
@@ -293,6 +313,7 @@ def train(
         "keypoints": list(KEYPOINTS),
         "normalisation": NORMALISATION,
         "config": dataclasses.asdict(cfg),
+        "init": init,
         "data_sha256": data_sha256,
         "package_version": __version__,
         "torch_version": torch.__version__,
@@ -307,8 +328,8 @@ def train(
         "n_train": len(images),
         "n_val": len(v_images),
     }
-    if init is not None:
-        metadata["fine_tuned_from"] = {k: v for k, v in init.items() if k != "state"}
+    if fine_tune is not None:
+        metadata["fine_tuned_from"] = {k: v for k, v in fine_tune.items() if k != "state"}
     metadata |= extra_metadata or {}
     save_model(model_path, best["state"] if best else model.state_dict(), metadata)
     return metadata

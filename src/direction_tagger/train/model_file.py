@@ -68,3 +68,45 @@ def require_metadata(meta: dict, path, *keys: str) -> None:
             f"{path}: model metadata lacks {', '.join(repr(k) for k in missing)} "
             "(a model file from `direction-tagger train` has it)"
         )
+
+
+def start_weights(path: str | Path, architecture: str, arch_kwargs: dict) -> tuple[dict, dict]:
+    """The weights a training starts from (train.init), and what to record about them.
+
+    Loaded with weights_only=True (`load_model`). A file that is missing, not a model, or a
+    model of another architecture, widths or keypoints is a one-line DataError: its weights
+    could not be fine-tuned into this run's network.
+    Returns (state_dict, facts: path, sha256, architecture, its own metadata's highlights).
+    """
+    from ..io import KEYPOINTS, sha256_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"train.init: no model file at {path} (expected pretrained, scratch or the path of "
+            "a model.pt)"
+        )
+    model, meta = load_model(path)
+    theirs = (meta["architecture"], meta.get("arch_kwargs", {}), meta.get("keypoints"))
+    ours = (architecture, arch_kwargs, list(KEYPOINTS))
+    if theirs != ours:
+        raise DataError(
+            f"train.init: {path} is a {_describe(*theirs)} model; this run trains a "
+            f"{_describe(*ours)} model: start from scratch or from a model of that architecture"
+        )
+    facts = {
+        "path": str(path),
+        "sha256": sha256_file(path),
+        "architecture": meta["architecture"],
+        "val_median_px": meta.get("val_median_px"),
+        "steps_done": meta.get("steps_done"),
+        "data_sha256": meta.get("data_sha256"),
+        "pretraining": meta.get("pretraining"),
+    }
+    return model.state_dict(), facts
+
+
+def _describe(architecture: str, arch_kwargs: dict, keypoints) -> str:
+    widths = f" {arch_kwargs}" if arch_kwargs else ""
+    names = "/".join(keypoints) if isinstance(keypoints, list) else "unknown keypoints"
+    return f"{architecture}{widths} ({names})"

@@ -16,14 +16,25 @@ from __future__ import annotations
 import numpy as np
 
 from ...checks import FPS_RANGE
-from .appearance import render, sample_appearance
+from .appearance import render, sample_appearance, widen_appearance
 from .behaviour import simulate
-from .body import keypoints, sample_postures
+from .body import builds, keypoints, sample_postures
 
 # Below this the simulation's step (a frame) is so long that the animal leaves the crop.
 MIN_MOVIE_FPS = 0.5
 
-__all__ = ["make_labelled_set", "make_movie"]
+SPECIES = ("rat", "mouse", "mixed")
+VARIETIES = ("standard", "wide")
+# What `variety="wide"` changes besides the looks (`appearance.widen_appearance`): animals from
+# small mice to large rats, sharp to blurred, clean to noisy, distractors more often.
+WIDE = {
+    "length_range": (12.0, 36.0),
+    "blur_range": (0.3, 1.8),
+    "noise_range": (0.5, 14.0),
+    "distractor_prob": 0.25,
+}
+
+__all__ = ["make_labelled_set", "make_movie", "make_pretraining_set"]
 
 
 def make_labelled_set(
@@ -37,22 +48,58 @@ def make_labelled_set(
     blur_range: tuple[float, float] = (0.4, 1.3),
     noise_range: tuple[float, float] = (1.0, 8.0),
     distractor_prob: float = 0.15,
+    species: str = "rat",
+    variety: str = "standard",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Independent labelled frames of synthetic rats.
+    """Independent labelled frames of synthetic rats (or mice).
 
     Returns images (n, 50, 50) uint8 and locs (n, 3, 2) float32 (base, neck, nose; (x, y) px).
     Options: `polarity` 'random' | 'light' (light animal on dark floor) | 'dark';
     `length_range` nose-base path length (px); `jitter` max offset of the body centre from the
     frame centre (px); `margin` min distance of every label from the frame edge (px);
     `blur_range` gaussian sigma (px); `noise_range` sensor noise sigma (grey levels);
-    `distractor_prob` chance of each distractor (2 blobs, a bright spot, a wall edge).
+    `distractor_prob` chance of each distractor (2 blobs, a bright spot, a wall edge);
+    `species` 'rat' | 'mouse' (larger head and ears, rounder body) | 'mixed' (each frame
+    either, at even odds); `variety` 'standard' | 'wide' (looks varied as widely as real rigs
+    vary: `appearance.widen_appearance`; the length, blur and noise ranges and distractor
+    chance given are then widened to at least `WIDE`'s). 'rat' + 'standard' gives the
+    renderer's original frames, unchanged.
     """
     if n < 1:
         raise ValueError(f"need n >= 1 frames, got {n}")
+    if species not in SPECIES or variety not in VARIETIES:
+        raise ValueError(
+            f"species must be one of {SPECIES} and variety one of {VARIETIES}; got "
+            f"{species!r}, {variety!r}"
+        )
     rng = np.random.default_rng(seed)
-    p = sample_postures(n, rng, length_range, jitter, margin)
+    if variety == "wide":
+        length_range = _widest(length_range, WIDE["length_range"])
+        blur_range = _widest(blur_range, WIDE["blur_range"])
+        noise_range = _widest(noise_range, WIDE["noise_range"])
+        distractor_prob = max(distractor_prob, WIDE["distractor_prob"])
+    if species == "rat":
+        mouse = np.zeros(n, dtype=bool)
+    else:
+        mouse = np.ones(n, dtype=bool) if species == "mouse" else rng.random(n) < 0.5
+    build = None if species == "rat" else builds(np.where(mouse, "mouse", "rat"))
+    p = sample_postures(n, rng, length_range, jitter, margin, build)
     app = sample_appearance(n, rng, polarity, blur_range, noise_range, distractor_prob)
+    if variety == "wide":
+        app = widen_appearance(app, rng, mouse, noise_range)
+    elif species != "rat":
+        app.ear_size = np.where(mouse, 0.5, app.ear_size)  # a mouse's larger ears
     return render(p, app, rng), keypoints(p)
+
+
+def _widest(given: tuple[float, float], wide: tuple[float, float]) -> tuple[float, float]:
+    return min(given[0], wide[0]), max(given[1], wide[1])
+
+
+def make_pretraining_set(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the pretrained start model learns from: rats and mice in even shares, both
+    polarities, looks, sizes, tails and lighting varied widely (`variety='wide'`)."""
+    return make_labelled_set(n, seed, polarity="random", species="mixed", variety="wide")
 
 
 def make_movie(

@@ -14,6 +14,7 @@ import numpy as np
 from ...geometry import CENTRE
 from ...io import FRAME_SIZE
 from .body import (
+    EAR_SIZE,
     GRID,
     HOOD_FROM,
     N_HEAD,
@@ -21,6 +22,7 @@ from .body import (
     Posture,
     body_shapes,
     disc_distance,
+    keypoints,
     tail_coverage,
     unit,
 )
@@ -64,6 +66,20 @@ class Appearance:
     wall_c: np.ndarray  # (B, 2) arena wall: everything farther than wall_r from wall_c
     wall_r: np.ndarray  # (B,)
     wall_amp: np.ndarray  # (B,) 0 = absent
+    # Widened looks (`widen_appearance`); their defaults leave the standard frames unchanged.
+    ear_size: np.ndarray  # (B,) ear radius / trunk half-width
+    tail_width: np.ndarray  # (B,) tail thickness, relative
+    vignette: np.ndarray  # (B,) share of light lost at 35 px from the centre (lens falloff)
+    gamma: np.ndarray  # (B,) camera response: 255 (I / 255) ** gamma
+    wall2_c: np.ndarray  # (B, 2) a second wall (a corner of a square arena), as wall_*
+    wall2_r: np.ndarray  # (B,)
+    wall2_amp: np.ndarray  # (B,) 0 = absent
+    pad_side: np.ndarray  # (B,) int: -1 none; 0..3 = left, top, right, bottom edge filled flat
+    pad_width: np.ndarray  # (B,) px of flat fill (a crop reaching past the video's edge)
+    pad_level: np.ndarray  # (B,) its grey level
+    ghost_amp: np.ndarray  # (B,) a faint mirrored copy of the animal (a reflection); 0 = none
+    ghost_axis: np.ndarray  # (B,) int: 0 = mirrored left-right, 1 = top-bottom
+    ghost_shift: np.ndarray  # (B,) int px along that axis
 
     def take(self, index) -> Appearance:
         return Appearance(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
@@ -165,7 +181,81 @@ def sample_appearance(
         tex_phase=tex_phase,
         tex_amp=tex_amp,
         **_distractors(n, rng, distractor_prob, arena_radius),
+        **_standard_extras(n),
     )
+
+
+def _standard_extras(n) -> dict[str, np.ndarray]:
+    """The widened looks switched off: the renderer's original frames, no random draw."""
+    zeros, ints = np.zeros(n), np.zeros(n, dtype=int)
+    return {
+        "ear_size": np.full(n, EAR_SIZE),
+        "tail_width": np.ones(n),
+        "vignette": zeros,
+        "gamma": np.ones(n),
+        "wall2_c": np.zeros((n, 2)),
+        "wall2_r": np.ones(n),
+        "wall2_amp": zeros,
+        "pad_side": ints - 1,
+        "pad_width": zeros,
+        "pad_level": zeros,
+        "ghost_amp": zeros,
+        "ghost_axis": ints,
+        "ghost_shift": ints,
+    }
+
+
+def widen_appearance(
+    app: Appearance, rng, mouse: np.ndarray, noise_range=(0.5, 14.0)
+) -> Appearance:
+    """Looks varied as widely as real rigs vary them (for pretraining): fainter contrast, any
+    tail and ear shade (light ears on a dark mouse), mouse-sized ears (`mouse`: (B,) bool),
+    thin or thick tails, uneven light (strong gradients, lens falloff, camera gamma), straight
+    walls and corners of square arenas, crops reaching past the video's edge, reflections;
+    sensor noise log-uniform in `noise_range` (grey levels), as most cameras are clean.
+
+    Redraws some fields of `app` in place and returns it; the polarity and floor level stay.
+    """
+    n = len(app.floor)
+    room = np.where(app.polarity > 0, 245.0 - app.floor, app.floor - 10.0)
+    app.contrast = rng.uniform(0.0, 1.0, n) * (np.minimum(room, 200.0) - 20.0) + 20.0
+    app.ear = np.where(mouse, rng.uniform(-0.4, 1.1, n), rng.uniform(0.4, 1.2, n))
+    app.tail = rng.uniform(0.2, 1.0, n)
+    lo, hi = noise_range
+    app.noise = np.exp(rng.uniform(np.log(lo), np.log(hi), n))  # most cameras are clean
+    app.shade = rng.uniform(0.0, 0.5, n)
+    app.gradient = rng.normal(0.0, 1.0, (n, 2))
+    app.ear_size = np.where(mouse, rng.uniform(0.40, 0.60, n), rng.uniform(0.28, 0.40, n))
+    app.tail_width = rng.uniform(0.5, 1.3, n)
+    app.vignette = (rng.random(n) < 0.5) * rng.uniform(0.0, 0.35, n)
+    app.gamma = np.exp(rng.uniform(np.log(0.6), np.log(1.6), n))
+    # Walls: from gently curved to straight (a square arena), and a corner now and then.
+    # The edge stays where it was (12-30 px from the centre); only its curvature changes.
+    curved = np.exp(rng.uniform(np.log(60.0), np.log(3000.0), n))
+    away = app.wall_c - CENTRE
+    distance = np.linalg.norm(away, axis=1)
+    edge = app.wall_r - distance
+    app.wall_c = CENTRE + away / distance[:, None] * (curved - edge)[:, None]
+    app.wall_r = curved
+    app.wall_amp = np.where(
+        rng.random(n) < 0.35, np.sign(app.polarity) * rng.uniform(15.0, 80.0, n), app.wall_amp
+    )
+    normal = unit(rng.uniform(0.0, 2 * np.pi, n))
+    toward = unit(np.arctan2(-(app.wall_c[:, 1] - CENTRE), app.wall_c[:, 0] - CENTRE))
+    side = np.where(rng.random(n) < 0.5, 1.0, -1.0)[:, None]
+    corner = np.stack([toward[:, 1], -toward[:, 0]], -1) * side  # perpendicular to wall 1
+    normal = np.where((app.wall_amp != 0)[:, None], corner, normal)
+    edge = rng.uniform(10.0, 30.0, n)
+    app.wall2_r = np.full(n, 3000.0)
+    app.wall2_c = CENTRE - normal * (app.wall2_r - edge)[:, None]
+    app.wall2_amp = (rng.random(n) < 0.15) * np.where(app.wall_amp != 0, app.wall_amp, 40.0)
+    app.pad_side = np.where(rng.random(n) < 0.15, rng.integers(0, 4, n), -1)
+    app.pad_width = rng.uniform(2.0, 12.0, n)
+    app.pad_level = rng.uniform(60.0, 200.0, n)
+    app.ghost_amp = (rng.random(n) < 0.1) * rng.uniform(0.15, 0.5, n)
+    app.ghost_axis = rng.integers(0, 2, n)
+    app.ghost_shift = np.where(rng.random(n) < 0.5, -1, 1) * rng.integers(22, 35, n)
+    return app
 
 
 # --------------------------------------------------------------------------- rendering
@@ -212,14 +302,18 @@ def _add_distractors(img, app: Appearance, xs, ys) -> None:
         img[idx] += app.spot_amp[idx, None, None] * np.exp(
             -d2 / (2 * app.spot_sigma[idx, None, None] ** 2)
         )
-    idx = np.flatnonzero(app.wall_amp)
-    if idx.size:
-        d = np.sqrt(
-            (xs[idx, None, :] - app.wall_c[idx, 0, None, None]) ** 2
-            + (ys[idx, :, None] - app.wall_c[idx, 1, None, None]) ** 2
-        )
-        outside = np.clip(0.5 + d - app.wall_r[idx, None, None], 0.0, 1.0)
-        img[idx] += app.wall_amp[idx, None, None] * outside
+    for c, r, amp in (
+        (app.wall_c, app.wall_r, app.wall_amp),
+        (app.wall2_c, app.wall2_r, app.wall2_amp),
+    ):
+        idx = np.flatnonzero(amp)
+        if idx.size:
+            d = np.sqrt(
+                (xs[idx, None, :] - c[idx, 0, None, None]) ** 2
+                + (ys[idx, :, None] - c[idx, 1, None, None]) ** 2
+            )
+            outside = np.clip(0.5 + d - r[idx, None, None], 0.0, 1.0)
+            img[idx] += amp[idx, None, None] * outside
 
 
 def _blur(img: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -232,7 +326,7 @@ def _blur(img: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 
 def _draw_animal(img: np.ndarray, p: Posture, app: Appearance) -> None:
     """Paint tail, ears, trunk and head over the floor image in place (anti-aliased)."""
-    shapes = body_shapes(p)
+    shapes = body_shapes(p, app.ear_size)
     d = disc_distance(shapes["centres"], shapes["radii"])
     rear = d[:, : 1 + HOOD_FROM].min(axis=1)
     front = d[:, 1 + HOOD_FROM : 1 + N_SPINE + N_HEAD].min(axis=1)
@@ -245,7 +339,7 @@ def _draw_animal(img: np.ndarray, p: Posture, app: Appearance) -> None:
     def over(alpha, value):
         img[...] += alpha * (value - img)
 
-    over(tail_coverage(shapes["tail"]), level(app.tail[:, None, None]))
+    over(tail_coverage(shapes["tail"], width=app.tail_width), level(app.tail[:, None, None]))
     hood = app.hood[:, None, None]
     over(np.clip(0.5 - ears, 0, 1), level(hood * app.ear[:, None, None]))
     # Hood colour fades in over ~2 px where the shoulders take over from the back.
@@ -267,10 +361,62 @@ def render(p: Posture, app: Appearance, rng, offset: np.ndarray | None = None) -
         sl = slice(start, min(start + _CHUNK, n))
         pc, ac = p.take(sl), app.take(sl)
         img = _floor(ac, offset[sl])
+        before = img.copy() if ac.ghost_amp.any() else None
         _draw_animal(img, pc, ac)
+        if before is not None:
+            _add_ghost(img, img - before, ac)
+        if ac.vignette.any():
+            r2 = ((GRID[None, :] - CENTRE) ** 2 + (GRID[:, None] - CENTRE) ** 2) / 35.0**2
+            img *= 1.0 - ac.vignette.astype(np.float32)[:, None, None] * r2
         img = _blur(img, ac.blur)
+        if (ac.gamma != 1).any():
+            g = ac.gamma.astype(np.float32)[:, None, None]
+            img = 255.0 * (np.clip(img, 0.0, 255.0) / 255.0) ** g
         img += ac.noise.astype(np.float32)[:, None, None] * rng.standard_normal(
             img.shape, dtype=np.float32
         )
         out[sl] = np.clip(np.rint(img), 0, 255)
+        if (ac.pad_side >= 0).any():
+            _pad(out[sl], keypoints(pc), ac)
     return out
+
+
+def _add_ghost(img: np.ndarray, animal: np.ndarray, app: Appearance) -> None:
+    """Add a faint, mirrored and shifted copy of each animal's layer (a reflection in a wall)."""
+    for i in np.flatnonzero(app.ghost_amp):
+        axis = 2 if app.ghost_axis[i] == 0 else 1  # mirrored left-right, or top-bottom
+        copy = np.flip(animal[i], axis=axis - 1)
+        shift = int(app.ghost_shift[i])
+        moved = np.zeros_like(copy)
+        if axis == 2:
+            if shift > 0:
+                moved[:, shift:] = copy[:, :-shift]
+            else:
+                moved[:, :shift] = copy[:, -shift:]
+        elif shift > 0:
+            moved[shift:] = copy[:-shift]
+        else:
+            moved[:shift] = copy[-shift:]
+        img[i] += np.float32(app.ghost_amp[i]) * moved
+
+
+def _pad(frames: np.ndarray, locs: np.ndarray, app: Appearance) -> None:
+    """Fill a strip along one edge with one grey level (a crop past the video's edge), never
+    reaching within 2 px of a keypoint."""
+    last = FRAME_SIZE - 1
+    for i in np.flatnonzero(app.pad_side >= 0):
+        side = int(app.pad_side[i])
+        x, y = locs[i, :, 0], locs[i, :, 1]
+        room = (x.min(), y.min(), last - x.max(), last - y.max())[side] - 2.0
+        width = int(min(app.pad_width[i], room))
+        if width < 1:
+            continue
+        level = np.uint8(round(float(app.pad_level[i])))
+        if side == 0:
+            frames[i, :, :width] = level
+        elif side == 1:
+            frames[i, :width, :] = level
+        elif side == 2:
+            frames[i, :, -width:] = level
+        else:
+            frames[i, -width:, :] = level

@@ -38,6 +38,7 @@ _NOSE_RADIUS = 0.55  # px; the nose label sits this far inside the tip of the ou
 # Tail: N_TAIL points spaced <= 0.6 px from base to tip; radius tapers.
 N_TAIL = 64
 _TAIL_RADIUS = np.linspace(0.65, 0.2, N_TAIL)
+EAR_SIZE = 0.34  # ear radius / trunk half-width (a rat's)
 
 
 def unit(angle: np.ndarray) -> np.ndarray:
@@ -137,16 +138,38 @@ def place_inside(p: Posture, margin: float) -> Posture:
     return replace(p, cx=p.cx + shift[:, 0], cy=p.cy + shift[:, 1])
 
 
-def sample_postures(n, rng, length_range=(14.0, 30.0), jitter=3.0, margin=2.0) -> Posture:
+# Body proportions, (low, high) of a uniform draw per animal. Mice have a larger head for their
+# size (nose to neck ~0.3-0.4 of nose to tail base), a rounder body and a tail about as long
+# as the rest of them; rats are the renderer's original animal.
+BUILDS = {
+    "rat": {"head_frac": (0.26, 0.32), "width_factor": (0.88, 1.12), "tail_len": (8.0, 40.0)},
+    "mouse": {"head_frac": (0.30, 0.40), "width_factor": (1.10, 1.60), "tail_len": (14.0, 45.0)},
+}
+
+
+def builds(species: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per-animal (low, high) arrays of each BUILDS range for an array of species names."""
+    return {
+        key: tuple(np.array([BUILDS[s][key][i] for s in species]) for i in (0, 1))
+        for key in BUILDS["rat"]
+    }
+
+
+def sample_postures(
+    n, rng, length_range=(14.0, 30.0), jitter=3.0, margin=2.0, build=None
+) -> Posture:
     """Independent random postures: any heading, hunched to stretched, bent, head turned.
 
     `length_range` is the nose-base path length along the body (px); the straight-line
     distance is shorter when the body bends or the head turns. The anchor is jittered
-    uniformly by up to `jitter` px around the frame centre.
+    uniformly by up to `jitter` px around the frame centre. `build`: the (low, high) ranges
+    of head_frac, width_factor and tail_len, scalars or per-animal arrays (`builds`); None
+    = a rat's.
     """
+    build = BUILDS["rat"] if build is None else build
     total = rng.uniform(*length_range, n)
     body_len, head_len, width = body_dims(
-        total, rng.uniform(0.26, 0.32, n), rng.uniform(0.88, 1.12, n)
+        total, rng.uniform(*build["head_frac"], n), rng.uniform(*build["width_factor"], n)
     )
     strong = rng.random(n) < 0.35  # a third of the frames mid-turn, strongly bent
     bend = np.where(strong, rng.uniform(-2.0, 2.0, n), rng.normal(0.0, 0.3, n))
@@ -160,7 +183,7 @@ def sample_postures(n, rng, length_range=(14.0, 30.0), jitter=3.0, margin=2.0) -
         bend=bend,
         bend2=rng.normal(0.0, 0.35, n),
         head_yaw=np.clip(rng.normal(0.0, 0.45, n), -1.2, 1.2),
-        tail_len=rng.uniform(8.0, 40.0, n),
+        tail_len=rng.uniform(*build["tail_len"], n),
         tail_yaw=rng.normal(0.0, 0.6, n),
         tail_bend=rng.normal(0.0, 1.2, n),
     )
@@ -170,8 +193,12 @@ def sample_postures(n, rng, length_range=(14.0, 30.0), jitter=3.0, margin=2.0) -
 # --------------------------------------------------------------------------- shapes
 
 
-def body_shapes(p: Posture) -> dict[str, np.ndarray]:
-    """Disc centres / radii of trunk and head, ear discs, tail polyline; all px."""
+def body_shapes(p: Posture, ear_size=None) -> dict[str, np.ndarray]:
+    """Disc centres / radii of trunk and head, ear discs, tail polyline; all px.
+
+    `ear_size`: ear radius as a fraction of the trunk's half-width, per animal (B,) or one
+    number; None = a rat's 0.34 (a mouse's ears are larger)."""
+    ear_size = EAR_SIZE if ear_size is None else np.asarray(ear_size, dtype=float)
     spine = _spine(p)
     base_angle, neck_angle = _spine_ends(p)
     width = p.width[:, None]
@@ -190,7 +217,7 @@ def body_shapes(p: Posture) -> dict[str, np.ndarray]:
     ear_at = neck + head_dir * (0.15 * p.head_len)[:, None]
     side = unit(head_angle + np.pi / 2) * (0.58 * p.width)[:, None]
     ear_c = np.stack([ear_at + side, ear_at - side], axis=1)
-    ear_r = np.repeat((0.34 * p.width)[:, None], 2, axis=1)
+    ear_r = np.repeat((ear_size * p.width)[:, None], 2, axis=1)
 
     w = (np.arange(N_TAIL - 1) + 0.5) / (N_TAIL - 1)
     tail_angle = (base_angle + np.pi + p.tail_yaw)[:, None] + p.tail_bend[:, None] * w
@@ -214,8 +241,9 @@ def disc_distance(centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
     return d
 
 
-def tail_coverage(points: np.ndarray, sigma: float = 0.5) -> np.ndarray:
-    """Coverage (B, 50, 50) in [0, 1] of a thin tail through dense points (B, N_TAIL, 2).
+def tail_coverage(points: np.ndarray, sigma: float = 0.5, width=None) -> np.ndarray:
+    """Coverage (B, 50, 50) in [0, 1] of a thin tail through dense points (B, N_TAIL, 2);
+    `width` (B,) scales its thickness per animal (None: 1).
 
     Each point deposits its share of the tail's area (spacing x width) as a small normalised
     gaussian (sigma px) on a 4 x 4 pixel neighbourhood: an anti-aliased line whose cross-section
@@ -224,6 +252,8 @@ def tail_coverage(points: np.ndarray, sigma: float = 0.5) -> np.ndarray:
     b, m, _ = points.shape
     spacing = np.linalg.norm(points[:, 1] - points[:, 0], axis=-1)  # (B,)
     mass = spacing[:, None] * 2.0 * _TAIL_RADIUS[None, :]  # (B, M) px^2
+    if width is not None:
+        mass = mass * np.asarray(width, dtype=float)[:, None]
     taps = np.arange(-1, 3)
     cols = np.floor(points[..., 0])[..., None] + taps  # (B, M, 4)
     rows = np.floor(points[..., 1])[..., None] + taps
