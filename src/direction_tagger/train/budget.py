@@ -41,7 +41,7 @@ def training_budget(cfg: TrainConfig, n_train: int) -> Budget:
 
     Fine-tuning a start model (`init` not scratch), a small set needs far fewer: the floor is
     then `finetune_passes` over the frames, between `finetune_min_steps` and half of
-    `min_steps` (20 to 80 frames: 400 steps by default, 160: 800); large sets still get
+    `min_steps` (up to 40 frames: 400 steps by default, 80 or more: 800); large sets still get
     `passes`.
     """
     if cfg.steps is not None:

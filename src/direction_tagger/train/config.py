@@ -29,7 +29,7 @@ class TrainConfig:
     # Automatic budget when fine-tuning a start model: `finetune_passes` over the training
     # frames, at least `finetune_min_steps` and at most half of `min_steps` (a small set needs
     # far fewer steps from a model that already knows rodents); large sets still get `passes`.
-    finetune_passes: float = 320.0
+    finetune_passes: float = 640.0
     finetune_min_steps: int = 400
     eval_every: int | None = None  # steps between validations + checkpoints; None = budget / 20
     patience: int | None = 10  # validations without improvement before stopping; None = never

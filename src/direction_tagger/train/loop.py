@@ -153,7 +153,7 @@ def train(
     `start_model` when given (the workflow's pretrained model), else the path in `cfg.init`.
     Which one, with its sha256, goes into the metadata (`init`).
 
-    `fine_tune` (the `refine` loop, `train --init`): start from this model instead, whatever
+    `fine_tune` (the `refine` loop, `train --fine-tune`): start from this model instead, whatever
     `cfg.init` says -- {"state": a state_dict of the same architecture, "sha256": its file's
     checksum, "path", ...}; recorded as `fine_tuned_from` (everything but the state).
     """
