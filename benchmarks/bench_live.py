@@ -155,11 +155,18 @@ def latency_section(run: Path, tta, frames: int, fps: float) -> None:
     )
 
 
-def polarity_on(tagger, video: Path, work: Path, truth=None) -> dict:
-    """Track (the workflow's settings), predict, then offline and causal polarity."""
+def polarity_on(tagger, video: Path, work: Path, lags, truth=None) -> dict:
+    """Track and predict (the workflow's settings), then the workflow's offline polarity (the
+    tracker's evidence from the track table, the calibration's polarity accuracy) and the
+    live one for each lag, fed the same table row by row."""
+    import pandas as pd
+
     from direction_tagger.io import load_movie
-    from direction_tagger.movies.causal_polarity import apply_states, causal_polarity_states
+    from direction_tagger.movies.causal_evidence import evidence_rows
+    from direction_tagger.movies.causal_polarity import apply_states, live_polarity_states
+    from direction_tagger.movies.evidence import evidence_from_track
     from direction_tagger.movies.polarity import polarity_states
+    from direction_tagger.movies.postprocess import evidence_log_odds, network_accuracy
     from direction_tagger.videos.crop import video_to_crop
     from direction_tagger.videos.reader import video_info
     from direction_tagger.videos.track import track_video
@@ -168,12 +175,22 @@ def polarity_on(tagger, video: Path, work: Path, truth=None) -> dict:
     pred = tagger.predictor.predict(load_movie(work / "m.npz").images, tta=tagger.tta)
     p2, _ = tagger.stream.calibrated(pred.confidence, pred.spread)
     raw = pred.locs.astype(np.float64)
-    offline, causal = polarity_states(raw, p2), causal_polarity_states(raw, p2)
-    out = {"frames": len(raw), "disagree": float(np.mean(offline != causal))}
+    table = pd.read_csv(work / "t.csv")
+    times = table["time_s"].to_numpy(float)
+    fps = 1.0 / float(np.median(np.diff(times)))  # as the smooth command reads it
+    accuracy = network_accuracy(tagger.calibration)
+    tail = ((tagger.stream.reference or {}).get("tail_root") or {}).get("accuracy")
+    evidence = evidence_from_track(table, fps, tail)
+    offline = polarity_states(
+        raw, p2, evidence_log_odds(raw, p2, evidence, tagger.calibration), accuracy
+    )
+    seen = evidence_rows(table)
+    out = {"frames": len(raw), "disagree": {}, "wrong": {}}
+    causal = {}
+    for lag in lags:
+        causal[lag] = live_polarity_states(raw, p2, lag, fps, accuracy, tail, seen)
+        out["disagree"][lag] = float(np.mean(offline != causal[lag]))
     if truth is not None:
-        import pandas as pd
-
-        table = pd.read_csv(work / "t.csv")
         centres, sides = table[["crop_x", "crop_y"]].to_numpy(), table["crop_side"].to_numpy()
         true = video_to_crop(truth, centres, sides)
 
@@ -183,38 +200,43 @@ def polarity_on(tagger, video: Path, work: Path, truth=None) -> dict:
             to_base = np.linalg.norm(locs[:, 2] - true[:, 0], axis=-1)
             return float(np.mean(to_base < to_nose))
 
-        out |= {"wrong_raw": wrong(np.zeros(len(raw), bool)), "wrong_offline": wrong(offline)}
-        out["wrong_causal"] = wrong(causal)
+        out["wrong"] = {"raw": wrong(np.zeros(len(raw), bool)), "offline": wrong(offline)}
+        out["wrong"] |= {lag: wrong(states) for lag, states in causal.items()}
     return out
 
 
-def polarity_section(run: Path, tta, videos: int, frames: int, real_video) -> None:
+def polarity_section(run: Path, tta, videos: int, frames: int, real_video, lags) -> None:
     from direction_tagger import Tagger
     from direction_tagger.data.synth.arena import write_arena_video
 
     tagger = Tagger.from_run(run, tta=tta, warm_up=False)
-    print(f"\nCausal vs offline polarity, TTA {tagger.tta} (target: disagree on <= 1 % of frames)")
-    print("| video | frames | disagree | head/tail wrong: raw | offline | causal |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"\nCausal vs offline polarity, TTA {tagger.tta}, by lag k (frames the decision waits; "
+        "target: disagree on <= 1 % of frames)"
+    )
+    lag_cells = " | ".join(f"k={k}" for k in lags)
+    print(f"| video | frames | disagree {lag_cells} | head/tail wrong: raw, offline, {lag_cells} |")
+    print("|---|---|" + "---|" * (2 * len(lags) + 2))
+
+    def line(name, r):
+        disagree = " | ".join(f"{100 * r['disagree'][k]:.2f} %" for k in lags)
+        wrong = ""
+        if r["wrong"]:
+            wrong = " | ".join(f"{100 * v:.2f} %" for v in r["wrong"].values())
+        else:
+            wrong = " | ".join([""] * (len(lags) + 2))
+        print(f"| {name} | {r['frames']} | {disagree} | {wrong} |", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(videos):
             work = Path(tmp) / f"v{k}"
             work.mkdir()
             truth = write_arena_video(work / "v.mp4", frames, seed=100 + k)
-            r = polarity_on(tagger, work / "v.mp4", work, truth)
-            print(
-                f"| synthetic arena {k} | {r['frames']} | {100 * r['disagree']:.2f} % | "
-                f"{100 * r['wrong_raw']:.2f} % | {100 * r['wrong_offline']:.2f} % | "
-                f"{100 * r['wrong_causal']:.2f} % |",
-                flush=True,
-            )
+            line(f"synthetic arena {k}", polarity_on(tagger, work / "v.mp4", work, lags, truth))
         if real_video:
             work = Path(tmp) / "real"
             work.mkdir()
-            r = polarity_on(tagger, Path(real_video), work)
-            print(
-                f"| {Path(real_video).name} | {r['frames']} | {100 * r['disagree']:.2f} % | | | |"
-            )
+            line(Path(real_video).name, polarity_on(tagger, Path(real_video), work, lags))
 
 
 def main():
@@ -229,6 +251,9 @@ def main():
     parser.add_argument("--videos", type=int, default=3, help="synthetic arena videos")
     parser.add_argument("--video-frames", type=int, default=900)
     parser.add_argument("--real-video", help="also measure polarity on this video")
+    parser.add_argument(
+        "--lags", default="0,5,10", help="polarity look-ahead k, frames, comma-separated"
+    )
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-polarity", action="store_true")
     args = parser.parse_args()
@@ -243,7 +268,8 @@ def main():
         if not args.skip_latency:
             latency_section(run, args.tta, args.frames, args.fps)
         if not args.skip_polarity:
-            polarity_section(run, args.tta, args.videos, args.video_frames, args.real_video)
+            lags = [int(k) for k in args.lags.split(",")]
+            polarity_section(run, args.tta, args.videos, args.video_frames, args.real_video, lags)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

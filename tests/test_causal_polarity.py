@@ -88,5 +88,36 @@ def test_the_past_is_held_against_the_present_only_so_far():
     p = np.full((80, 3), 0.9)
     bounded = causal_polarity_states(locs, p)
     assert not bounded[:20].any() and bounded[20:].sum() <= 2
+    # unbounded, only the offline cap on a move's cost (12 nats, polarity.MAX_MOVE_COST)
+    # lets go: the jump into the run outweighs ~4 frames' exchange costs (2.9 each)
     unbounded = causal_polarity_states(locs, p, memory=np.inf)
-    assert unbounded[20:40].all()  # a jump of 36 px costs ~650, a frame's exchange 2.9
+    assert unbounded[20:24].all() and not unbounded[26:].any()
+
+
+def test_a_lag_lets_the_filter_see_a_run_end():
+    """The wrong start of the test above, decided 15 frames late: the jump at frame 10 and
+    the confident frames after it are seen before frames 0-9 are decided, so they are
+    turned around as offline."""
+    locs = walk()
+    locs[:10] = locs[:10, [2, 1, 0]]
+    p = np.full((60, 3), 0.95)
+    p[:10] = 0.2
+    offline = polarity_states(locs, p)
+    np.testing.assert_array_equal(causal_polarity_states(locs, p, lag=15), offline)
+    # too short a lag for the run: the first frames are decided before the jump comes
+    assert not causal_polarity_states(locs, p, lag=5)[:5].any()
+
+
+def test_with_a_lag_each_frame_is_decided_once_lag_frames_late():
+    rng = np.random.default_rng(2)
+    locs = walk(30) + rng.normal(0, 0.5, (30, 3, 2))
+    p = rng.uniform(0.2, 1.0, (30, 3))
+    for lag in (0, 1, 4, 29, 40):
+        filt = CausalPolarity(lag=lag)
+        decided = [
+            filt.update(*frame_scores(locs[t - 1] if t else None, locs[t], p[t])) for t in range(30)
+        ]
+        assert all(s is None for s in decided[:lag]) and None not in decided[lag:]
+        states = [s for s in decided if s is not None] + filt.undecided()
+        assert len(states) == 30
+        np.testing.assert_array_equal(states, causal_polarity_states(locs, p, lag=lag))
