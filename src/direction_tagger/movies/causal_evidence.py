@@ -80,6 +80,7 @@ class CausalEvidence:
         self._lengths = np.full((LENGTH_FRAMES, 2), np.nan)  # video px, crop px
         self._counts = [0, 0, 0, 0]  # tail keep, tail votes, travel keep, travel votes
         self.weights = (0.0, 0.0)  # the weights of the last frame judged (nats)
+        self.votes = (0, 0)  # its tail root's and travel's votes (+1 keep, -1 exchange, 0)
 
     def add(self, locs, p_within, seen: TrackedEvidence) -> float | None:
         """locs (3, 2) the model's keypoints (crop px), p_within (3,) calibrated P(within
@@ -125,6 +126,7 @@ class CausalEvidence:
             a_tail = min(a_tail, max(0.5, self.tail_accuracy))
         a_move = accuracy_from_votes(keep_m, votes_m, self.network_accuracy)
         self.weights = (logit(a_tail), logit(a_move))
+        self.votes = (tail, moving)
         return self.weights[0] * tail + self.weights[1] * moving
 
     def _steady(self, s: int, root, oldest: int, crop_body: float) -> np.ndarray:

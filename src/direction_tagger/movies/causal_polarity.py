@@ -1,30 +1,29 @@
-"""Head/tail polarity decided frame by frame, as the frames come: the forward half of the
-offline Viterbi (polarity.py), for live use.
+"""Head/tail polarity decided frame by frame, as the frames come: the offline Viterbi
+(polarity.py) run forward, for live use, optionally with a few frames of hindsight.
 
-The evidence is the offline one, frame for frame (`polarity.polarity_costs`): the cost of
-exchanging tail base and nose on a frame (logit of the calibrated chance that the model's
-polarity is right) and the moves between consecutive frames under the two states, costed
-(d / sigma)^2 / 2. Offline, the best path through the whole movie is found and read back from
-its end; live, each frame takes the state whose best path *ending there* costs less (the
-forward pass of the same Viterbi, with no look-back). So a swap is undone as soon as the moves
-into it cost more than exchanging it, but a run that the offline path would turn around only
-later (when it sees the run end) stays as predicted until the evidence says otherwise.
+The evidence is the offline chain's, frame for frame: the cost of exchanging tail base and
+nose on a frame (logit of the calibrated chance that the model's polarity is right, capped at
+the model's polarity accuracy measured by `calibrate`), plus on tracked videos the tracker's
+votes (tail root, direction of travel) weighed by their measured accuracies
+(causal_evidence.py: the same votes, their weights counted on the frames so far), and the
+moves between consecutive frames under the two states, costed (d / sigma)^2 / 2, at most
+polarity.MAX_MOVE_COST. Offline, the best path through the whole movie is read back from its
+end; live, frame t is decided when frame t + lag has come, as the best path ending there
+passes through it (a fixed-lag smoother: the Viterbi's back pointers kept for `lag` frames).
+
+With lag 0 a swap is undone as soon as the moves into it cost more than exchanging it, but a
+run of unsure frames that the offline path turns around only when it sees how the run ends
+(the model confident again, or the evidence) stays as predicted: what the lag buys. As the
+move cost is capped, the two paths' costs never differ by more than the cap: the past holds
+at most that much against the present (an earlier bound, the surest frame's exchange cost,
+is no longer needed and measured worse).
 
 sigma, offline the movie's median straight move, is here the median of the last
 `SIGMA_MOVES` straight moves (at least 1 px; 1 px before any move): what is known so far.
 
-One departure, because the filter cannot look back: how much the past may hold against the
-present is bounded. The two paths' costs may differ by at most `memory` (default: the cost
-of exchanging the surest frame, logit(Q_MAX) ~ 6.9). Without the bound, one ambiguous moment
-with large moves (the quadratic move costs reach hundreds while a frame's exchange cost is
-at most 6.9) kept the filter in the wrong state for 48 frames of unsure predictions on a
-synthetic arena video (5.3 % of its frames against the offline answer with TTA 2, 15.8 %
-without TTA); bounded, 1.4 % and 0.9 % (benchmarks/bench_live.py). The price: a run of
-confidently swapped predictions is followed after a frame or two, where the offline path,
-seeing the run end, may turn it around whole.
-
-`CausalPolarity.update` takes one frame's scores, so new evidence (another term in the
-exchange cost, or in the moves) only has to be added where the scores are made.
+With the tracker's evidence, a lag first completes its windows (the travel's, up to
+EVIDENCE_LOOKAHEAD frames: `split_lag`), the rest goes to the path. Measured in
+benchmarks/bench_live.py (README).
 """
 
 from __future__ import annotations
@@ -33,12 +32,15 @@ from collections import deque
 
 import numpy as np
 
-from .causal_evidence import FULL_LOOKAHEAD as EVIDENCE_LOOKAHEAD
 from .causal_evidence import CausalEvidence
-from .polarity import MAX_MOVE_COST, Q_MAX, exchanged, polarity_costs
+from .evidence import TRAVEL_HALF_WINDOW
+from .polarity import MAX_MOVE_COST, exchanged, polarity_costs
 
 SIGMA_MOVES = 1000  # straight moves the running sigma looks back over (~33 s at 30 fps)
-MEMORY = float(np.log(Q_MAX / (1 - Q_MAX)))  # the surest frame's exchange cost, ~6.9
+# frames of a lag that go to the evidence's windows before the path: the travel's complete
+# (the tail root's steadiness check then sees 7 frames back and 3 ahead). Measured against 0,
+# 1, 2, 5 and 7 on the synthetic arena and real videos (bench_live.py).
+EVIDENCE_LOOKAHEAD = TRAVEL_HALF_WINDOW
 
 
 class CausalPolarity:
@@ -49,9 +51,8 @@ class CausalPolarity:
     Viterbi's back pointers, kept for the last `lag` frames only). lag 0 is the forward
     filter; a lag as long as the movie is the offline path (same costs)."""
 
-    def __init__(self, sigma_moves: int = SIGMA_MOVES, memory: float = MEMORY, lag: int = 0):
+    def __init__(self, sigma_moves: int = SIGMA_MOVES, lag: int = 0):
         self._moves = np.zeros(sigma_moves)  # a ring of the last straight moves (px)
-        self.memory = float(memory)
         self.lag = int(lag)
         if self.lag < 0:
             raise ValueError(f"lag is 0 or more frames, got {lag}")
@@ -93,7 +94,7 @@ class CausalPolarity:
                 self._back.append((into0 < stay0, not (into1 < stay1)))
             best0, best1 = min(stay0, into0), min(stay1, into1) + float(exchange_cost)
             low = min(best0, best1)  # only the difference matters: keep the numbers small
-            self._totals = (min(best0 - low, self.memory), min(best1 - low, self.memory))
+            self._totals = (best0 - low, best1 - low)
         if self.lag and len(self._back) < self.lag:
             return None
         return self.pending()[0]
@@ -120,8 +121,8 @@ class CausalPolarity:
 
 def split_lag(lag: int, evidence: bool) -> tuple[int, int]:
     """(evidence look-ahead, filter lag) of a total `lag` (frames): with the tracker's
-    evidence, its windows are completed first (causal_evidence.FULL_LOOKAHEAD frames), the
-    rest goes to the path; without, all to the path."""
+    evidence, its windows are completed first (EVIDENCE_LOOKAHEAD frames), the rest goes to
+    the path; without, all to the path."""
     lookahead = min(lag, EVIDENCE_LOOKAHEAD) if evidence else 0
     return lookahead, lag - lookahead
 
@@ -204,13 +205,12 @@ def causal_states(
     straight,
     crossed,
     sigma_moves: int = SIGMA_MOVES,
-    memory: float = MEMORY,
     lag: int = 0,
 ) -> np.ndarray:
     """(M,) bool: the live filter's states over a whole movie, from the offline costs
     (`polarity_costs`): what `live` would have decided with this `lag`, to compare with
     `viterbi_states` (the last `lag` frames decided at the movie's end, as `live` does)."""
-    filt = CausalPolarity(sigma_moves, memory, lag)
+    filt = CausalPolarity(sigma_moves, lag)
     m = len(exchange_cost)
     states = []
     for t in range(m):
@@ -227,7 +227,6 @@ def causal_polarity_states(
     locs,
     p_within,
     sigma_moves: int = SIGMA_MOVES,
-    memory: float = MEMORY,
     lag: int = 0,
     evidence_log_odds=None,
     network_accuracy: float | None = None,
@@ -238,7 +237,7 @@ def causal_polarity_states(
     if len(locs) == 0:
         return np.zeros(0, bool)
     costs = polarity_costs(locs, p_within, evidence_log_odds, network_accuracy)
-    return causal_states(*costs, sigma_moves, memory, lag)
+    return causal_states(*costs, sigma_moves, lag)
 
 
 def apply_states(locs, states) -> np.ndarray:
