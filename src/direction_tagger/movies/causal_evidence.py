@@ -22,7 +22,6 @@ table's columns); pixel centres at integers.
 
 from __future__ import annotations
 
-import warnings
 from collections import deque
 from dataclasses import dataclass
 
@@ -77,7 +76,8 @@ class CausalEvidence:
     def reset(self) -> None:
         self._frames: deque = deque(maxlen=self._size)  # (locs, trusted, root, centre)
         self._newest = -1  # index of the newest frame
-        self._lengths = np.full((LENGTH_FRAMES, 2), np.nan)  # video px, crop px
+        self._lengths = np.zeros((LENGTH_FRAMES, 2))  # a ring of measured lengths: video, crop px
+        self._measured = 0  # lengths measured so far
         self._counts = [0, 0, 0, 0]  # tail keep, tail votes, travel keep, travel votes
         self.weights = (0.0, 0.0)  # the weights of the last frame judged (nats)
         self.votes = (0, 0)  # its tail root's and travel's votes (+1 keep, -1 exchange, 0)
@@ -87,7 +87,10 @@ class CausalEvidence:
         2 px), `seen` the tracker's evidence of this frame."""
         self._newest += 1
         length = float(seen.body_length_px)
-        self._lengths[self._newest % LENGTH_FRAMES] = (length, length * CROP_PX / seen.crop_side)
+        if np.isfinite(length):
+            here = self._measured % LENGTH_FRAMES
+            self._lengths[here] = (length, length * CROP_PX / seen.crop_side)
+            self._measured += 1
         trusted = bool(trusted_frames(np.asarray(p_within, np.float64)[None])[0])
         root = np.asarray(seen.tail_root, np.float64)
         centre = np.asarray(seen.centre, np.float64)
@@ -107,9 +110,9 @@ class CausalEvidence:
     def _judge(self, s: int) -> float:
         """Frame s's log odds, from the frames up to the newest."""
         oldest = self._newest - len(self._frames) + 1
-        with warnings.catch_warnings():  # no length measured yet: NaN, no vote
-            warnings.simplefilter("ignore", RuntimeWarning)
-            body, crop_body = np.nanmedian(self._lengths, axis=0)
+        body, crop_body = np.nan, np.nan  # no length measured yet: no vote
+        if self._measured:
+            body, crop_body = np.median(self._lengths[: self._measured], axis=0)
         locs, trusted, root, _ = self._row(s)
         root = self._steady(s, root, oldest, crop_body)
         travel = self._travel(s, oldest, body)
@@ -135,7 +138,8 @@ class CausalEvidence:
             return root
         first, last = max(oldest, s - ROOT_HALF), min(self._newest, s + ROOT_HALF)
         roots = np.array([self._row(i)[2] for i in range(first, last + 1)])
-        median = np.nanmedian(roots, axis=0)  # the frame's own root is finite
+        roots = roots[np.isfinite(roots).all(axis=1)]  # the frame's own is among them
+        median = np.median(roots, axis=0)
         if np.linalg.norm(root - median) > ROOT_MAX_OFF * crop_body:
             return np.full(2, np.nan)
         return root
