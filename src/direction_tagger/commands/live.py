@@ -175,8 +175,7 @@ def register(subparsers) -> None:
         "--zmq",
         metavar="ADDRESS",
         help="also publish one JSON message per frame on a ZeroMQ PUB socket bound here "
-        "(tcp://127.0.0.1:5556), or connected to a subscriber that bound it (>tcp://HOST:PORT); "
-        "needs pyzmq (pip install 'direction-tagger[zmq]')",
+        "(e.g. tcp://127.0.0.1:5556); needs pyzmq (pip install 'direction-tagger[zmq]')",
     )
     p.add_argument(
         "--zmq-wait",

@@ -116,12 +116,11 @@ def import_zmq():
 
 
 class ZmqSink:
-    """A ZeroMQ publisher: one message per frame, `json_message` (the UDP datagram), no
-    topic frame (subscribe to b"" for all). `address` is bound (tcp://127.0.0.1:5556,
-    tcp://*:5556), or connected to where a subscriber bound it when written
-    >tcp://HOST:PORT (CZMQ's convention). A publisher drops what it sends before a
-    subscriber has joined: `wait_s` waits that long for the first (an XPUB socket sees the
-    subscription come in), so that no frame is lost at the start; False if none came."""
+    """A ZeroMQ publisher bound at `address` (tcp://127.0.0.1:5556, tcp://*:5556): one
+    message per frame, `json_message` (the UDP datagram), no topic frame (subscribe to b""
+    for all). A publisher drops what it sends before a subscriber has joined: `wait_s` waits
+    that long for the first (an XPUB socket sees the subscription come in), so that no frame
+    is lost at the start; `subscribed` says whether one came (None: not waited)."""
 
     def __init__(self, address: str, wait_s: float = 0.0, high_water_mark: int = 10_000):
         zmq = import_zmq()
@@ -130,10 +129,7 @@ class ZmqSink:
         self.socket.setsockopt(zmq.SNDHWM, high_water_mark)  # frames queued per slow reader
         self.socket.setsockopt(zmq.LINGER, 2000)  # ms to deliver what is queued on close
         try:
-            if address.startswith(">"):
-                self.socket.connect(address[1:])
-            else:
-                self.socket.bind(address.removeprefix("@"))
+            self.socket.bind(address)
         except zmq.ZMQError as err:
             from ..io import DataError
 
