@@ -4,14 +4,16 @@ frame by frame (movies/causal_polarity.py)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from direction_tagger.movies.causal_polarity import (
     CausalPolarity,
     causal_polarity_states,
     causal_states,
     frame_scores,
+    live_polarity,
 )
-from direction_tagger.movies.polarity import polarity_costs, polarity_states
+from direction_tagger.movies.polarity import polarity_certainty, polarity_costs, polarity_states
 
 
 def walk(m: int = 60, heading_deg=None) -> np.ndarray:
@@ -115,6 +117,30 @@ def test_with_a_lag_each_frame_is_decided_once_lag_frames_late():
             filt.update(*frame_scores(locs[t - 1] if t else None, locs[t], p[t])) for t in range(30)
         ]
         assert all(s is None for s in decided[:lag]) and None not in decided[lag:]
-        states = [s for s in decided if s is not None] + filt.undecided()
+        states = [s for s in decided if s is not None] + [s for s, _ in filt.undecided()]
         assert len(states) == 30
         np.testing.assert_array_equal(states, causal_polarity_states(locs, p, lag=lag))
+
+
+def test_a_lag_over_the_whole_movie_gives_the_offline_certainty():
+    """Certainty is the posterior of the chosen state over all paths (forward-backward):
+    with the whole movie in the lag, the offline polarity_certainty, frame for frame (moves
+    of under 1 px, and few swaps: both sigmas are 1 px). A run of 8 swapped frames whose
+    exchange costs (~2.9 each) about match the two jumps that bound it (12 nats each) is in
+    doubt."""
+    rng = np.random.default_rng(3)
+    locs = walk(40)
+    swapped = [8, *range(20, 28)]
+    locs[swapped] = locs[swapped][:, [2, 1, 0]]
+    p = rng.uniform(0.88, 0.92, (40, 3))
+    costs = polarity_costs(locs, p)
+    offline = polarity_states(locs, p)
+    states, certainty = live_polarity(locs, p, lag=40)
+    np.testing.assert_array_equal(states, offline)
+    np.testing.assert_allclose(certainty, polarity_certainty(*costs, offline), atol=1e-9)
+    assert certainty.min() < 0.9  # some frames are in doubt
+    # with no lag, each frame's certainty given the frames up to it: the last frame's is
+    # the whole movie's, the others differ
+    _, forward = live_polarity(locs, p, lag=0)
+    assert forward[-1] == pytest.approx(polarity_certainty(*costs, states)[-1])
+    assert np.abs(forward - certainty).max() > 0.1

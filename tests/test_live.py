@@ -91,7 +91,8 @@ def assert_messages_are_the_rows(messages, live: pd.DataFrame) -> None:
             message["raw"]["tail_base"], row[["base_x_raw", "base_y_raw"]], atol=1e-6
         )
         assert message["head_direction_deg"] == pytest.approx(row["head_direction_deg"], abs=1e-6)
-        assert set(message["flags"]) == {"jump", "uncertain", "geometry", "swap"}
+        assert set(message["flags"]) == {"jump", "uncertain", "geometry", "swap", "polarity"}
+        assert message["polarity_certainty"] == pytest.approx(row["polarity_certainty"], abs=1e-6)
         assert set(message["p_within_2px"]) == {"tail_base", "neck", "nose"}
 
 

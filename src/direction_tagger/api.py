@@ -43,6 +43,7 @@ class Result:
     p_within_2px: np.ndarray  # (N, 3) calibrated (the confidence when uncalibrated)
     p_within_3px: np.ndarray | None
     polarity_exchanged: np.ndarray  # (N,) bool
+    polarity_certainty: np.ndarray  # (N,) posterior of the chosen polarity, frames so far
     body_direction_deg: np.ndarray  # (N,)
     head_direction_deg: np.ndarray  # (N,)
     flags: dict  # {qc flag: (N,) bool}
@@ -56,7 +57,10 @@ class Result:
         from .io import KEYPOINTS
         from .movies.tables import movie_table
 
-        extra = {"polarity_exchanged": self.polarity_exchanged}
+        extra = {
+            "polarity_exchanged": self.polarity_exchanged,
+            "polarity_certainty": self.polarity_certainty,
+        }
         for k, name in enumerate(KEYPOINTS):
             extra[f"{name}_p_within_2px"] = self.p_within_2px[:, k]
         return movie_table(
@@ -178,7 +182,8 @@ class Tagger:
         path's keypoints, then the causal polarity and QC, as `predict_frame` would give them
         frame by frame. Independent of the live stream (`predict_frame`, `track`)."""
         from .geometry import body_direction, head_direction
-        from .movies.causal_polarity import apply_states, live_polarity_states
+        from .movies.causal_polarity import apply_states, live_polarity
+        from .movies.postprocess import POLARITY_MIN_CERTAINTY
 
         frames = np.asarray(frames)
         if frames.ndim != 3 or frames.shape[1:] != (50, 50) or frames.dtype != np.uint8:
@@ -190,10 +195,10 @@ class Tagger:
         confidence = pred.confidence.astype(np.float64)
         spread = pred.spread.astype(np.float64)
         p2, p3 = self.stream.calibrated(confidence, spread)
-        states = np.zeros(len(raw), bool)
+        states, certainty = np.zeros(len(raw), bool), np.ones(len(raw))
         if self.stream.polarity:
             stream = self.stream
-            states = live_polarity_states(
+            states, certainty = live_polarity(
                 raw, p2, stream.polarity_lag, self.fps, stream.network_accuracy
             )
         locs = apply_states(raw, states)
@@ -207,6 +212,7 @@ class Tagger:
         flags = sequence_flags(
             locs, confidence, spread, p3, self.fps, self.stream.reference, self.stream.checks
         )
+        flags["polarity"] = certainty < POLARITY_MIN_CERTAINTY
         return Result(
             locs,
             raw,
@@ -215,6 +221,7 @@ class Tagger:
             p2,
             p3,
             states,
+            certainty,
             body_direction(locs),
             head_direction(locs),
             flags,

@@ -21,6 +21,7 @@ def record(result, capture_time: float) -> dict:
     row["body_direction_deg"] = result.body_direction_deg
     row["head_direction_deg"] = result.head_direction_deg
     row["polarity_exchanged"] = int(result.polarity_exchanged)
+    row["polarity_certainty"] = float(result.polarity_certainty)
     for k, name in enumerate(KEYPOINTS):
         row[f"{name}_confidence"] = float(result.confidence[k])
         row[f"{name}_spread_px"] = float(result.spread[k])
@@ -83,6 +84,7 @@ def json_message(row: dict) -> bytes:
     for key in ("body_direction_deg", "head_direction_deg"):
         message[key] = row[key]
     message["polarity_exchanged"] = bool(row["polarity_exchanged"])
+    message["polarity_certainty"] = row["polarity_certainty"]
     message["flags"] = {c[3:]: bool(v) for c, v in row.items() if c.startswith("qc_")}
     message["sent_time_s"] = time.time()
     return json.dumps(_finite(message), allow_nan=False).encode()

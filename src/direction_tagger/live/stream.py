@@ -23,6 +23,7 @@ import numpy as np
 from ..evaluate.calibration import p_within
 from ..geometry import body_direction, head_direction
 from ..movies.causal_polarity import LivePolarity
+from ..movies.postprocess import POLARITY_MIN_CERTAINTY, network_accuracy
 from ..movies.qc import qc_flags
 
 QC_LOOKBACK = 3  # qc_flags compares a frame with the two before it
@@ -48,6 +49,8 @@ class FrameResult:
     body_direction_deg: float  # tail base -> neck
     head_direction_deg: float  # neck -> nose
     flags: dict = field(default_factory=dict)  # {qc flag: bool}
+    # posterior of the chosen polarity given the frames so far (flag `polarity` below 0.9)
+    polarity_certainty: float = 1.0
     # with tracking (Tagger.track): the crop in the video, and the keypoints in video px
     crop_x: float = float("nan")
     crop_y: float = float("nan")
@@ -74,8 +77,6 @@ class CausalStream:
         polarity: bool = True,
         polarity_lag: int = 0,
     ):
-        from ..movies.postprocess import network_accuracy
-
         self.calibration, self.reference, self.fps = calibration, reference, float(fps)
         self.checks = dict(DEFAULT_CHECKS | (checks or {}))
         if calibration is not None:
@@ -118,7 +119,7 @@ class CausalStream:
         self._waiting.append((self._frame, raw, confidence, spread, p2, p3, tracked))
         self._frame += 1
         if not self.polarity:
-            return self._result(False)
+            return self._result(False, 1.0)
         if self._polarity is None:
             self._polarity = LivePolarity(
                 self.polarity_lag,
@@ -127,17 +128,17 @@ class CausalStream:
                 self.tail_accuracy,
                 evidence=seen is not None,
             )
-        state = self._polarity.add(raw, p2, seen)
-        return None if state is None else self._result(state)
+        answer = self._polarity.add(raw, p2, seen)
+        return None if answer is None else self._result(*answer)
 
     def flush(self) -> list[FrameResult]:
         """The results not made yet (the last `polarity_lag` frames), at a stream's end."""
         states = [] if self._polarity is None else self._polarity.flush()
-        results = [self._result(state) for state in states]
+        results = [self._result(*answer) for answer in states]
         self._polarity = None  # a stream going on after this starts the filter afresh
         return results
 
-    def _result(self, exchanged: bool) -> FrameResult:
+    def _result(self, exchanged: bool, certainty: float) -> FrameResult:
         """The oldest waiting frame's result, with its polarity decided."""
         frame, raw, confidence, spread, p2, p3, tracked = self._waiting.popleft()
         order = [2, 1, 0] if exchanged else [0, 1, 2]
@@ -156,7 +157,8 @@ class CausalStream:
             polarity_exchanged=bool(exchanged),
             body_direction_deg=float(body_direction(shown[None])[0]),
             head_direction_deg=float(head_direction(shown[None])[0]),
-            flags=self._flags(),
+            flags=self._flags() | {"polarity": certainty < POLARITY_MIN_CERTAINTY},
+            polarity_certainty=float(certainty),
             lag_frames=self._frame - 1 - frame,
             tracked=tracked,
         )

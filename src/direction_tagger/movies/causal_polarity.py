@@ -28,6 +28,7 @@ benchmarks/bench_live.py (README).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
@@ -49,7 +50,12 @@ class CausalPolarity:
     `lag`: frames of look-ahead (a fixed-lag smoother). Frame t is decided when frame
     t + lag has come: the best path ending at t + lag, read back `lag` steps (the offline
     Viterbi's back pointers, kept for the last `lag` frames only). lag 0 is the forward
-    filter; a lag as long as the movie is the offline path (same costs)."""
+    filter; a lag as long as the movie is the offline path (same costs).
+
+    `certainty` (after `update`): the posterior probability of the state returned, from the
+    same costs read as negative log probabilities summed over all paths
+    (polarity.polarity_certainty) given the frames so far: a forward pass, and a backward
+    one over the last `lag` frames."""
 
     def __init__(self, sigma_moves: int = SIGMA_MOVES, lag: int = 0):
         self._moves = np.zeros(sigma_moves)  # a ring of the last straight moves (px)
@@ -64,6 +70,11 @@ class CausalPolarity:
         self._totals: tuple[float, float] | None = None  # best path cost ending in state 0 / 1
         # per frame of the last `lag`: (best state before it on the path to 0, ... to 1)
         self._back: deque = deque(maxlen=max(1, self.lag))
+        # the forward pass over all paths: (cost of state 0, of state 1) of the last lag + 1
+        # frames, and (same, cross, exchange cost) into each of the last `lag`
+        self._forward: deque = deque(maxlen=self.lag + 1)
+        self._steps: deque = deque(maxlen=max(1, self.lag))
+        self.certainty = 1.0
 
     @property
     def sigma(self) -> float:
@@ -80,6 +91,7 @@ class CausalPolarity:
         if self._totals is None:
             cost = float(exchange_cost)
             self._totals = (max(0.0, -cost), max(0.0, cost))
+            self._forward.append(self._totals)
         else:
             self._moves[self._count % len(self._moves)] = straight
             self._count += 1
@@ -95,9 +107,35 @@ class CausalPolarity:
             best0, best1 = min(stay0, into0), min(stay1, into1) + float(exchange_cost)
             low = min(best0, best1)  # only the difference matters: keep the numbers small
             self._totals = (best0 - low, best1 - low)
+            f0, f1 = self._forward[-1]  # the forward pass: all paths, not only the best
+            sum0 = _sum_costs(f0 + same, f1 + cross)
+            sum1 = _sum_costs(f1 + same, f0 + cross) + float(exchange_cost)
+            low = min(sum0, sum1)
+            self._forward.append((sum0 - low, sum1 - low))
+            if self.lag:
+                self._steps.append((same, cross, float(exchange_cost)))
         if self.lag and len(self._back) < self.lag:
             return None
-        return self.pending()[0]
+        state = self.pending()[0]
+        p1 = self.exchange_probabilities()[0]
+        self.certainty = p1 if state else 1.0 - p1
+        return state
+
+    def exchange_probabilities(self) -> list[float]:
+        """P(state 1) of the frames `pending` gives, given the frames so far."""
+        forward, steps = list(self._forward), list(self._steps)
+        out = [0.0] * len(forward)
+        b0 = b1 = 0.0  # backward costs from the newest frame
+        for i in range(len(forward) - 1, -1, -1):
+            c0, c1 = forward[i][0] + b0, forward[i][1] + b1
+            out[i] = 1.0 / (1.0 + math.exp(max(-700.0, min(700.0, c1 - c0))))
+            if i:
+                same, cross, unary = steps[i - 1]
+                b0, b1 = (
+                    _sum_costs(same + b0, cross + unary + b1),
+                    _sum_costs(cross + b0, same + unary + b1),
+                )
+        return out
 
     def pending(self) -> list[bool]:
         """The states of the frames not decided yet (the last lag + 1, or all so far), on
@@ -112,11 +150,19 @@ class CausalPolarity:
             states.append(state)
         return states[::-1]
 
-    def undecided(self) -> list[bool]:
+    def undecided(self) -> list[tuple[bool, float]]:
         """`pending` less the frame `update` has already returned: what is left to decide
-        at the end of a stream, oldest first."""
+        at the end of a stream, oldest first, each (state, certainty)."""
         states = self.pending()
-        return states[1:] if states and self._count >= self.lag else states
+        p1 = self.exchange_probabilities()
+        pairs = [(state, p if state else 1.0 - p) for state, p in zip(states, p1)]
+        return pairs[1:] if pairs and self._count >= self.lag else pairs
+
+
+def _sum_costs(a: float, b: float) -> float:
+    """-log(exp(-a) + exp(-b)): two paths' costs (nats) summed as probabilities."""
+    low, high = (a, b) if a < b else (b, a)
+    return low - math.log1p(math.exp(low - high))
 
 
 def split_lag(lag: int, evidence: bool) -> tuple[int, int]:
@@ -156,23 +202,25 @@ class LivePolarity:
         self._waiting: deque = deque()  # (locs, p) of frames whose evidence is not judged
         self._previous = None  # the locs of the last frame the filter took
 
-    def _enter(self, log_odds: float) -> bool | None:
+    def _enter(self, log_odds: float) -> tuple[bool, float] | None:
         locs, p = self._waiting.popleft()
         cost, straight, crossed = frame_scores(self._previous, locs, p, self.network_accuracy)
         self._previous = locs
-        return self.filter.update(cost + log_odds, straight, crossed)
+        state = self.filter.update(cost + log_odds, straight, crossed)
+        return None if state is None else (state, self.filter.certainty)
 
-    def add(self, locs, p_within, seen=None) -> bool | None:
-        """locs (3, 2) the model's keypoints, p_within (3,) calibrated P(within 2 px),
-        `seen` the tracker's causal_evidence.TrackedEvidence (with `evidence` only)."""
+    def add(self, locs, p_within, seen=None) -> tuple[bool, float] | None:
+        """(state, its certainty) of the frame `lag` back, or None, after this frame: locs
+        (3, 2) the model's keypoints, p_within (3,) calibrated P(within 2 px), `seen` the
+        tracker's causal_evidence.TrackedEvidence (with `evidence` only)."""
         self._waiting.append((np.asarray(locs, np.float64), np.asarray(p_within, np.float64)))
         if self.evidence is None:
             return self._enter(0.0)
         log_odds = self.evidence.add(locs, p_within, seen)
         return None if log_odds is None else self._enter(log_odds)
 
-    def flush(self) -> list[bool]:
-        """The states of the frames not decided yet, with what came before the end."""
+    def flush(self) -> list[tuple[bool, float]]:
+        """(state, certainty) of the frames not decided yet, with what came before the end."""
         decided = []
         if self.evidence is not None:
             for log_odds in self.evidence.flush():
@@ -220,7 +268,7 @@ def causal_states(
             state = filt.update(exchange_cost[t], straight[t - 1], crossed[t - 1])
         if state is not None:
             states.append(state)
-    return np.array(states + filt.undecided(), bool)
+    return np.array(states + [state for state, _ in filt.undecided()], bool)
 
 
 def causal_polarity_states(
@@ -246,7 +294,7 @@ def apply_states(locs, states) -> np.ndarray:
     return np.where(np.asarray(states, bool)[:, None, None], exchanged(locs), locs)
 
 
-def live_polarity_states(
+def live_polarity(
     locs,
     p_within,
     lag: int = 0,
@@ -254,13 +302,21 @@ def live_polarity_states(
     network_accuracy: float | None = None,
     tail_accuracy: float | None = None,
     seen=None,
-) -> np.ndarray:
-    """(M,) bool: what `live` decides for M frames, frame by frame through LivePolarity;
-    `seen`: M causal_evidence.TrackedEvidence of a tracked video (None: no tracker)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """((M,) bool exchanged, (M,) certainty): what `live` decides for M frames, frame by
+    frame through LivePolarity; `seen`: M causal_evidence.TrackedEvidence of a tracked video
+    (None: no tracker)."""
     live = LivePolarity(lag, fps, network_accuracy, tail_accuracy, evidence=seen is not None)
-    states = []
+    decided = []
     for t in range(len(locs)):
-        state = live.add(locs[t], p_within[t], None if seen is None else seen[t])
-        if state is not None:
-            states.append(state)
-    return np.array(states + live.flush(), bool)
+        answer = live.add(locs[t], p_within[t], None if seen is None else seen[t])
+        if answer is not None:
+            decided.append(answer)
+    decided += live.flush()
+    states = np.array([state for state, _ in decided], bool)
+    return states, np.array([certainty for _, certainty in decided], np.float64)
+
+
+def live_polarity_states(*args, **options) -> np.ndarray:
+    """(M,) bool: `live_polarity`'s states."""
+    return live_polarity(*args, **options)[0]
