@@ -14,8 +14,8 @@
 Conventions are the tables': (x, y) px, x = column, y = row, pixel centres at integers;
 keypoints in the order tail base, neck, nose; angles degrees in [0, 360), 0 = right, 90 = up
 on screen. Everything a result holds is decided from its frame and the frames before it
-(causal): head/tail polarity by the forward filter (movies/causal_polarity.py), the QC flags
-that need no later frame. The keypoints before polarity (`locs_raw`) are the batch
+(causal): head/tail polarity by the forward filter (movies/causal_polarity.py; with
+`polarity_lag=k`, k frames later), the QC flags that need no later frame. The keypoints before polarity (`locs_raw`) are the batch
 `predict` command's, to float rounding (tested within 1e-4 px).
 """
 

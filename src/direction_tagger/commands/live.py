@@ -145,7 +145,8 @@ def register(subparsers) -> None:
         description="One frame in, its keypoints, body and head direction, calibrated P and "
         "causal QC flags out, as soon as it is tagged: one thread waits for frames, no "
         "batching, torch set up for single-frame latency. Head/tail polarity is decided "
-        "causally (forward filter). Every record has the frame's capture time and the "
+        "causally (the offline Viterbi run forward over the same evidence), on the frame or "
+        "--polarity-lag frames later. Every record has the frame's capture time and the "
         "time it was sent (seconds since the epoch).",
     )
     p.add_argument("--run", type=Path, help="a run folder (results/RUN): model, calibration")
