@@ -6,17 +6,20 @@
    (10,000), for 50x50 crops and for 640x480 arena frames with tracking, each on an idle
    machine and with another process keeping one core busy. A frame is never dropped; one
    that arrives while the previous is still being tagged waits, and its wait counts.
-2. Polarity: how often the causal (forward-only) filter disagrees with the offline Viterbi,
-   on synthetic arena videos tracked and predicted as the workflow does (and on a real video
-   with --real-video, measurement only); on the synthetic ones also how often each leaves
-   head and tail the wrong way round against the ground truth.
+2. Polarity: how often the live filter, for each lag k of --lags (frames a decision waits),
+   disagrees with the workflow's offline polarity (the Viterbi over the whole movie, with the
+   tracker's evidence and the calibrated polarity accuracy), on synthetic arena videos
+   tracked and predicted as the workflow does (and on a real video with --real-video,
+   measurement only); also among the frames live does not flag `polarity`, and on the
+   synthetic ones how often each leaves head and tail the wrong way round against the truth.
 
 Without a trained --run it trains its own model first (the demo's architecture,
 fast_heatmap_unet, on synthetic frames, --train-steps steps; into --run when given) and
 calibrates it for TTA 0 and 2.
 
     python benchmarks/bench_live.py [--frames 10000] [--run results/demo] [--tta 2]
-                                    [--real-video VIDEO.mp4] [--skip-latency] [--skip-polarity]
+                                    [--real-video VIDEO.mp4] [--lags 0,3,5,10,15]
+                                    [--skip-latency] [--skip-polarity]
 """
 
 from __future__ import annotations
