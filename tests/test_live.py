@@ -181,6 +181,7 @@ def test_raw_frames_on_stdin_are_tagged_like_the_file(run, tmp_path):
         (["--input", "-", "--size", "50by50"], "WIDTHxHEIGHT"),
         (["--input", "MOVIE", "--udp", "localhost"], "HOST:PORT"),
         (["--input", "nothing.mp4"], "no such file"),
+        (["--input", "MOVIE", "--zmq", "127.0.0.1:5556"], "expected e.g. tcp://127.0.0.1:5556"),
     ],
 )
 def test_bad_live_inputs_are_one_line(run, tmp_path, capsys, extra, expected):

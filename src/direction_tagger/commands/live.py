@@ -112,21 +112,21 @@ def run_live(args) -> int:
         tag, prepare = tagger.tag_tracked, tagger.find  # finding overlaps tagging
     else:
         tag, prepare = tagger.predict_frame, None
-    sinks = []
-    out = None
-    if args.out:
-        out = open(args.out, "w", newline="")
-        sinks.append(CsvSink(out))
-    elif address is None and not args.zmq:
-        sinks.append(CsvSink(sys.stdout))
-    if address is not None:
-        sinks.append(UdpSink(*address))
-    if args.zmq:
-        zmq_sink = ZmqSink(args.zmq, args.zmq_wait)
-        sinks.append(zmq_sink)
-        if zmq_sink.subscribed is False:
-            print(f"live: no subscriber on {args.zmq} after {args.zmq_wait:g} s", file=sys.stderr)
+    sinks, out = [], None
     try:
+        if args.zmq:  # bound first: a bad address leaves no empty --out behind
+            zmq_sink = ZmqSink(args.zmq, args.zmq_wait)
+            sinks.append(zmq_sink)
+            if zmq_sink.subscribed is False:
+                note = f"live: no subscriber on {args.zmq} after {args.zmq_wait:g} s"
+                print(note, file=sys.stderr)
+        if args.out:
+            out = open(args.out, "w", newline="")
+            sinks.append(CsvSink(out))
+        elif address is None and not args.zmq:
+            sinks.append(CsvSink(sys.stdout))
+        if address is not None:
+            sinks.append(UdpSink(*address))
         frames = paced(source.frames, source.fps) if args.realtime else source.frames
         stats = run_loop(frames, tag, sinks, args.max_frames, prepare, tagger.flush)
     finally:
