@@ -6,17 +6,20 @@
    (10,000), for 50x50 crops and for 640x480 arena frames with tracking, each on an idle
    machine and with another process keeping one core busy. A frame is never dropped; one
    that arrives while the previous is still being tagged waits, and its wait counts.
-2. Polarity: how often the causal (forward-only) filter disagrees with the offline Viterbi,
-   on synthetic arena videos tracked and predicted as the workflow does (and on a real video
-   with --real-video, measurement only); on the synthetic ones also how often each leaves
-   head and tail the wrong way round against the ground truth.
+2. Polarity: how often the live filter, for each lag k of --lags (frames a decision waits),
+   disagrees with the workflow's offline polarity (the Viterbi over the whole movie, with the
+   tracker's evidence and the calibrated polarity accuracy), on synthetic arena videos
+   tracked and predicted as the workflow does (and on a real video with --real-video,
+   measurement only); also among the frames live does not flag `polarity`, and on the
+   synthetic ones how often each leaves head and tail the wrong way round against the truth.
 
 Without a trained --run it trains its own model first (the demo's architecture,
 fast_heatmap_unet, on synthetic frames, --train-steps steps; into --run when given) and
 calibrates it for TTA 0 and 2.
 
     python benchmarks/bench_live.py [--frames 10000] [--run results/demo] [--tta 2]
-                                    [--real-video VIDEO.mp4] [--skip-latency] [--skip-polarity]
+                                    [--real-video VIDEO.mp4] [--lags 0,3,5,10,15]
+                                    [--skip-latency] [--skip-polarity]
 """
 
 from __future__ import annotations
@@ -155,11 +158,22 @@ def latency_section(run: Path, tta, frames: int, fps: float) -> None:
     )
 
 
-def polarity_on(tagger, video: Path, work: Path, truth=None) -> dict:
-    """Track (the workflow's settings), predict, then offline and causal polarity."""
+def polarity_on(tagger, video: Path, work: Path, lags, truth=None) -> dict:
+    """Track and predict (the workflow's settings), then the workflow's offline polarity (the
+    tracker's evidence from the track table, the calibration's polarity accuracy) and the
+    live one for each lag, fed the same table row by row."""
+    import pandas as pd
+
     from direction_tagger.io import load_movie
-    from direction_tagger.movies.causal_polarity import apply_states, causal_polarity_states
-    from direction_tagger.movies.polarity import polarity_states
+    from direction_tagger.movies.causal_evidence import evidence_rows
+    from direction_tagger.movies.causal_polarity import apply_states, live_polarity
+    from direction_tagger.movies.evidence import evidence_from_track
+    from direction_tagger.movies.polarity import choose_polarity
+    from direction_tagger.movies.postprocess import (
+        POLARITY_MIN_CERTAINTY,
+        evidence_log_odds,
+        network_accuracy,
+    )
     from direction_tagger.videos.crop import video_to_crop
     from direction_tagger.videos.reader import video_info
     from direction_tagger.videos.track import track_video
@@ -168,12 +182,30 @@ def polarity_on(tagger, video: Path, work: Path, truth=None) -> dict:
     pred = tagger.predictor.predict(load_movie(work / "m.npz").images, tta=tagger.tta)
     p2, _ = tagger.stream.calibrated(pred.confidence, pred.spread)
     raw = pred.locs.astype(np.float64)
-    offline, causal = polarity_states(raw, p2), causal_polarity_states(raw, p2)
-    out = {"frames": len(raw), "disagree": float(np.mean(offline != causal))}
+    table = pd.read_csv(work / "t.csv")
+    times = table["time_s"].to_numpy(float)
+    fps = 1.0 / float(np.median(np.diff(times)))  # as the smooth command reads it
+    accuracy = network_accuracy(tagger.calibration)
+    tail = ((tagger.stream.reference or {}).get("tail_root") or {}).get("accuracy")
+    evidence = evidence_from_track(table, fps, tail)
+    offline, certainty = choose_polarity(
+        raw, p2, evidence_log_odds(raw, p2, evidence, tagger.calibration), accuracy
+    )
+    sure = certainty >= POLARITY_MIN_CERTAINTY  # the frames offline does not flag `polarity`
+    seen = evidence_rows(table)
+    out = {"frames": len(raw), "lags": {}, "wrong": {}}
+    causal = {}
+    for lag in lags:
+        causal[lag], live_certainty = live_polarity(raw, p2, lag, fps, accuracy, tail, seen)
+        differ = offline != causal[lag]
+        unflagged = live_certainty >= POLARITY_MIN_CERTAINTY  # live's own `polarity` flag
+        out["lags"][lag] = {
+            "disagree": float(differ.mean()),
+            "disagree_unflagged": float(differ[unflagged].mean()),
+            "flagged": float(1 - unflagged.mean()),
+            "disagree_offline_sure": float(differ[sure].mean()),
+        }
     if truth is not None:
-        import pandas as pd
-
-        table = pd.read_csv(work / "t.csv")
         centres, sides = table[["crop_x", "crop_y"]].to_numpy(), table["crop_side"].to_numpy()
         true = video_to_crop(truth, centres, sides)
 
@@ -183,38 +215,53 @@ def polarity_on(tagger, video: Path, work: Path, truth=None) -> dict:
             to_base = np.linalg.norm(locs[:, 2] - true[:, 0], axis=-1)
             return float(np.mean(to_base < to_nose))
 
-        out |= {"wrong_raw": wrong(np.zeros(len(raw), bool)), "wrong_offline": wrong(offline)}
-        out["wrong_causal"] = wrong(causal)
+        out["wrong"] = {"raw": wrong(np.zeros(len(raw), bool)), "offline": wrong(offline)}
+        out["wrong"] |= {lag: wrong(states) for lag, states in causal.items()}
     return out
 
 
-def polarity_section(run: Path, tta, videos: int, frames: int, real_video) -> None:
+def polarity_section(run: Path, tta, videos: int, frames: int, real_video, lags) -> None:
     from direction_tagger import Tagger
     from direction_tagger.data.synth.arena import write_arena_video
 
     tagger = Tagger.from_run(run, tta=tta, warm_up=False)
-    print(f"\nCausal vs offline polarity, TTA {tagger.tta} (target: disagree on <= 1 % of frames)")
-    print("| video | frames | disagree | head/tail wrong: raw | offline | causal |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"\nLive vs offline polarity, TTA {tagger.tta}, by lag k (frames the decision waits). "
+        "The offline polarity is the workflow's (the tracker's evidence, the calibrated "
+        "polarity accuracy); live is fed the same track table frame by frame. Target: disagree "
+        "on <= 1 % of frames. Also: among the frames live does not flag `polarity` "
+        "(its certainty >= 0.9), the share it flags, among the frames offline is sure of, and "
+        "head/tail the wrong way round against the truth (synthetic videos)"
+    )
+    print(
+        "| video | k | disagree | ... unflagged live | flagged live | ... offline sure "
+        "| wrong: raw / offline / live |"
+    )
+    print("|---|---|---|---|---|---|---|")
+
+    def line(name, r):
+        for lag, m in r["lags"].items():
+            wrong = ""
+            if r["wrong"]:
+                w = r["wrong"]
+                wrong = f"{100 * w['raw']:.2f} / {100 * w['offline']:.2f} / {100 * w[lag]:.2f} %"
+            print(
+                f"| {name} ({r['frames']}) | {lag} | {100 * m['disagree']:.2f} % "
+                f"| {100 * m['disagree_unflagged']:.2f} % | {100 * m['flagged']:.1f} % "
+                f"| {100 * m['disagree_offline_sure']:.2f} % | {wrong} |",
+                flush=True,
+            )
+
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(videos):
             work = Path(tmp) / f"v{k}"
             work.mkdir()
             truth = write_arena_video(work / "v.mp4", frames, seed=100 + k)
-            r = polarity_on(tagger, work / "v.mp4", work, truth)
-            print(
-                f"| synthetic arena {k} | {r['frames']} | {100 * r['disagree']:.2f} % | "
-                f"{100 * r['wrong_raw']:.2f} % | {100 * r['wrong_offline']:.2f} % | "
-                f"{100 * r['wrong_causal']:.2f} % |",
-                flush=True,
-            )
+            line(f"synthetic arena {k}", polarity_on(tagger, work / "v.mp4", work, lags, truth))
         if real_video:
             work = Path(tmp) / "real"
             work.mkdir()
-            r = polarity_on(tagger, Path(real_video), work)
-            print(
-                f"| {Path(real_video).name} | {r['frames']} | {100 * r['disagree']:.2f} % | | | |"
-            )
+            line(Path(real_video).name, polarity_on(tagger, Path(real_video), work, lags))
 
 
 def main():
@@ -229,6 +276,9 @@ def main():
     parser.add_argument("--videos", type=int, default=3, help="synthetic arena videos")
     parser.add_argument("--video-frames", type=int, default=900)
     parser.add_argument("--real-video", help="also measure polarity on this video")
+    parser.add_argument(
+        "--lags", default="0,3,5,10,15", help="polarity look-ahead k, frames, comma-separated"
+    )
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-polarity", action="store_true")
     args = parser.parse_args()
@@ -243,7 +293,8 @@ def main():
         if not args.skip_latency:
             latency_section(run, args.tta, args.frames, args.fps)
         if not args.skip_polarity:
-            polarity_section(run, args.tta, args.videos, args.video_frames, args.real_video)
+            lags = [int(k) for k in args.lags.split(",")]
+            polarity_section(run, args.tta, args.videos, args.video_frames, args.real_video, lags)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

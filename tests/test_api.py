@@ -63,7 +63,11 @@ def test_frame_by_frame_gives_what_predict_gives(run, tagger):
     np.testing.assert_array_equal([f.polarity_exchanged for f in frames], whole.polarity_exchanged)
     for name, values in whole.flags.items():
         np.testing.assert_array_equal([f.flags[name] for f in frames], values, err_msg=name)
-    assert set(whole.flags) == {"jump", "uncertain", "geometry", "swap"}  # calibrated flags
+    # the calibrated flags, and the polarity's certainty below 0.9 (as offline)
+    assert set(whole.flags) == {"jump", "uncertain", "geometry", "swap", "polarity"}
+    np.testing.assert_allclose(
+        [f.polarity_certainty for f in frames], whole.polarity_certainty, atol=1e-12
+    )
     np.testing.assert_allclose(
         np.stack([f.p_within_2px for f in frames]), whole.p_within_2px, atol=1e-5
     )
@@ -138,6 +142,35 @@ def test_track_gives_the_batch_trackers_crops_and_keypoints(run, arena):
     r = results[10]
     expected = (r.locs - 24.5) * r.crop_side / 50 + [r.crop_x, r.crop_y]
     np.testing.assert_allclose(r.locs_video, expected)
+
+
+def test_track_with_a_polarity_lag_gives_each_frame_once_with_its_own_crop(run, arena):
+    """A lag of 4: track() answers for the frame 4 back (None for the first 4), flush() for
+    the last 4; each result keeps its own frame's crop; the polarity is the lagged filter's
+    on the tracker's evidence (what the benchmark measures, movies.causal_polarity)."""
+    from direction_tagger.movies.causal_evidence import evidence_rows
+    from direction_tagger.movies.causal_polarity import live_polarity_states
+
+    d, _ = arena
+    info = video_info(d / "arena.mp4")
+    tagger = Tagger.from_run(run, warm_up=False, polarity_lag=4)
+    tagger.use_tracker(LiveTracker.from_video(info, TrackSettings(smooth_window=1)))
+    answers = [tagger.track(frame) for frame in iter_frames(info)]
+    assert answers[:4] == [None] * 4 and None not in answers[4:]
+    results = answers[4:] + tagger.flush()
+    assert [r.frame for r in results] == list(range(60))
+    assert [r.lag_frames for r in results] == [4] * 56 + [3, 2, 1, 0]
+    table = pd.read_csv(d / "t.csv")
+    np.testing.assert_allclose([r.crop_x for r in results], table["crop_x"], atol=1e-3)
+    raw = np.stack([r.locs_raw for r in results])
+    p2 = np.stack([r.p_within_2px for r in results])
+    exchanged = np.array([r.polarity_exchanged for r in results])
+    p2 = np.where(exchanged[:, None], p2[:, [2, 1, 0]], p2)  # back to the model's order
+    stream = tagger.stream
+    expected = live_polarity_states(
+        raw, p2, 4, tagger.fps, stream.network_accuracy, stream.tail_accuracy, evidence_rows(table)
+    )
+    np.testing.assert_array_equal(exchanged, expected)
 
 
 def test_track_learns_the_background_from_the_first_frames_then_follows(run, arena):

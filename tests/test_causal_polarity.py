@@ -4,14 +4,16 @@ frame by frame (movies/causal_polarity.py)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from direction_tagger.movies.causal_polarity import (
     CausalPolarity,
     causal_polarity_states,
     causal_states,
     frame_scores,
+    live_polarity,
 )
-from direction_tagger.movies.polarity import polarity_costs, polarity_states
+from direction_tagger.movies.polarity import polarity_certainty, polarity_costs, polarity_states
 
 
 def walk(m: int = 60, heading_deg=None) -> np.ndarray:
@@ -80,13 +82,65 @@ def test_sigma_is_the_median_of_the_moves_so_far_at_least_1_px():
 
 
 def test_the_past_is_held_against_the_present_only_so_far():
-    """The model turns its answer around for good (a long, confident run): unbounded, the
-    filter would keep exchanging for as long as the jump into the run outweighs the run's
-    exchange costs; bounded by `memory`, it follows the model after a frame or two."""
+    """The model turns its answer around for good (a long, confident run): the jump into
+    the run costs at most polarity.MAX_MOVE_COST (12 nats), as offline, so the filter
+    follows the model once the run's exchange costs (2.9 a frame) outweigh it: 4 frames.
+    (Uncapped, the jump of 36 px would cost ~650: hundreds of frames.)"""
     locs = walk(80)
     locs[20:] = locs[20:, [2, 1, 0]]
     p = np.full((80, 3), 0.9)
-    bounded = causal_polarity_states(locs, p)
-    assert not bounded[:20].any() and bounded[20:].sum() <= 2
-    unbounded = causal_polarity_states(locs, p, memory=np.inf)
-    assert unbounded[20:40].all()  # a jump of 36 px costs ~650, a frame's exchange 2.9
+    live = causal_polarity_states(locs, p)
+    np.testing.assert_array_equal(np.flatnonzero(live), [20, 21, 22, 23])
+
+
+def test_a_lag_lets_the_filter_see_a_run_end():
+    """The wrong start of the test above, decided 15 frames late: the jump at frame 10 and
+    the confident frames after it are seen before frames 0-9 are decided, so they are
+    turned around as offline."""
+    locs = walk()
+    locs[:10] = locs[:10, [2, 1, 0]]
+    p = np.full((60, 3), 0.95)
+    p[:10] = 0.2
+    offline = polarity_states(locs, p)
+    np.testing.assert_array_equal(causal_polarity_states(locs, p, lag=15), offline)
+    # too short a lag for the run: the first frames are decided before the jump comes
+    assert not causal_polarity_states(locs, p, lag=5)[:5].any()
+
+
+def test_with_a_lag_each_frame_is_decided_once_lag_frames_late():
+    rng = np.random.default_rng(2)
+    locs = walk(30) + rng.normal(0, 0.5, (30, 3, 2))
+    p = rng.uniform(0.2, 1.0, (30, 3))
+    for lag in (0, 1, 4, 29, 40):
+        filt = CausalPolarity(lag=lag)
+        decided = [
+            filt.update(*frame_scores(locs[t - 1] if t else None, locs[t], p[t])) for t in range(30)
+        ]
+        assert all(s is None for s in decided[:lag]) and None not in decided[lag:]
+        states = [s for s in decided if s is not None] + [s for s, _ in filt.undecided()]
+        assert len(states) == 30
+        np.testing.assert_array_equal(states, causal_polarity_states(locs, p, lag=lag))
+
+
+def test_a_lag_over_the_whole_movie_gives_the_offline_certainty():
+    """Certainty is the posterior of the chosen state over all paths (forward-backward):
+    with the whole movie in the lag, the offline polarity_certainty, frame for frame (moves
+    of under 1 px, and few swaps: both sigmas are 1 px). A run of 8 swapped frames whose
+    exchange costs (~2.9 each) about match the two jumps that bound it (12 nats each) is in
+    doubt."""
+    rng = np.random.default_rng(3)
+    locs = walk(40)
+    swapped = [8, *range(20, 28)]
+    locs[swapped] = locs[swapped][:, [2, 1, 0]]
+    p = rng.uniform(0.88, 0.92, (40, 3))
+    costs = polarity_costs(locs, p)
+    offline = polarity_states(locs, p)
+    states, certainty = live_polarity(locs, p, lag=40)
+    np.testing.assert_array_equal(states, offline)
+    np.testing.assert_allclose(certainty, polarity_certainty(*costs, offline), atol=1e-9)
+    assert certainty.min() < 0.9  # some frames are in doubt
+    # with no lag, each frame's certainty given the frames up to it: the last frame's is
+    # the whole movie's, the others differ
+    _, forward = live_polarity(locs, p, lag=0)
+    assert forward[-1] == pytest.approx(polarity_certainty(*costs, states)[-1])
+    assert np.abs(forward - certainty).max() > 0.1

@@ -76,7 +76,10 @@ def test_live_sends_one_json_datagram_per_frame(run, tmp_path):
     run_cli([*argv, "--udp", f"127.0.0.1:{port}", "--out", tmp_path / "live.csv"])
     messages = [json.loads(receiver.recv(65536)) for _ in range(12)]
     receiver.close()
-    live = pd.read_csv(tmp_path / "live.csv")
+    assert_messages_are_the_rows(messages, pd.read_csv(tmp_path / "live.csv"))
+
+
+def assert_messages_are_the_rows(messages, live: pd.DataFrame) -> None:
     assert [m["frame"] for m in messages] == list(range(12))
     for message, (_, row) in zip(messages, live.iterrows()):
         assert message["capture_time_s"] <= message["sent_time_s"]
@@ -88,8 +91,70 @@ def test_live_sends_one_json_datagram_per_frame(run, tmp_path):
             message["raw"]["tail_base"], row[["base_x_raw", "base_y_raw"]], atol=1e-6
         )
         assert message["head_direction_deg"] == pytest.approx(row["head_direction_deg"], abs=1e-6)
-        assert set(message["flags"]) == {"jump", "uncertain", "geometry", "swap"}
+        assert set(message["flags"]) == {"jump", "uncertain", "geometry", "swap", "polarity"}
+        assert message["polarity_certainty"] == pytest.approx(row["polarity_certainty"], abs=1e-6)
         assert set(message["p_within_2px"]) == {"tail_base", "neck", "nose"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_live_publishes_one_json_message_per_frame_on_zeromq(run, tmp_path):
+    """A real SUB socket gets every frame's message, the UDP datagram's JSON; live waits for
+    the subscriber to join before the first frame (a publisher drops what comes before)."""
+    import zmq
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    context = zmq.Context()
+    subscriber = context.socket(zmq.SUB)
+    subscriber.setsockopt(zmq.SUBSCRIBE, b"")
+    subscriber.setsockopt(zmq.RCVTIMEO, 10_000)
+    subscriber.setsockopt(zmq.LINGER, 0)
+    subscriber.connect(address)  # before live binds it: zmq keeps trying
+    movie = run.parents[1] / "movie.npz"
+    argv = ["live", "--run", run, "--input", movie, "--max-frames", 12]
+    try:
+        run_cli([*argv, "--zmq", address, "--zmq-wait", 10, "--out", tmp_path / "live.csv"])
+        messages = [json.loads(subscriber.recv()) for _ in range(12)]
+    finally:
+        subscriber.close()
+        context.term()
+    assert_messages_are_the_rows(messages, pd.read_csv(tmp_path / "live.csv"))
+
+
+def test_zeromq_without_pyzmq_is_one_line(run, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "zmq", None)  # `import zmq` fails as if not installed
+    movie = str(run.parents[1] / "movie.npz")
+    argv = ["live", "--run", str(run), "--input", movie, "--zmq", "tcp://127.0.0.1:5556"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'direction-tagger[zmq]'" in err[0], err
+
+
+def test_a_polarity_lag_gives_every_frame_once_in_order_k_frames_late(run, tmp_path):
+    """--polarity-lag 5: each frame's result once, stamped with its own frame's capture
+    time; the keypoints the batch path's, the polarity the lagged filter's (Tagger.predict
+    with the same lag), the last 5 frames given at the end."""
+    from direction_tagger import Tagger
+
+    movie = run.parents[1] / "movie.npz"
+    run_cli(
+        ["live", "--run", run, "--input", movie, "--polarity-lag", 5, "--out", tmp_path / "l.csv"]
+    )
+    live = pd.read_csv(tmp_path / "l.csv")
+    assert list(live["frame"]) == list(range(40))
+    assert live["capture_time_s"].is_monotonic_increasing
+    assert (live["sent_time_s"] >= live["capture_time_s"]).all()
+    assert np.abs(raw_locs(live) - table_locs(run.parents[1] / "raw_tta2.csv")).max() <= (
+        TOLERANCE_PX
+    )
+    lagged = Tagger.from_run(run, polarity_lag=5, warm_up=False).predict(load_movie(movie).images)
+    np.testing.assert_array_equal(
+        live["polarity_exchanged"].astype(bool), lagged.polarity_exchanged
+    )
 
 
 def test_raw_frames_on_stdin_are_tagged_like_the_file(run, tmp_path):
@@ -116,6 +181,7 @@ def test_raw_frames_on_stdin_are_tagged_like_the_file(run, tmp_path):
         (["--input", "-", "--size", "50by50"], "WIDTHxHEIGHT"),
         (["--input", "MOVIE", "--udp", "localhost"], "HOST:PORT"),
         (["--input", "nothing.mp4"], "no such file"),
+        (["--input", "MOVIE", "--zmq", "127.0.0.1:5556"], "expected e.g. tcp://127.0.0.1:5556"),
     ],
 )
 def test_bad_live_inputs_are_one_line(run, tmp_path, capsys, extra, expected):

@@ -14,8 +14,8 @@
 Conventions are the tables': (x, y) px, x = column, y = row, pixel centres at integers;
 keypoints in the order tail base, neck, nose; angles degrees in [0, 360), 0 = right, 90 = up
 on screen. Everything a result holds is decided from its frame and the frames before it
-(causal): head/tail polarity by the forward filter (movies/causal_polarity.py), the QC flags
-that need no later frame. The keypoints before polarity (`locs_raw`) are the batch
+(causal): head/tail polarity by the forward filter (movies/causal_polarity.py; with
+`polarity_lag=k`, k frames later), the QC flags that need no later frame. The keypoints before polarity (`locs_raw`) are the batch
 `predict` command's, to float rounding (tested within 1e-4 px).
 """
 
@@ -43,6 +43,7 @@ class Result:
     p_within_2px: np.ndarray  # (N, 3) calibrated (the confidence when uncalibrated)
     p_within_3px: np.ndarray | None
     polarity_exchanged: np.ndarray  # (N,) bool
+    polarity_certainty: np.ndarray  # (N,) posterior of the chosen polarity, frames so far
     body_direction_deg: np.ndarray  # (N,)
     head_direction_deg: np.ndarray  # (N,)
     flags: dict  # {qc flag: (N,) bool}
@@ -56,7 +57,10 @@ class Result:
         from .io import KEYPOINTS
         from .movies.tables import movie_table
 
-        extra = {"polarity_exchanged": self.polarity_exchanged}
+        extra = {
+            "polarity_exchanged": self.polarity_exchanged,
+            "polarity_certainty": self.polarity_certainty,
+        }
         for k, name in enumerate(KEYPOINTS):
             extra[f"{name}_p_within_2px"] = self.p_within_2px[:, k]
         return movie_table(
@@ -103,7 +107,9 @@ class Tagger:
     1 for the lowest latency per frame); `track`: videos.track.TrackSettings for `track`
     (default: the batch tracker's, with the crop centred on each frame's own detection);
     `background`: the empty arena for `track`, an (H, W) image or (K, H, W) frames (default:
-    learnt from the first frames it is given).
+    learnt from the first frames it is given); `polarity_lag`: frames of hindsight for the
+    head/tail polarity (0: decided on the frame; k: a frame's result comes when frame t + k
+    has, k / fps later, `flush()` giving the last k at the end; see live/stream.py).
     """
 
     def __init__(
@@ -120,6 +126,7 @@ class Tagger:
         track=None,
         background=None,
         warm_up: bool = True,
+        polarity_lag: int = 0,
     ):
         from .evaluate.calibration import load_calibration
         from .live.engine import FrameModel, latency_setup
@@ -141,7 +148,7 @@ class Tagger:
         self.model = FrameModel(self.predictor, self.tta)
         self.calibration = calibration
         self.fps = float(fps)
-        self.stream = CausalStream(calibration, reference, self.fps)
+        self.stream = CausalStream(calibration, reference, self.fps, polarity_lag=polarity_lag)
         self._track_settings, self._background = track, background
         self.tracker = None
         if warm_up:
@@ -175,7 +182,8 @@ class Tagger:
         path's keypoints, then the causal polarity and QC, as `predict_frame` would give them
         frame by frame. Independent of the live stream (`predict_frame`, `track`)."""
         from .geometry import body_direction, head_direction
-        from .movies.causal_polarity import apply_states, causal_polarity_states
+        from .movies.causal_polarity import apply_states, live_polarity
+        from .movies.postprocess import POLARITY_MIN_CERTAINTY
 
         frames = np.asarray(frames)
         if frames.ndim != 3 or frames.shape[1:] != (50, 50) or frames.dtype != np.uint8:
@@ -187,9 +195,12 @@ class Tagger:
         confidence = pred.confidence.astype(np.float64)
         spread = pred.spread.astype(np.float64)
         p2, p3 = self.stream.calibrated(confidence, spread)
-        states = np.zeros(len(raw), bool)
+        states, certainty = np.zeros(len(raw), bool), np.ones(len(raw))
         if self.stream.polarity:
-            states = causal_polarity_states(raw, p2)
+            stream = self.stream
+            states, certainty = live_polarity(
+                raw, p2, stream.polarity_lag, self.fps, stream.network_accuracy
+            )
         locs = apply_states(raw, states)
 
         def follow(values):
@@ -201,6 +212,7 @@ class Tagger:
         flags = sequence_flags(
             locs, confidence, spread, p3, self.fps, self.stream.reference, self.stream.checks
         )
+        flags["polarity"] = certainty < POLARITY_MIN_CERTAINTY
         return Result(
             locs,
             raw,
@@ -209,6 +221,7 @@ class Tagger:
             p2,
             p3,
             states,
+            certainty,
             body_direction(locs),
             head_direction(locs),
             flags,
@@ -216,10 +229,16 @@ class Tagger:
 
     # ----------------------------------------------------------------- one frame at a time
 
-    def predict_frame(self, crop) -> FrameResult:
+    def predict_frame(self, crop) -> FrameResult | None:
         """Tag the next (50, 50) uint8 crop of the live stream (its polarity and flags
-        follow from the frames given before it, since the last `reset`)."""
+        follow from the frames given before it, since the last `reset`). With a polarity
+        lag k, the result of the crop k crops back (None for the first k)."""
         return self.stream.add(*self.model(crop))
+
+    def flush(self) -> list[FrameResult]:
+        """At the end of a stream, the results still held back by the polarity lag (the last
+        k frames, decided with what came before the end); [] without a lag."""
+        return [self._video_px(result) for result in self.stream.flush()]
 
     def track(self, frame) -> FrameResult | None:
         """Find the animal in the next full video frame (H, W) uint8, crop it and tag the
@@ -241,12 +260,27 @@ class Tagger:
         return tracked
 
     def tag_tracked(self, tracked) -> FrameResult | None:
-        """`track`'s second half: tag a Tracked crop (None stays None)."""
-        from .videos.crop import crop_to_video
+        """`track`'s second half: tag a Tracked crop (None stays None; with a polarity lag,
+        the result of the frame k tracked frames back)."""
+        from .movies.causal_evidence import TrackedEvidence
+        from .videos.crop import video_to_crop
 
         if tracked is None:
             return None
-        result = self.predict_frame(tracked.crop)
+        det = tracked.detection
+        centre, side = np.array([[tracked.x, tracked.y]]), np.array([tracked.side])
+        root = video_to_crop(np.array([[[det.tail_x, det.tail_y]]]), centre, side)[0, 0]
+        length = det.length if det.found else np.nan
+        seen = TrackedEvidence(tuple(root), (tracked.x, tracked.y), tracked.side, length)
+        return self._video_px(self.stream.add(*self.model(tracked.crop), seen, tracked))
+
+    def _video_px(self, result: FrameResult | None) -> FrameResult | None:
+        """A tracked frame's result with its crop and keypoints in video px."""
+        from .videos.crop import crop_to_video
+
+        if result is None or result.tracked is None:
+            return result
+        tracked = result.tracked
         result.frame = tracked.frame
         centre, side = np.array([[tracked.x, tracked.y]]), np.array([tracked.side])
         result.crop_x, result.crop_y, result.crop_side = tracked.x, tracked.y, tracked.side

@@ -2,12 +2,13 @@
 
     direction-tagger live --run results/demo --input VIDEO | movie.npz | /dev/video0 | -
                           [--size WxH] [--fps F] [--out LIVE.csv] [--udp HOST:PORT]
-                          [--max-frames N] [tracking options]
+                          [--zmq tcp://HOST:PORT] [--polarity-lag K] [--max-frames N]
+                          [tracking options]
 
 Frames of 50x50 are crops and are tagged as they are; larger frames are tracked (the animal
 found and cropped, live/tracker.py) unless --mode says otherwise. Results: CSV lines on
-stdout (default) or in --out, and/or one UDP datagram of JSON per frame (--udp). ZeroMQ is
-not offered: pyzmq is not a dependency of this package, and a UDP socket needs none.
+stdout (default) or in --out, and/or one JSON message per frame as a UDP datagram (--udp)
+or on a ZeroMQ publisher socket (--zmq; pyzmq, the `zmq` extra, imported only then).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .arguments import (
     add_crop_rule_options,
     device,
     int_in,
+    non_negative_float,
     positive_float,
     positive_int,
     tta,
@@ -63,6 +65,7 @@ def _tagger(args, fps: float):
         device=args.device,
         precision=args.precision,
         threads=args.threads,
+        polarity_lag=args.polarity_lag,
         track=settings,
         background=_background(args.background),
     )
@@ -77,11 +80,13 @@ def _tagger(args, fps: float):
 
 def run_live(args) -> int:
     from ..live.loop import run_loop
-    from ..live.sinks import CsvSink, UdpSink, parse_address
+    from ..live.sinks import CsvSink, UdpSink, ZmqSink, import_zmq, parse_address
     from ..live.sources import open_source, paced, parse_size
     from ..live.tracker import LiveTracker
 
     address = parse_address(args.udp) if args.udp else None
+    if args.zmq:
+        import_zmq()  # missing: one line before the model is loaded
     source = open_source(args.input, parse_size(args.size), args.fps)
     tagger = _tagger(args, source.fps)
     mode = args.mode
@@ -107,18 +112,23 @@ def run_live(args) -> int:
         tag, prepare = tagger.tag_tracked, tagger.find  # finding overlaps tagging
     else:
         tag, prepare = tagger.predict_frame, None
-    sinks = []
-    out = None
-    if args.out:
-        out = open(args.out, "w", newline="")
-        sinks.append(CsvSink(out))
-    elif address is None:
-        sinks.append(CsvSink(sys.stdout))
-    if address is not None:
-        sinks.append(UdpSink(*address))
+    sinks, out = [], None
     try:
+        if args.zmq:  # bound first: a bad address leaves no empty --out behind
+            zmq_sink = ZmqSink(args.zmq, args.zmq_wait)
+            sinks.append(zmq_sink)
+            if zmq_sink.subscribed is False:
+                note = f"live: no subscriber on {args.zmq} after {args.zmq_wait:g} s"
+                print(note, file=sys.stderr)
+        if args.out:
+            out = open(args.out, "w", newline="")
+            sinks.append(CsvSink(out))
+        elif address is None and not args.zmq:
+            sinks.append(CsvSink(sys.stdout))
+        if address is not None:
+            sinks.append(UdpSink(*address))
         frames = paced(source.frames, source.fps) if args.realtime else source.frames
-        stats = run_loop(frames, tag, sinks, args.max_frames, prepare)
+        stats = run_loop(frames, tag, sinks, args.max_frames, prepare, tagger.flush)
     finally:
         if out is not None:
             out.close()
@@ -131,11 +141,12 @@ def run_live(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "live",
-        help="tag frames as they come (video file, camera, stdin), results as CSV or UDP",
+        help="tag frames as they come (video file, camera, stdin), results as CSV, UDP or ZeroMQ",
         description="One frame in, its keypoints, body and head direction, calibrated P and "
         "causal QC flags out, as soon as it is tagged: one thread waits for frames, no "
         "batching, torch set up for single-frame latency. Head/tail polarity is decided "
-        "causally (forward filter). Every record has the frame's capture time and the "
+        "causally (the offline Viterbi run forward over the same evidence), on the frame or "
+        "--polarity-lag frames later. Every record has the frame's capture time and the "
         "time it was sent (seconds since the epoch).",
     )
     p.add_argument("--run", type=Path, help="a run folder (results/RUN): model, calibration")
@@ -161,6 +172,29 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", type=Path, help="CSV to write (default: stdout, unless --udp)")
     p.add_argument("--udp", metavar="HOST:PORT", help="also send one JSON datagram per frame")
+    p.add_argument(
+        "--zmq",
+        metavar="ADDRESS",
+        help="also publish one JSON message per frame on a ZeroMQ PUB socket bound here "
+        "(e.g. tcp://127.0.0.1:5556); needs pyzmq (pip install 'direction-tagger[zmq]')",
+    )
+    p.add_argument(
+        "--zmq-wait",
+        type=non_negative_float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to this long for a subscriber before the first frame (a publisher drops "
+        "what it sends before one joins); default 0",
+    )
+    p.add_argument(
+        "--polarity-lag",
+        type=int_in(0, 100),
+        default=0,
+        metavar="K",
+        help="decide each frame's head/tail polarity K frames later, with their evidence: "
+        "results come K frames (K / fps) late, and agree more often with the offline "
+        "workflow's polarity (README); default 0",
+    )
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     p.add_argument(
         "--realtime",

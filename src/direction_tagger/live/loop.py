@@ -19,6 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,10 +82,14 @@ def _prepare(prepare, given: queue.Queue, out: queue.Queue) -> None:
     out.put(_END)
 
 
-def run_loop(frames, tag, sinks, max_frames: int | None = None, prepare=None) -> LoopStats:
+def run_loop(
+    frames, tag, sinks, max_frames: int | None = None, prepare=None, flush=None
+) -> LoopStats:
     """Tag every frame of the iterator `frames` with `tag(frame)` (a FrameResult, or None
     while nothing can be said yet) and send each result to every sink; with `prepare`,
-    `tag(prepare(frame))`, prepare running in a thread of its own."""
+    `tag(prepare(frame))`, prepare running in a thread of its own. A result may be that of
+    a frame `result.lag_frames` back (a polarity lag): it is stamped with that frame's
+    capture time and index. `flush()`, at the end, gives the results still held back."""
     read: queue.Queue = queue.Queue(QUEUE_FRAMES)
     stop = threading.Event()
     reader = threading.Thread(
@@ -97,25 +102,35 @@ def run_loop(frames, tag, sinks, max_frames: int | None = None, prepare=None) ->
             target=_prepare, args=(prepare, read, waiting), name="frame-prepare", daemon=True
         ).start()
     stats = LoopStats()
+    stamps: deque = deque(maxlen=QUEUE_FRAMES)  # (index, wall, arrived) of the last frames
+
+    def send(result, cpu_s: float | None) -> None:
+        index, wall, arrived = stamps[-1 - result.lag_frames]
+        result.frame = index
+        row = record(result, wall)
+        for sink in sinks:
+            sink.send(row)
+        stats.latency_s.append(time.perf_counter() - arrived)
+        if cpu_s is not None:  # not for the results held back to the end
+            stats.cpu_s.append(cpu_s)
+        stats.results += 1
+
     reader.start()
     try:
         while (item := waiting.get()) is not _END:
             if isinstance(item, BaseException):
                 raise item
             index, wall, arrived, frame, cpu_before = item
+            stamps.append((index, wall, arrived))
             stats.frames += 1
             stats.deepest_queue = max(stats.deepest_queue, read.qsize() + waiting.qsize())
             cpu = time.thread_time()
             result = tag(frame)
-            if result is None:
-                continue
-            result.frame = index
-            row = record(result, wall)
-            for sink in sinks:
-                sink.send(row)
-            stats.latency_s.append(time.perf_counter() - arrived)
-            stats.cpu_s.append(cpu_before + time.thread_time() - cpu)
-            stats.results += 1
+            if result is not None:
+                send(result, cpu_before + time.thread_time() - cpu)
+        if flush is not None:
+            for result in flush():
+                send(result, None)
     finally:
         stop.set()
         for left in {read, waiting}:  # a thread waiting on a full queue gets going and stops

@@ -2,6 +2,11 @@
 the ones before it: calibrated P per point, polarity (movies/causal_polarity.py), directions
 and the QC flags that need no future frame.
 
+With a polarity lag of k frames, frame t's result is made when frame t + k has come (its
+polarity decided with k frames of hindsight, `causal_polarity.LivePolarity`): results come
+k frames late, each saying how late (`FrameResult.lag_frames`), and `flush()` gives the
+last k at the end of a stream.
+
 QC flags are `movies.qc.qc_flags`'s, which look back at most two frames (a jump or a swap is
 judged against frames t-1 and t-2): run on the last three frames, its last row is exactly
 what it gives that frame over the whole movie. Flags that need later frames (the smoother's
@@ -17,7 +22,8 @@ import numpy as np
 
 from ..evaluate.calibration import p_within
 from ..geometry import body_direction, head_direction
-from ..movies.causal_polarity import CausalPolarity, frame_scores
+from ..movies.causal_polarity import LivePolarity
+from ..movies.postprocess import POLARITY_MIN_CERTAINTY, network_accuracy
 from ..movies.qc import qc_flags
 
 QC_LOOKBACK = 3  # qc_flags compares a frame with the two before it
@@ -43,6 +49,8 @@ class FrameResult:
     body_direction_deg: float  # tail base -> neck
     head_direction_deg: float  # neck -> nose
     flags: dict = field(default_factory=dict)  # {qc flag: bool}
+    # posterior of the chosen polarity given the frames so far (flag `polarity` below 0.9)
+    polarity_certainty: float = 1.0
     # with tracking (Tagger.track): the crop in the video, and the keypoints in video px
     crop_x: float = float("nan")
     crop_y: float = float("nan")
@@ -50,10 +58,14 @@ class FrameResult:
     found: bool = True
     locs_video: np.ndarray | None = None
     locs_raw_video: np.ndarray | None = None
+    # frames that came after this one before its result was made (the polarity lag)
+    lag_frames: int = 0
+    tracked: object = None  # what CausalStream.add was given with the frame (Tagger: Tracked)
 
 
 class CausalStream:
-    """Results frame after frame; `reset()` before an unrelated stream."""
+    """Results frame after frame; `reset()` before an unrelated stream. `polarity_lag`:
+    frames of hindsight for the polarity (module docstring)."""
 
     def __init__(
         self,
@@ -63,18 +75,25 @@ class CausalStream:
         checks: dict | None = None,
         flag_risk: float = DEFAULT_FLAG_RISK,
         polarity: bool = True,
+        polarity_lag: int = 0,
     ):
         self.calibration, self.reference, self.fps = calibration, reference, float(fps)
         self.checks = dict(DEFAULT_CHECKS | (checks or {}))
         if calibration is not None:
             self.checks |= {"flag_risk": flag_risk}
         self.polarity = polarity
-        self._filter = CausalPolarity()
+        self.polarity_lag = int(polarity_lag)
+        if self.polarity_lag < 0:
+            raise ValueError(f"the polarity lag is 0 or more frames, got {polarity_lag}")
+        # the offline chain's: the model's measured polarity accuracy caps its certainty, and
+        # the labelled frames' tail-root accuracy caps the tail root's (movies/postprocess.py)
+        self.network_accuracy = network_accuracy(calibration)
+        self.tail_accuracy = ((reference or {}).get("tail_root") or {}).get("accuracy")
         self.reset()
 
     def reset(self) -> None:
-        self._filter.reset()
-        self._previous_raw = None
+        self._polarity: LivePolarity | None = None  # made on the first frame (tracked or not)
+        self._waiting: deque = deque()  # frames whose polarity is not decided yet
         self._history: deque = deque(maxlen=QC_LOOKBACK)  # (locs, confidence, spread, p3)
         self._frame = 0
 
@@ -87,24 +106,48 @@ class CausalStream:
             p_within(self.calibration, confidence, spread, 3.0),
         )
 
-    def add(self, locs, confidence, spread) -> FrameResult:
-        """The next frame's result from the model's answer: locs (3, 2), confidence (3,),
-        spread (3,) (NaN without TTA)."""
+    def add(self, locs, confidence, spread, seen=None, tracked=None) -> FrameResult | None:
+        """The result of the frame `polarity_lag` frames back (None until then) after the
+        model's answer on the next frame: locs (3, 2), confidence (3,), spread (3,) (NaN
+        without TTA). `seen`: the tracker's movies.causal_evidence.TrackedEvidence of the
+        frame (tracked videos: tail root, crop centre), its polarity evidence; `tracked`:
+        handed back with the frame's result."""
         raw = np.asarray(locs, np.float64)
         confidence = np.asarray(confidence, np.float64)
         spread = np.asarray(spread, np.float64)
         p2, p3 = self.calibrated(confidence, spread)
-        exchanged = False
-        if self.polarity:
-            exchanged = self._filter.update(*frame_scores(self._previous_raw, raw, p2))
-        self._previous_raw = raw
+        self._waiting.append((self._frame, raw, confidence, spread, p2, p3, tracked))
+        self._frame += 1
+        if not self.polarity:
+            return self._result(False, 1.0)
+        if self._polarity is None:
+            self._polarity = LivePolarity(
+                self.polarity_lag,
+                self.fps,
+                self.network_accuracy,
+                self.tail_accuracy,
+                evidence=seen is not None,
+            )
+        answer = self._polarity.add(raw, p2, seen)
+        return None if answer is None else self._result(*answer)
+
+    def flush(self) -> list[FrameResult]:
+        """The results not made yet (the last `polarity_lag` frames), at a stream's end."""
+        states = [] if self._polarity is None else self._polarity.flush()
+        results = [self._result(*answer) for answer in states]
+        self._polarity = None  # a stream going on after this starts the filter afresh
+        return results
+
+    def _result(self, exchanged: bool, certainty: float) -> FrameResult:
+        """The oldest waiting frame's result, with its polarity decided."""
+        frame, raw, confidence, spread, p2, p3, tracked = self._waiting.popleft()
         order = [2, 1, 0] if exchanged else [0, 1, 2]
         shown, confidence, spread = raw[order], confidence[order], spread[order]
         p2 = p2[order]
         p3 = None if p3 is None else p3[order]
         self._history.append((shown, confidence, spread, p3))
-        result = FrameResult(
-            frame=self._frame,
+        return FrameResult(
+            frame=frame,
             locs=shown,
             locs_raw=raw,
             confidence=confidence,
@@ -114,10 +157,11 @@ class CausalStream:
             polarity_exchanged=bool(exchanged),
             body_direction_deg=float(body_direction(shown[None])[0]),
             head_direction_deg=float(head_direction(shown[None])[0]),
-            flags=self._flags(),
+            flags=self._flags() | {"polarity": certainty < POLARITY_MIN_CERTAINTY},
+            polarity_certainty=float(certainty),
+            lag_frames=self._frame - 1 - frame,
+            tracked=tracked,
         )
-        self._frame += 1
-        return result
 
     def _flags(self) -> dict:
         columns = zip(*self._history)

@@ -132,11 +132,16 @@ def movie_accuracy(votes: np.ndarray, network_accuracy: float | None, trusted=No
     votes = np.asarray(votes)
     if trusted is not None:
         votes = votes[np.asarray(trusted, bool)]
-    n = int((votes != 0).sum())
+    return accuracy_from_votes(int((votes == 1).sum()), int((votes != 0).sum()), network_accuracy)
+
+
+def accuracy_from_votes(keep: int, votes: int, network_accuracy: float | None) -> float:
+    """movie_accuracy from counts: `keep` of `votes` votes agree with the model (the live
+    filter keeps the counts as frames come: causal_evidence.py)."""
     a_n = DEFAULT_NETWORK_ACCURACY if network_accuracy is None else network_accuracy
-    if n < MIN_VOTES or a_n <= 0.5:
+    if votes < MIN_VOTES or a_n <= 0.5:
         return 0.5
-    agree = (int((votes == 1).sum()) + 1) / (n + 2)
+    agree = (keep + 1) / (votes + 2)
     return float(np.clip((agree - (1 - a_n)) / (2 * a_n - 1), 0.5, MAX_ACCURACY))
 
 
