@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .arguments import (
+    add_batch_size,
     add_crop_rule_options,
     add_model_options,
     beside,
@@ -32,7 +33,6 @@ from .arguments import (
     positive_int,
     seed,
 )
-from .movies import add_batch_size  # the option `predict` takes, declared once
 
 
 def run_track(args) -> int:
