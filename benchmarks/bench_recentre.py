@@ -5,7 +5,8 @@ nose - tail base midpoint, what it does to the keypoints, and what it costs.
    folder, as bench_dlc_import.py: import by the tracker's rule, split by recording, train)
    gives a model; on the frames of the recordings it never trained on (test and validation),
    the crop centre is the importer's (the tracker's rule), then the midpoint of the model's
-   nose and tail base on that crop (no TTA, as `recentre` does), then again. Each frame is
+   nose and tail base on that crop (no TTA, as `recentre` does), then again on the re-cut
+   crop (`recentre`'s 2 passes). Each frame is
    counted once, from the first seed that held it out. Printed: crop centres within 2 crop
    px of the labelled midpoint (target >= 95 %), and the keypoints' error (crop px) on the
    first crop and on the re-cut one, side by side on the same frames.
@@ -44,6 +45,8 @@ from direction_tagger.movies.predict import load_predictor  # noqa: E402
 from direction_tagger.videos.crop import crop_frame, crop_to_video  # noqa: E402
 from direction_tagger.videos.dlc import _grey, find_recordings, read_recording  # noqa: E402
 from direction_tagger.videos.recentre import recentred_centres  # noqa: E402
+
+PASSES = 2  # the centre after 0 (the tracker's), 1 and 2 passes
 
 
 def train(project: Path, work: Path, seed: int, options: str) -> None:
@@ -85,16 +88,21 @@ def held_out(work: Path, project: Path) -> dict:
     def look(c):  # the model's keypoints on crops centred on c: crop px
         return predictor.predict(cut(c), tta=0).locs
 
-    seen = look(centres)
-    new, _ = recentred_centres(seen, centres, sides)
-    first, second = crop_to_video(seen, centres, sides), crop_to_video(look(new), new, sides)
+    # as recentre_video: each pass from the last one's crops, anchored on the tracker's centre
+    errors, keypoints, current = [centre_error(centres)], [], centres
+    for _ in range(PASSES):
+        seen = look(current)
+        keypoints.append(crop_to_video(seen, current, sides))
+        current, _ = recentred_centres(seen, current, sides, anchors=centres)
+        errors.append(centre_error(current))
+    keypoints.append(crop_to_video(look(current), current, sides))
     keys = [f"{v}/{f}" for v, f in zip(npz["video"][rows], npz["frame"][rows])]
     return {
         k: {
-            "finder": centre_error(centres)[i],
-            "recentred": centre_error(new)[i],
-            "kp_first": np.linalg.norm(first[i] - truth[i], axis=1) * 50 / sides[i],
-            "kp_second": np.linalg.norm(second[i] - truth[i], axis=1) * 50 / sides[i],
+            "centre": [e[i] for e in errors],
+            "keypoints": [
+                np.linalg.norm(p[i] - truth[i], axis=1) * 50 / sides[i] for p in keypoints
+            ],
         }
         for i, k in enumerate(keys)
     }
@@ -119,6 +127,7 @@ def cost(video: Path, model: Path) -> None:
             "recentre": ["recentre", "--video", video, "--track", t / "t.csv", "--movie",
                          t / "m.npz", "--model", model, "--out-movie", t / "r.npz",
                          "--out-table", t / "r.csv", "--summary", t / "s.json", "--quiet",
+                         "--passes", str(PASSES),
                          "--precision", "fp32"],
             "predict (re-cut movie, no TTA)": ["predict", "--movie", t / "r.npz", "--model",
                                                model, "--out", t / "p.csv", "--precision", "fp32"],
@@ -157,22 +166,24 @@ def main():
             for key, row in held_out(work, project).items():
                 frames.setdefault(key, row)
             print(f"after seed {seed}: {len(frames)} held-out frames", flush=True)
-        finder = np.array([r["finder"] for r in frames.values()])
-        again = np.array([r["recentred"] for r in frames.values()])
-        first = np.stack([r["kp_first"] for r in frames.values()])
-        second = np.stack([r["kp_second"] for r in frames.values()])
+        centre = np.array([r["centre"] for r in frames.values()])  # (frames, passes + 1)
+        keypoints = np.array([r["keypoints"] for r in frames.values()])  # (frames, passes + 1, 3)
         recordings = len({k.split("/")[0] for k in frames})
         print(f"{len(frames)} held-out frames of {recordings} recordings")
-        for name, e in (("tracker's centre", finder), ("re-centred (recentre)", again)):
+        for p in range(PASSES + 1):
+            e = centre[:, p]
+            name = "the tracker's centre" if p == 0 else f"re-centred, {p} pass{'es' * (p > 1)}"
             print(
                 f"  {name:22s} within 2 crop px {np.mean(e <= 2):6.1%} (target 95 %), median "
                 f"{np.median(e):.2f}, p95 {np.quantile(e, 0.95):.2f}, within 4 px {np.mean(e <= 4):.1%}"
             )
-        for name, e in (("first crop", first), ("re-cut crop", second)):
+        for p in range(PASSES + 1):
+            e = keypoints[:, p]
+            name = "the tracker's crop" if p == 0 else f"after {p} pass{'es' * (p > 1)}"
             med, mean = np.median(e, 0), e.mean(0)
             print(
-                f"  keypoints, {name:12s} median base / neck / nose {med[0]:.2f} / {med[1]:.2f} / "
-                f"{med[2]:.2f} crop px (mean {mean[0]:.2f} / {mean[1]:.2f} / {mean[2]:.2f})"
+                f"  keypoints on {name:18s} median base / neck / nose {med[0]:.2f} / {med[1]:.2f}"
+                f" / {med[2]:.2f} crop px (mean {mean[0]:.2f} / {mean[1]:.2f} / {mean[2]:.2f})"
             )
         if args.video:
             cost(args.video.resolve(), first_model)

@@ -106,6 +106,47 @@ def test_recentre_cuts_the_video_again_around_the_predicted_midpoint(tracked, tm
         np.testing.assert_allclose(table[f"{name}_y_video"], truth[:, k, 1], atol=1e-3)
 
 
+def test_each_pass_starts_from_the_last_ones_crops(tracked, tmp_path):
+    """A model that sees only half of how far the crop is off: each pass halves the error, so
+    two passes leave a quarter of it (the crops of pass 1 must be what pass 2 looks at, and
+    the table must say where the last crops were cut)."""
+    folder, video, truth = tracked
+    track = pd.read_csv(folder / "track.csv")
+    tracker, side = track[["crop_x", "crop_y"]].to_numpy(), track["crop_side"].to_numpy()
+    middle = (truth[:, 0] + truth[:, 2]) / 2
+    movies = []
+
+    def halfway(frames):  # answers for the crops of the pass now looking (one chunk a pass)
+        movies.append(frames.copy())
+        centres = np.round(middle + (tracker - middle) * 0.5 ** (len(movies) - 1), 3)
+        seen = centres + 0.5 * (middle - centres)  # the midpoint it places
+        along = np.array([[[-10.0, 0.0], [0.0, 0.0], [10.0, 0.0]]])  # base, neck, nose
+        return video_to_crop(seen[:, None] + along, centres, side)
+
+    summary = recentre_video(
+        video_info(video),
+        folder / "track.csv",
+        folder / "movie.npz",
+        halfway,
+        tmp_path / "movie.npz",
+        tmp_path / "track.csv",
+        passes=2,
+    )
+    assert summary["passes"] == 2 and len(movies) == 2
+    assert np.array_equal(movies[0], load_movie(folder / "movie.npz").images)  # the tracker's
+    final = read_track(tmp_path / "track.csv")[["crop_x", "crop_y"]].to_numpy()
+    np.testing.assert_allclose(final, middle + (tracker - middle) * 0.25, atol=2e-3)
+    cut = load_movie(tmp_path / "movie.npz").images
+    for i, frame in enumerate(iter_frames(video_info(video))):
+        if i % 30 == 0:  # pass 2 looked at pass 1's crops; the movie holds pass 2's
+            first = crop_frame(
+                frame, *np.round(middle[i] + (tracker[i] - middle[i]) / 2, 3), side[i]
+            )
+            assert np.array_equal(movies[1][i], first), i
+            assert np.array_equal(cut[i], crop_frame(frame, *final[i], side[i])), i
+    assert not list(tmp_path.glob(".*pass*"))  # the first pass's movie is gone
+
+
 def test_recentre_refuses_a_movie_that_is_not_the_tracks(tracked, tmp_path, capsys):
     folder, video, truth = tracked
     short = tmp_path / "short.csv"

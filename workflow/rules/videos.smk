@@ -59,6 +59,7 @@ rule recentre_video:
     threads: 2  # the model on both cores; then ffmpeg decodes beside the cutting
     params:
         batch_size=setting("predict", "batch_size"),
+        passes=config["track"]["recentre_passes"],
     script:
         "../scripts/recentre.py"
 

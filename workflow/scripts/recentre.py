@@ -13,6 +13,7 @@ run_command(
     out_table=snakemake.output.table,
     summary=snakemake.output.summary,
     batch_size=snakemake.params.batch_size,
+    passes=snakemake.params.passes,
     threads=snakemake.threads,
     quiet=True,
 )

@@ -71,15 +71,22 @@ def run_recentre(args) -> int:
 
     info = video_info(args.video)
     summary = recentre_video(
-        info, args.track, args.movie, predict, args.out_movie, args.out_table, not args.quiet
+        info,
+        args.track,
+        args.movie,
+        predict,
+        args.out_movie,
+        args.out_table,
+        not args.quiet,
+        passes=args.passes,
     )
     summary = {"video": str(args.video), "model": str(args.model), **summary}
     if args.summary:
         write_json(args.summary, summary)
     print(
         f"{args.video}: {summary['moved']} of {summary['frames']} crops re-centred on the "
-        f"model's nose - tail base midpoint (shift median {summary['shift_crop_px_median']:.2f}"
-        f" crop px) -> {args.out_movie}"
+        f"model's nose - tail base midpoint in {args.passes} passes (shift median "
+        f"{summary['shift_crop_px_median']:.2f} crop px) -> {args.out_movie}"
     )
     return 0
 
@@ -253,6 +260,12 @@ def register(subparsers) -> None:
         "--out-table",
         type=Path,
         help="re-centred track table (default: MOVIE_recentred_track.csv)",
+    )
+    p.add_argument(
+        "--passes",
+        type=int_in(1, 4),
+        default=2,
+        help="times the model looks and the video is cut, each from the last crops (2)",
     )
     p.add_argument("--summary", type=Path, help="summary to write (.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

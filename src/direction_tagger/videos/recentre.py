@@ -11,7 +11,9 @@ places both points far closer, so their midpoint is the better centre (docs/vide
    the answer, and it must stay cheap);
 2. each frame's crop centre moves to the predicted midpoint, in video px (the midpoint does
    not care which end is the head, so polarity does not matter here);
-3. the video is decoded again and every frame cut at its new centre (same side).
+3. the video is decoded again and every frame cut at its new centre (same side);
+4. with `passes` > 1, the model looks at those crops and 2-3 come again (each pass moves the
+   centre less: the model's midpoint on a crop is slightly biased toward the crop's centre).
 
 The movie chain then predicts the re-centred movie as it would the tracker's. The track
 table is rewritten with the new centres (`crop_x`, `crop_y`; the tail root in crop px
@@ -21,11 +23,13 @@ brings the keypoints back to video px through the crop that was really cut.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..io import DataError, atomic_path
+from ..io import DataError, atomic_path, scratch_path
 from ..movie_store import MovieWriter, open_movie
 from .crop import crop_frame, crop_to_video, video_to_crop
 from .reader import VideoInfo, iter_frames
@@ -39,18 +43,24 @@ CHUNK = 512  # frames predicted at a time: memory flat in the video's length
 
 
 def recentred_centres(
-    locs: np.ndarray, centres: np.ndarray, sides: np.ndarray, max_shift: float = MAX_SHIFT
+    locs: np.ndarray,
+    centres: np.ndarray,
+    sides: np.ndarray,
+    max_shift: float = MAX_SHIFT,
+    anchors: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New crop centres (M, 2) in video px: the midpoint of the predicted tail base and nose
     (`locs` (M, 3, 2) in crop px, keypoints in the order tail base, neck, nose) of each frame's
     crop centred on `centres` (M, 2) with side `sides` (M,); where that midpoint is not a
-    number or lies more than `max_shift` x the side away, the old centre. Also returns which
-    frames moved, (M,) bool."""
+    number or lies more than `max_shift` x the side from `anchors` (default: `centres`; the
+    tracker's centres on a later pass), the anchor. Also returns which frames moved, (M,)
+    bool."""
+    anchors = centres if anchors is None else anchors
     video = crop_to_video(locs, centres, sides)
     middle = (video[:, 0] + video[:, 2]) / 2
-    shift = np.hypot(*(middle - centres).T)
+    shift = np.hypot(*(middle - anchors).T)
     moved = np.isfinite(shift) & (shift <= max_shift * np.asarray(sides, float))
-    return np.where(moved[:, None], middle, centres), moved
+    return np.where(moved[:, None], middle, anchors), moved
 
 
 def _predicted_locs(movie_path, predict, n: int, progress: bool) -> np.ndarray:
@@ -66,6 +76,26 @@ def _predicted_locs(movie_path, predict, n: int, progress: bool) -> np.ndarray:
     return out
 
 
+def _cut(info: VideoInfo, centres, sides, out, track_path, progress: bool, what: str) -> None:
+    """Decode the video again and write each frame cut at its centre to the movie `out`."""
+    n = len(centres)
+    with MovieWriter(out, fps=info.fps) as movie:
+        frames = iter_frames(info, keep=0)
+        count = 0
+        try:
+            for frame in tqdm(frames, total=n, desc=what, disable=not progress, mininterval=2):
+                if count == n:
+                    raise DataError(
+                        f"{info.path}: more frames than its track table {track_path} ({n})"
+                    )
+                movie.write(crop_frame(frame, *centres[count], sides[count]))
+                count += 1
+        finally:
+            frames.close()
+        if count != n:
+            raise DataError(f"{info.path}: {count} frames, but its track table has {n}")
+
+
 def recentre_video(
     info: VideoInfo,
     track_path,
@@ -74,41 +104,38 @@ def recentre_video(
     movie_out,
     table_out,
     progress: bool = False,
+    passes: int = 1,
 ) -> dict:
     """Cut `info`'s video again around the model's nose - tail base midpoints. `track_path`,
     `movie_path`: `track`'s table and movie; `predict`: (N, 50, 50) uint8 -> (N, 3, 2) crop
-    px. Writes the re-centred movie and track table; returns a summary (frames, frames
-    moved, shifts in crop px)."""
+    px; `passes`: how many times the model looks and the video is cut (each pass starts from
+    the last one's crops). Writes the re-centred movie and track table; returns a summary
+    (frames, frames moved, shifts in crop px)."""
     from .to_video import read_track
 
+    if passes < 1:
+        raise ValueError(f"passes must be at least 1, got {passes}")
     read_track(track_path)  # checked: the columns and numbers to-video needs
     table = pd.read_csv(track_path, low_memory=False)  # every column, as the tracker wrote it
     n = len(table)
     if n == 0:
         raise DataError(f"{track_path}: the track table has no frames")
-    centres = table[["crop_x", "crop_y"]].to_numpy(float)
+    tracker = table[["crop_x", "crop_y"]].to_numpy(float)
     sides = table["crop_side"].to_numpy(float)
-    locs = _predicted_locs(movie_path, predict, n, progress)
-    new, moved = recentred_centres(locs, centres, sides)
-    new = np.round(new, 3)  # as the table keeps them: the crop is cut where it says
-
-    with MovieWriter(movie_out, fps=info.fps) as movie:
-        frames = iter_frames(info, keep=0)
-        count = 0
-        try:
-            for frame in tqdm(
-                frames, total=n, desc="re-cutting", disable=not progress, mininterval=2
-            ):
-                if count == n:
-                    raise DataError(
-                        f"{info.path}: more frames than its track table {track_path} ({n})"
-                    )
-                movie.write(crop_frame(frame, *new[count], sides[count]))
-                count += 1
-        finally:
-            frames.close()
-        if count != n:
-            raise DataError(f"{info.path}: {count} frames, but its track table has {n}")
+    movie_out = Path(movie_out)
+    between = scratch_path(movie_out.parent, f".{movie_out.stem}.pass-", ".npz")
+    new, source = tracker, movie_path
+    try:
+        for k in range(passes):
+            locs = _predicted_locs(source, predict, n, progress)
+            new, moved = recentred_centres(locs, new, sides, anchors=tracker)
+            new = np.round(new, 3)  # as the table keeps them: the crop is cut where it says
+            last = k == passes - 1
+            target = movie_out if last else between
+            _cut(info, new, sides, target, track_path, progress, f"re-cutting ({k + 1})")
+            source = target
+    finally:
+        between.unlink(missing_ok=True)
 
     out = table.copy()
     out.insert(out.columns.get_loc("crop_side") + 1, "tracker_crop_x", table["crop_x"])
@@ -119,9 +146,10 @@ def recentre_video(
         out[list(TAIL_COLUMNS[2:])] = video_to_crop(root, new, sides)[:, 0]
     with atomic_path(table_out) as tmp:
         out.to_csv(tmp, index=False, float_format="%.3f")
-    shift = np.hypot(*(new - centres).T) * 50 / sides
+    shift = np.hypot(*(new - tracker).T) * 50 / sides
     return {
         "frames": n,
+        "passes": passes,
         "moved": int(moved.sum()),
         "kept_tracker_centre": int(n - moved.sum()),
         "shift_crop_px_median": float(np.median(shift)),
