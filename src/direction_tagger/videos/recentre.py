@@ -5,12 +5,13 @@ the body's far end): on real mice it is within 2 crop px of the labelled nose - 
 midpoint on ~74 % of frames, because labellers put nose and tail base where the body's
 outline does not (a fat, curled body; a reflection that joins it at a wall). The model
 places both points far closer, so their midpoint is the better centre (docs/videos.md,
-"Network in the loop"). One pass, after `track`:
+"The network in the loop"). After `track`:
 
 1. the model predicts the tracked movie (no test-time augmentation: this is a centre, not
    the answer, and it must stay cheap);
 2. each frame's crop centre moves to the predicted midpoint, in video px (the midpoint does
-   not care which end is the head, so polarity does not matter here);
+   not care which end is the head, so polarity does not matter here), except where the
+   tracker lost the animal or the midpoint lies over MAX_SHIFT x the side from its centre;
 3. the video is decoded again and every frame cut at its new centre (same side);
 4. with `passes` > 1, the model looks at those crops and 2-3 come again (each pass moves the
    centre less: the model's midpoint on a crop is slightly biased toward the crop's centre).
@@ -122,6 +123,7 @@ def recentre_video(
         raise DataError(f"{track_path}: the track table has no frames")
     tracker = table[["crop_x", "crop_y"]].to_numpy(float)
     sides = table["crop_side"].to_numpy(float)
+    found = table["found"].to_numpy(float) > 0
     movie_out = Path(movie_out)
     between = scratch_path(movie_out.parent, f".{movie_out.stem}.pass-", ".npz")
     new, source = tracker, movie_path
@@ -129,6 +131,8 @@ def recentre_video(
         for k in range(passes):
             locs = _predicted_locs(source, predict, n, progress)
             new, moved = recentred_centres(locs, new, sides, anchors=tracker)
+            moved &= found  # where the tracker lost the animal, the crop may hold none
+            new = np.where(moved[:, None], new, tracker)
             new = np.round(new, 3)  # as the table keeps them: the crop is cut where it says
             last = k == passes - 1
             target = movie_out if last else between
