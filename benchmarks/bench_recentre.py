@@ -179,10 +179,10 @@ def main():
             )
         for p in range(PASSES + 1):
             e = keypoints[:, p]
-            name = "the tracker's crop" if p == 0 else f"after {p} pass{'es' * (p > 1)}"
+            name = "tracker's crop" if p == 0 else f"after {p} pass{'es' * (p > 1)}"
             med, mean = np.median(e, 0), e.mean(0)
             print(
-                f"  keypoints on {name:18s} median base / neck / nose {med[0]:.2f} / {med[1]:.2f}"
+                f"  keypoints, {name:15s} median base / neck / nose {med[0]:.2f} / {med[1]:.2f}"
                 f" / {med[2]:.2f} crop px (mean {mean[0]:.2f} / {mean[1]:.2f} / {mean[2]:.2f})"
             )
         if args.video:
