@@ -43,7 +43,7 @@ HELP_ORDER = [
     *("synth", "download", "import-dlc", "verify", "split", "pretrain", "train", "evaluate"),
     "calibrate",
     # videos and movies
-    *("track", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
+    *("track", "recentre", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
     *("movie-figures", "summary", "refine", "refine-merge"),
     # less often
     *("tag-movies", "compare", "learning-curve", "subsample-split", "recover", "augment"),

@@ -258,6 +258,14 @@ def movies_and_videos(movies: dict[str, str], videos: dict[str, str]) -> None:
 from .movies.files import MOVIE_FILES  # noqa: E402,F401  (the workflow reads it here)
 
 
+def tracked_video_files(run: str, name: str, recentre: bool) -> dict[str, str]:
+    """Where run `run` finds tracked video `name`'s movie and track table: the tracker's, shared
+    by every run (results/videos/<name>/), or with `track.recentre` the run's own cut, made
+    around its model's nose - tail base midpoints (results/<run>/videos/<name>/)."""
+    folder = f"results/{run}/videos/{name}" if recentre else f"results/videos/{name}"
+    return {"movie": f"{folder}/movie.npz", "track": f"{folder}/track.csv"}
+
+
 def movie_batches(names, per_job: int) -> dict[str, list[str]]:
     """Movies tagged together in one job (predict -> smooth + QC, the model loaded once):
     name -> movie names, `per_job` at a time in name order, so adding movies whose names

@@ -12,6 +12,7 @@ from direction_tagger.config import (
     movie_batches,
     movies_and_videos,
     tta_count,
+    tracked_video_files,
 )
 
 RESULTS = "results/{run}"  # one folder per run; `runs:` in the config makes a sweep

@@ -88,7 +88,7 @@ for run, batch, names in (
             f"tag_movies_{run}_{batch}"
         input:
             model=f"results/{run}/model.pt",
-            movies=batch_inputs(names),
+            movies=batch_inputs(run, names),
             reference=f"results/{run}/label_reference.json",
             calibration=batch_calibration(run),
         output:

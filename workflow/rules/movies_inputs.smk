@@ -12,24 +12,37 @@ def movie_file(name):
     return checked(movies()[name])
 
 
+def run_movie(run, name):
+    """The frames run `run` tags for a movie: a tracked video's are the tracker's or, with
+    track.recentre, the run's own re-cut (direction_tagger.config.tracked_video_files).
+    """
+    if name in videos():
+        return tracked_video_files(run, name, config["track"]["recentre"])["movie"]
+    return movie_file(name)
+
+
 def movie_path(wildcards):
-    return movie_file(wildcards.movie)
+    return run_movie(wildcards.run, wildcards.movie)
 
 
 def track_of_movie(wildcards):
     """A tracked video's track table (its tail roots and travel inform polarity); none for
     other movies."""
-    return (
-        [f"{VIDEOS}/{wildcards.movie}/track.csv"] if wildcards.movie in videos() else []
-    )
+    if wildcards.movie not in videos():
+        return []
+    return [
+        tracked_video_files(
+            wildcards.run, wildcards.movie, config["track"]["recentre"]
+        )["track"]
+    ]
 
 
 # movies_per_job > 1: batch name -> movie names, each batch one tag_movies_<batch> job
 MOVIE_BATCHES = movie_batches(movies(), config["movies_per_job"])
 
 
-def batch_inputs(names):
-    return [movie_file(name) for name in names]
+def batch_inputs(run, names):
+    return [run_movie(run, name) for name in names]
 
 
 def batch_outputs(run, names, key):

@@ -17,7 +17,7 @@ def refine_sources(wildcards):
             files[f"table_{name}"] = (
                 f"results/{wildcards.run}/movies/{name}/predictions.csv"
             )
-        files[f"movie_{name}"] = movie_file(name)
+        files[f"movie_{name}"] = run_movie(wildcards.run, name)
     return files
 
 

@@ -1,4 +1,5 @@
-# Arena videos: track and crop -> (the movie chain, as the movie of the same name) -> the
+# Arena videos: track and crop -> (with track.recentre: cut again around the run's model's
+# nose - tail base midpoint) -> (the movie chain, as the movie of the same name) -> the
 # predictions back in video pixels -> the original video tagged.
 
 
@@ -37,11 +38,37 @@ rule track_video:
         "../scripts/track.py"
 
 
+rule recentre_video:
+    input:
+        video=video_path,
+        movie=f"{VIDEOS}/{{video}}/movie.npz",
+        track=f"{VIDEOS}/{{video}}/track.csv",
+        model=f"{RESULTS}/model.pt",
+    output:
+        movie=f"{RESULTS}/videos/{{video}}/movie.npz",
+        table=f"{RESULTS}/videos/{{video}}/track.csv",
+        summary=f"{RESULTS}/videos/{{video}}/recentre.json",
+    log:
+        f"{LOGS}/recentre_{{video}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/recentre_{{video}}.tsv"
+    group:
+        "movie"
+    conda:
+        "../../envs/train.yaml"
+    threads: 2  # the model on both cores; then ffmpeg decodes beside the cutting
+    params:
+        batch_size=setting("predict", "batch_size"),
+        passes=config["track"]["recentre_passes"],
+    script:
+        "../scripts/recentre.py"
+
+
 rule video_predictions:
     input:
         predictions=f"{RESULTS}/movies/{{video}}/predictions.csv",
         dlc=f"{RESULTS}/movies/{{video}}/predictions_dlc.csv",
-        track=f"{VIDEOS}/{{video}}/track.csv",
+        track=video_track,
     output:
         table=f"{RESULTS}/videos/{{video}}/predictions.csv",
         dlc=f"{RESULTS}/videos/{{video}}/predictions_dlc.csv",

@@ -108,6 +108,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_batch_size(p: argparse.ArgumentParser) -> None:
+    """--batch-size: what every command that runs a model over many frames takes."""
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=1024,
+        help="frames per batch (default 1024); on CPU a forward pass takes at most "
+        "128 of them, which bounds predict's memory",
+    )
+
+
 def beside(source: str, **outputs: str) -> Callable:
     """A command's default outputs (its parser's `fill_outputs`): each named after its input
     `source` and written beside it, `<source stem><ending>`, e.g.

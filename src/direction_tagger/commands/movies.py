@@ -31,6 +31,7 @@ import numpy as np
 
 from ..io import FRAME_SIZE, DataError, load_labelled, read_json, require_finite_lists, write_json
 from .arguments import (
+    add_batch_size,
     add_model_options,
     beside,
     fps,
@@ -427,16 +428,6 @@ def add_smoothing_options(p) -> None:
         "the result is the same for any value (16384)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def add_batch_size(p) -> None:
-    p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=1024,
-        help="frames per batch (default 1024); on CPU a forward pass takes at most "
-        "128 of them, which bounds predict's memory",
-    )
 
 
 def add_chunk_frames(p) -> None:

@@ -1,8 +1,10 @@
-"""Video commands (library: videos): `track`, `to-video`, `render-video`, `import-dlc`,
-`synth-video`.
+"""Video commands (library: videos): `track`, `recentre`, `to-video`, `render-video`,
+`import-dlc`, `synth-video`.
 
     direction-tagger track --video V.mp4 --movie M.npz --table TRACK.csv --qc QC.json
                            [--figure TRACK.png] [--crop-side PX | --crop-scale 2]
+    direction-tagger recentre --video V.mp4 --track TRACK.csv --movie M.npz --model MODEL.pt
+                              --out-movie M2.npz --out-table TRACK2.csv [--summary S.json]
     direction-tagger to-video --predictions P.csv --dlc-csv D.csv --track TRACK.csv
                               --out P_VIDEO.csv --dlc-out D_VIDEO.csv
     direction-tagger render-video --video V.mp4 --predictions P_VIDEO.csv --out TAGGED.mp4
@@ -10,7 +12,8 @@
     direction-tagger import-dlc PROJECT --out LABELLED.npz [--head NOSE --neck A+B --base TAIL]
     direction-tagger synth-video --frames N --out ARENA.mp4 [--truth TRUTH.npz]
 
-A video's chain: `track` cuts the 50 x 50 movie the model reads; the movie chain (predict,
+A video's chain: `track` cuts the 50 x 50 movie the model reads (`recentre`, optionally,
+cuts it again around the model's own nose - tail base midpoint); the movie chain (predict,
 smooth) tags it; `to-video` brings the predictions back to video pixels; `render-video` draws
 them on the original video.
 """
@@ -20,7 +23,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .arguments import (
+    add_batch_size,
     add_crop_rule_options,
+    add_model_options,
     beside,
     fps,
     int_in,
@@ -49,6 +54,39 @@ def run_track(args) -> int:
         f"{args.video}: {qc['frames']} frames tracked, animal lost on {qc['lost']} "
         f"({100 * qc['lost_fraction']:.1f}%), {qc['jumps']} jumps; crop side "
         f"{qc['crop_side_px']:.1f} px (body {qc['body_length_px']:.1f} px) -> {args.movie}"
+    )
+    return 0
+
+
+def run_recentre(args) -> int:
+    from ..io import write_json
+    from ..movies.predict import load_predictor
+    from ..videos.reader import video_info
+    from ..videos.recentre import recentre_video
+
+    predictor, _ = load_predictor(args.model, args.device, args.threads, args.precision)
+
+    def predict(frames):
+        return predictor.predict(frames, tta=args.tta, batch_size=args.batch_size).locs
+
+    info = video_info(args.video)
+    summary = recentre_video(
+        info,
+        args.track,
+        args.movie,
+        predict,
+        args.out_movie,
+        args.out_table,
+        not args.quiet,
+        passes=args.passes,
+    )
+    summary = {"video": str(args.video), "model": str(args.model), **summary}
+    if args.summary:
+        write_json(args.summary, summary)
+    print(
+        f"{args.video}: {summary['moved']} of {summary['frames']} crops re-centred on the "
+        f"model's nose - tail base midpoint in {args.passes} passes (shift median "
+        f"{summary['shift_crop_px_median']:.2f} crop px) -> {args.out_movie}"
     )
     return 0
 
@@ -198,6 +236,43 @@ def register(subparsers) -> None:
         func=run_track,
         writes=("movie", "table", "qc", "figure"),
         fill_outputs=beside("video", movie="_movie.npz", table="_track.csv", qc="_track_qc.json"),
+    )
+
+    p = subparsers.add_parser(
+        "recentre",
+        help="cut a tracked video again around the model's nose - tail base midpoint",
+        description="The model predicts the tracked movie (no TTA unless asked), each "
+        "frame's crop centre moves to the midpoint of its predicted nose and tail base "
+        "(where that is within a quarter of the crop side of the tracker's), and the video is "
+        "cut again there. Writes the re-centred movie and track table (crop_x / crop_y the "
+        "new centres, tracker_crop_x / tracker_crop_y the tracker's): predict the movie and "
+        "run to-video with this table.",
+    )
+    p.add_argument("--video", required=True, type=Path, help="the video `track` read")
+    p.add_argument("--track", required=True, type=Path, help="its track table (track)")
+    p.add_argument("--movie", required=True, type=Path, help="its tracked movie (track)")
+    add_model_options(p)
+    add_batch_size(p)
+    p.add_argument(
+        "--out-movie", type=Path, help="re-centred movie .npz (default: MOVIE_recentred.npz)"
+    )
+    p.add_argument(
+        "--out-table",
+        type=Path,
+        help="re-centred track table (default: MOVIE_recentred_track.csv)",
+    )
+    p.add_argument(
+        "--passes",
+        type=int_in(1, 4),
+        default=2,
+        help="times the model looks and the video is cut, each from the last crops (2)",
+    )
+    p.add_argument("--summary", type=Path, help="summary to write (.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(
+        func=run_recentre,
+        writes=("out_movie", "out_table", "summary"),
+        fill_outputs=beside("movie", out_movie="_recentred.npz", out_table="_recentred_track.csv"),
     )
 
     p = subparsers.add_parser(
