@@ -18,6 +18,9 @@ from direction_tagger.movies.tables import movie_table, write_table
 from direction_tagger.videos.crop import video_to_crop
 
 pynwb = pytest.importorskip("pynwb")
+# as a reader with ndx-pose installed (its classes map `confidence_definition`); the writer
+# itself imports neither, and a reader without ndx-pose is tested below
+pytest.importorskip("ndx_pose")
 movement_load = pytest.importorskip("movement.io.load_poses")
 
 NODES = ["tail_base", "neck", "nose"]
