@@ -1,11 +1,12 @@
 """What writing NWB costs beside predicting a movie, by movie length (issue #28: <= 10 %).
 
 Each step runs as the workflow runs it, one `direction-tagger` process per rule: `predict`
-(the default architecture, the workflow's TTA 2), `smooth`, then `to-nwb` (ndx-pose) with the
-model's facts. Side by side in one run, on synthetic movies of each length; the model's
-weights do not change the time, so it is trained for one step. Prints wall seconds of predict
-and to-nwb and their ratio. The NWB step has a fixed cost (starting Python, importing pynwb,
-ndx-pose and torch to read the model's metadata) that short clips feel most.
+(the default architecture, the workflow's TTA 2), `smooth`, then `to-nwb` (ndx-pose layout)
+with the model's facts. Side by side in one run, on synthetic movies of each length; the
+model's weights do not change the time, so it is trained for one step. Prints the median wall
+seconds of `--repeat` runs of predict and of to-nwb, their ratio, and the NWB file's size.
+What to-nwb costs is mostly fixed (starting Python, numpy and h5py; it imports neither torch,
+pandas nor pynwb), so short clips feel it most.
 
     python benchmarks/bench_nwb.py --frames 1000 10000 30000
 """
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,10 +34,15 @@ def run(*argv) -> float:
     return time.perf_counter() - start
 
 
+def median_run(repeat: int, *argv) -> float:
+    return statistics.median(run(*argv) for _ in range(repeat))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--frames", type=int, nargs="+", default=[1000, 10000, 30000])
     p.add_argument("--tta", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=3, help="runs of each step; the median counts")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -45,18 +52,21 @@ def main(argv=None) -> int:
         run("train", "--data", d / "l.npz", "--split", d / "s.json", "--out", d / "model.pt",
             "--log", d / "log.csv", "--options", options)  # fmt: skip
         print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load "
-              f"{os.getloadavg()[0]:.1f}; TTA {args.tta}")  # fmt: skip
-        print("| frames | predict s | to-nwb s | to-nwb / predict |")
-        print("|---|---|---|---|")
+              f"{os.getloadavg()[0]:.1f}; TTA {args.tta}; median of {args.repeat}")  # fmt: skip
+        print("| frames | predict s | to-nwb s | to-nwb / predict | NWB MB |")
+        print("|---|---|---|---|---|")
         for n in args.frames:
             movie = d / f"m{n}.npz"
             run("synth", "movie", "--frames", n, "--seed", 1, "--out", movie)
-            predict = run("predict", "--model", d / "model.pt", "--movie", movie,
-                          "--tta", args.tta, "--out", d / f"raw{n}.csv")  # fmt: skip
+            predict = median_run(args.repeat, "predict", "--model", d / "model.pt", "--movie",
+                                 movie, "--tta", args.tta, "--out", d / f"raw{n}.csv")  # fmt: skip
             run("smooth", "--predictions", d / f"raw{n}.csv", "--out", d / f"p{n}.csv")
-            nwb = run("to-nwb", "--predictions", d / f"p{n}.csv", "--model", d / "model.pt",
-                      "--source", movie, "--age", "P90D", "--out", d / f"p{n}.nwb")  # fmt: skip
-            print(f"| {n} | {predict:.1f} | {nwb:.1f} | {nwb / predict:.1%} |", flush=True)
+            nwb = median_run(args.repeat, "to-nwb", "--predictions", d / f"p{n}.csv", "--model",
+                             d / "model.pt", "--source", movie, "--age", "P90D", "--out",
+                             d / f"p{n}.nwb")  # fmt: skip
+            size = (d / f"p{n}.nwb").stat().st_size / 1e6
+            print(f"| {n} | {predict:.2f} | {nwb:.2f} | {nwb / predict:.1%} | {size:.1f} |",
+                  flush=True)  # fmt: skip
     return 0
 
 

@@ -331,3 +331,25 @@ def test_a_model_file_without_the_json_record_is_read_with_torch(run, tmp_path):
         assert json.loads(nwb.notes)["model"] == read_metadata(run / "model.pt")
     finally:
         io.close()
+
+
+@pytest.mark.parametrize("edit", ["as written", "empty cells and an empty flag"])
+def test_the_columns_read_without_pandas_are_the_numbers_pandas_reads(run, tmp_path, edit):
+    """numpy's parser for plain tables, the csv module for the rest (empty cells): both
+    give what pandas gives (NaN for an empty cell; a flag True / False is 1 / 0)."""
+    from direction_tagger.movies.columns import read_columns
+
+    table = pd.read_csv(run / "predictions.csv")
+    if edit != "as written":
+        table.loc[3, "neck_x"] = np.nan
+        table["qc_any"] = table["qc_any"].astype(object)
+        table.loc[5, "qc_any"] = None
+    table.to_csv(tmp_path / "t.csv", index=False)
+    names = ["time_s", "neck_x", "head_direction_deg"]
+    columns = read_columns(tmp_path / "t.csv", names, optional=["qc_any", "not_there"])
+    assert list(columns) == [*names, "qc_any"]
+    for name in names:
+        np.testing.assert_array_equal(columns[name], table[name].to_numpy(float))
+    flags = table["qc_any"].map({True: 1.0, False: 0.0}).to_numpy(float)
+    np.testing.assert_array_equal(columns["qc_any"], flags)
+    assert np.isnan(columns["neck_x"][3]) == (edit != "as written")
