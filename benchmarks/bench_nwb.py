@@ -9,6 +9,8 @@ What to-nwb costs is mostly fixed (starting Python, numpy and h5py; it imports n
 pandas nor pynwb), so short clips feel it most.
 
     python benchmarks/bench_nwb.py --frames 1000 10000 30000
+    # beside another checkout's to-nwb, e.g. before #28 made it light:
+    python benchmarks/bench_nwb.py --before /path/to/old/checkout/.venv/bin/direction-tagger
 """
 
 from __future__ import annotations
@@ -27,15 +29,15 @@ from pathlib import Path
 CLI = [str(Path(sys.executable).parent / "direction-tagger")]  # the installed command
 
 
-def run(*argv) -> float:
+def run(*argv, cli=CLI) -> float:
     """Wall seconds of one command, as its own process (as a rule runs it)."""
     start = time.perf_counter()
-    subprocess.run([*CLI, *map(str, argv)], check=True, capture_output=True)
+    subprocess.run([*cli, *map(str, argv)], check=True, capture_output=True)
     return time.perf_counter() - start
 
 
-def median_run(repeat: int, *argv) -> float:
-    return statistics.median(run(*argv) for _ in range(repeat))
+def median_run(repeat: int, *argv, cli=CLI) -> float:
+    return statistics.median(run(*argv, cli=cli) for _ in range(repeat))
 
 
 def main(argv=None) -> int:
@@ -43,6 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, nargs="+", default=[1000, 10000, 30000])
     p.add_argument("--tta", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3, help="runs of each step; the median counts")
+    p.add_argument("--before", help="another direction-tagger command whose to-nwb to time too")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -53,8 +56,9 @@ def main(argv=None) -> int:
             "--log", d / "log.csv", "--options", options)  # fmt: skip
         print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load "
               f"{os.getloadavg()[0]:.1f}; TTA {args.tta}; median of {args.repeat}")  # fmt: skip
-        print("| frames | predict s | to-nwb s | to-nwb / predict | NWB MB |")
-        print("|---|---|---|---|---|")
+        before = " to-nwb before s | before / predict |" if args.before else ""
+        print(f"| frames | predict s | to-nwb s | to-nwb / predict | NWB MB |{before}")
+        print("|---|---|---|---|---|" + "---|---|" * bool(args.before))
         for n in args.frames:
             movie = d / f"m{n}.npz"
             run("synth", "movie", "--frames", n, "--seed", 1, "--out", movie)
@@ -65,8 +69,13 @@ def main(argv=None) -> int:
                              d / "model.pt", "--source", movie, "--age", "P90D", "--out",
                              d / f"p{n}.nwb")  # fmt: skip
             size = (d / f"p{n}.nwb").stat().st_size / 1e6
-            print(f"| {n} | {predict:.2f} | {nwb:.2f} | {nwb / predict:.1%} | {size:.1f} |",
-                  flush=True)  # fmt: skip
+            row = f"| {n} | {predict:.2f} | {nwb:.2f} | {nwb / predict:.1%} | {size:.1f} |"
+            if args.before:
+                old = median_run(args.repeat, "to-nwb", "--predictions", d / f"p{n}.csv",
+                                 "--model", d / "model.pt", "--source", movie, "--age", "P90D",
+                                 "--out", d / f"old{n}.nwb", cli=[args.before])  # fmt: skip
+                row += f" {old:.2f} | {old / predict:.1%} |"
+            print(row, flush=True)
     return 0
 
 
