@@ -241,6 +241,7 @@ COMMANDS = {
         "--quiet": True,
     },
     "movie-figures": lambda g, t: {"--predictions": g.raw, "--outdir": t / "figures"},
+    "to-nwb": lambda g, t: {"--predictions": g.raw, "--model": g.model, "--out": t / "p.nwb"},
     "qc-reference": lambda g, t: {"--labelled": g.labelled, "--out": t / "ref.json"},
     "summary": lambda g, t: {
         "--run": "r",
@@ -1115,6 +1116,42 @@ CATALOGUE = [
     case("smooth: missing", {"--predictions": missing("absent.csv")}, "absent.csv", "not found"),
     case(
         "render: cut mid row", {"--predictions": csv_cut_mid_row()}, "cut-mid-row.csv", "cut short"
+    ),
+    # to-nwb reads its columns without pandas (movies/columns.py): the same checks
+    case(
+        "to-nwb: cut mid row", {"--predictions": csv_cut_mid_row()}, "cut-mid-row.csv", "cut short"
+    ),
+    case("to-nwb: header only", {"--predictions": header_only}, "head.csv", "no frames"),
+    case(
+        "to-nwb: no direction column",
+        {"--predictions": csv_edited(drop="body_direction_deg")},
+        "edited.csv",
+        "body_direction_deg",
+    ),
+    case(
+        "to-nwb: text column",
+        {"--predictions": csv_edited(replace={"neck_y": "up"})},
+        "edited.csv",
+        "row 1, column 'neck_y'",
+        "is not a number",
+    ),
+    case(
+        "to-nwb: binary",
+        {"--predictions": text_file("binary.csv", bytes(range(256)) * 4)},
+        "binary.csv",
+    ),
+    # ... and the model's facts from its JSON record; torch only for a file without one
+    case(
+        "to-nwb: model not a zip",
+        {"--model": text_file("model.pt", "not a model")},
+        "model.pt",
+        "not a direction-tagger model file",
+    ),
+    case(
+        "to-nwb: model without the JSON record, metadata a list",
+        {"--model": model_with(state=[1, 2])},
+        "bad-model.pt",
+        "metadata is a list",
     ),
     case(
         "movie-figures: cut mid row",

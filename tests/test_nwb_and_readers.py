@@ -4,6 +4,8 @@ nwbinspector, DeepLabCut CSVs and NWB files through `movement`."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,9 @@ from direction_tagger.movies.tables import movie_table, write_table
 from direction_tagger.videos.crop import video_to_crop
 
 pynwb = pytest.importorskip("pynwb")
+# as a reader with ndx-pose installed (its classes map `confidence_definition`); the writer
+# itself imports neither, and a reader without ndx-pose is tested below
+pytest.importorskip("ndx_pose")
 movement_load = pytest.importorskip("movement.io.load_poses")
 
 NODES = ["tail_base", "neck", "nose"]
@@ -178,3 +183,173 @@ def test_irregular_times_are_kept_frame_by_frame(video_tables):
         np.testing.assert_allclose(series.timestamps[:], table["time_s"])
     finally:
         io.close()
+
+
+# --- written with h5py, as pynwb writes it (#28: NWB <= 10 % of a movie's predict time) ---
+
+
+def contents(path: Path) -> dict:
+    """Every group, dataset and link of an HDF5 file: kind, dtype, shape, link target, values,
+    attributes with their types and values -- all but what differs file to file (object
+    ids, the creation date, the identifier: a hash of the numbers either writer makes)."""
+    import h5py
+
+    found = {}
+
+    def value(v):
+        v = v.decode() if isinstance(v, bytes) else v
+        if isinstance(v, h5py.Reference):
+            return "reference"
+        return np.asarray(v).tolist() if isinstance(v, np.ndarray | np.generic) else v
+
+    def walk(group, prefix):
+        for name in group:
+            link, where = group.get(name, getlink=True), f"{prefix}/{name}"
+            if isinstance(link, h5py.SoftLink):
+                found[where] = ("link", link.path)
+                continue
+            item = group[name]
+            attrs = sorted(
+                (k, type(v).__name__, str(getattr(v, "dtype", "")), value(v))
+                for k, v in item.attrs.items()
+                if k != "object_id"
+            )
+            if isinstance(item, h5py.Dataset):
+                string = h5py.check_string_dtype(item.dtype)
+                data = None if name in ("file_create_date", "identifier") else item[()]
+                if string and data is not None:
+                    data = np.asarray(data, dtype=object).astype(str).tolist()
+                found[where] = ("dataset", str(item.dtype), string, item.shape, attrs)
+                found[f"{where} = "] = value(data)
+            else:
+                found[where] = ("group", attrs)
+                walk(item, where)
+
+    with h5py.File(path, "r") as f:
+        found["/"] = sorted(
+            (k, value(v)) for k, v in f.attrs.items() if k not in ("object_id", ".specloc")
+        )
+        walk(f, "")
+    return found
+
+
+@pytest.mark.parametrize("which", ["movie", "irregular video times"])
+def test_our_file_is_what_pynwb_writes(run, video_tables, tmp_path, which):
+    """The h5py writer against the pynwb one it replaced (tests/nwb_reference.py), given
+    the same predictions: the same groups, datasets, links, types, attributes and values."""
+    import datetime as dt
+
+    from nwb_reference import reference_nwb
+
+    from direction_tagger.train.model_file import load_model
+
+    ours = tmp_path / "ours.nwb"
+    if which == "movie":
+        table_path, source, size, video_px = run / "predictions.csv", run / "movie.npz", 50, False
+        ok(["to-nwb", "--predictions", table_path, "--out", ours, "--model", run / "model.pt",
+            "--source", source, "--age", "P90D"])  # fmt: skip
+        metadata, subject = load_model(run / "model.pt")[1], {"age": "P90D"}
+    else:
+        table = pd.read_csv(video_tables[0] / "pv.csv")
+        table["time_s"] = np.r_[np.arange(15) / 30, 0.5 + np.arange(15) / 15]
+        table_path, source = tmp_path / "vfr.csv", video_tables[0] / "v.mp4"
+        table.to_csv(table_path, index=False)
+        size, video_px, metadata, subject = (320, 240), True, {}, {}
+        ok(["to-nwb", "--predictions", table_path, "--out", ours, "--source", source])
+    started = dt.datetime.fromtimestamp(int(source.stat().st_mtime), dt.timezone.utc)
+    reference_nwb(tmp_path / "pynwb.nwb", pd.read_csv(table_path), video_px=video_px,
+                  model_metadata=metadata, source=str(source), session_start=started,
+                  frame_size=(size, size) if size == 50 else size, subject=subject)  # fmt: skip
+    expected, found = contents(tmp_path / "pynwb.nwb"), contents(ours)
+    assert found.keys() == expected.keys()
+    assert {k: (v, expected[k]) for k, v in found.items() if expected[k] != v} == {}
+
+
+def test_a_reader_without_ndx_pose_knows_our_types_from_the_schema_in_the_file(run):
+    """The file carries the schema (nwb_spec.json) as pynwb would cache it."""
+    ok(["to-nwb", "--predictions", run / "predictions.csv", "--out", run / "plain.nwb"])
+    code = (
+        "import sys, pynwb\n"
+        f"with pynwb.NWBHDF5IO({str(run / 'plain.nwb')!r}, 'r') as io:\n"
+        "    estimation = io.read().processing['behavior']['PoseEstimation']\n"
+        "    print(type(estimation).__name__, estimation.pose_estimation_series['nose'].data[0][0])\n"
+        "assert 'ndx_pose' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    name, x = done.stdout.split()
+    assert name == "PoseEstimation"
+    assert float(x) == pytest.approx(pd.read_csv(run / "predictions.csv")["head_x"][0])
+
+
+def test_the_stored_schema_is_what_the_installed_pynwb_caches():
+    """After a pynwb / ndx-pose upgrade: run scripts/nwb_spec.py (and these tests)."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "nwb_spec.py"
+    done = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_writing_imports_neither_torch_pandas_nor_pynwb(run):
+    """Each costs more than writing a 1,000-frame file; the model's facts come from its
+    JSON record, the same as torch reads them."""
+    code = (
+        "import json, sys\n"
+        "from direction_tagger import cli\n"
+        f"argv = ['to-nwb', '--predictions', {str(run / 'predictions.csv')!r}, "
+        f"'--model', {str(run / 'model.pt')!r}, '--out', {str(run / 'light.nwb')!r}]\n"
+        "assert cli.main(argv) == 0\n"
+        "print(json.dumps(sorted({'torch', 'pandas', 'pynwb', 'ndx_pose', 'hdmf'} & set(sys.modules))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    from direction_tagger.train.model_file import load_model
+
+    io, nwb = read_nwb(run / "light.nwb")
+    try:
+        assert json.loads(nwb.notes)["model"] == load_model(run / "model.pt")[1]
+        estimation = nwb.processing["behavior"]["PoseEstimation"]
+        assert (
+            estimation.source_software_version == load_model(run / "model.pt")[1]["package_version"]
+        )
+    finally:
+        io.close()
+
+
+def test_a_model_file_without_the_json_record_is_read_with_torch(run, tmp_path):
+    """Model files saved before the record existed: the same facts, through torch."""
+    import torch
+
+    from direction_tagger.train.model_facts import read_metadata
+
+    torch.save(torch.load(run / "model.pt", weights_only=True), tmp_path / "old.pt")
+    assert read_metadata(tmp_path / "old.pt") is None
+    ok(["to-nwb", "--predictions", run / "predictions.csv", "--out", tmp_path / "old.nwb",
+        "--model", tmp_path / "old.pt"])  # fmt: skip
+    io, nwb = read_nwb(tmp_path / "old.nwb")
+    try:
+        assert json.loads(nwb.notes)["model"] == read_metadata(run / "model.pt")
+    finally:
+        io.close()
+
+
+@pytest.mark.parametrize("edit", ["as written", "empty cells and an empty flag"])
+def test_the_columns_read_without_pandas_are_the_numbers_pandas_reads(run, tmp_path, edit):
+    """numpy's parser for plain tables, the csv module for the rest (empty cells): both
+    give what pandas gives (NaN for an empty cell; a flag True / False is 1 / 0)."""
+    from direction_tagger.movies.columns import read_columns
+
+    table = pd.read_csv(run / "predictions.csv")
+    if edit != "as written":
+        table.loc[3, "neck_x"] = np.nan
+        table["qc_any"] = table["qc_any"].astype(object)
+        table.loc[5, "qc_any"] = None
+    table.to_csv(tmp_path / "t.csv", index=False)
+    names = ["time_s", "neck_x", "head_direction_deg"]
+    columns = read_columns(tmp_path / "t.csv", names, optional=["qc_any", "not_there"])
+    assert list(columns) == [*names, "qc_any"]
+    for name in names:
+        np.testing.assert_array_equal(columns[name], table[name].to_numpy(float))
+    flags = table["qc_any"].map({True: 1.0, False: 0.0}).to_numpy(float)
+    np.testing.assert_array_equal(columns["qc_any"], flags)
+    assert np.isnan(columns["neck_x"][3]) == (edit != "as written")

@@ -22,7 +22,6 @@ from ..data.download import (
 from ..data.transport import FetchError, drive_view_url, parse_source
 from ..data.verify import PLOT_FILES, PUBLISHED_N, write_outputs
 from ..io import DataError
-from ..montage import save_montage
 from .arguments import (
     beside,
     non_negative_float,
@@ -298,6 +297,8 @@ def run_labelled(args) -> int:
     io.save_labelled(args.out, images, locs)
     if args.montage:
         k = min(MONTAGE_FRAMES, len(images))
+        from ..montage import save_montage  # matplotlib: only for the montage
+
         save_montage(args.montage, images[:k], locs[:k], titles=[str(i) for i in range(k)])
     print(f"wrote {len(images)} labelled frames to {args.out}")
     return 0
@@ -308,6 +309,8 @@ def run_movie(args) -> int:
     io.save_movie(args.out, images, args.fps, locs)
     if args.montage:
         k = min(MONTAGE_FRAMES, len(images))
+        from ..montage import save_montage  # matplotlib: only for the montage
+
         save_montage(args.montage, images[:k], locs[:k], titles=[f"frame {i}" for i in range(k)])
     print(f"wrote a {len(images)}-frame movie at {args.fps:g} fps to {args.out}")
     return 0

@@ -302,16 +302,19 @@ def run_movie_figures(args) -> int:
 def run_to_nwb(args) -> int:
     import datetime as dt
 
-    from ..movies.nwb import write_pose_nwb
-    from ..movies.tables import read_table
+    from ..movies.nwb import read_predictions, write_pose_nwb
 
-    table = read_table(args.predictions)
-    video_px = "base_x_video" in table.columns
+    # neither pandas nor torch: each costs more than writing a 1,000-frame file (#28)
+    table, video_px = read_predictions(args.predictions)
     metadata = {}
     if args.model:
-        from ..train.model_file import load_model
+        from ..train.model_facts import read_metadata
 
-        metadata = load_model(args.model)[1]
+        metadata = read_metadata(args.model)
+        if metadata is None:  # a model file from before its facts were kept as JSON
+            from ..train.model_file import load_model
+
+            metadata = load_model(args.model)[1]
     source = Path(args.source) if args.source else Path(args.predictions)
     if video_px and args.source:
         from ..videos.reader import video_info
@@ -333,7 +336,9 @@ def run_to_nwb(args) -> int:
         subject={"subject_id": args.subject, "species": args.species, "age": args.age},
     )
     units = "video px" if video_px else "crop px"
-    print(f"{args.out}: {len(table)} frames, 3 keypoints ({units}), body and head direction")
+    print(
+        f"{args.out}: {len(table['time_s'])} frames, 3 keypoints ({units}), body and head direction"
+    )
     if not args.age:
         print("note: no --age (nwb.subject.age): DANDI and nwbinspector ask for the animal's age")
     return 0

@@ -30,7 +30,6 @@ Spread columns appear when `spread` is given and not all NaN. Missing values are
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ import pandas as pd
 
 from ..geometry import angle_difference, body_direction, head_direction
 from ..io import DEFAULT_FPS, KEYPOINT_NAMES, KEYPOINTS, DataError, atomic_path
+from .columns import REQUIRED_COLUMNS, check_last_row, table_columns
 
 FLOAT_FORMAT = "%.6f"
 DLC_BODYPARTS = tuple(KEYPOINT_NAMES[k].replace(" ", "_") for k in KEYPOINTS)  # tail_base, ...
@@ -177,13 +177,6 @@ def table_writer(path: str | os.PathLike):
         yield write
 
 
-REQUIRED_COLUMNS = (
-    "frame",
-    "time_s",
-    *(f"{k}_{c}" for k in KEYPOINTS for c in ("x", "y", "confidence")),
-)
-
-
 Wanted = Sequence[str] | Callable[[str], bool] | None
 _OURS = ("frame", "time_s", "speed_", "polarity_", "body_", "qc_", "tail_root_", "crop_")
 
@@ -200,7 +193,7 @@ def read_table(path: str | os.PathLike, wanted: Wanted = None) -> pd.DataFrame:
     the rest are never parsed. Every cell read must be a number, empty or True / False."""
     path = Path(path)
     header = table_columns(path)
-    _check_last_row(path)
+    check_last_row(path)
     try:
         table = pd.read_csv(path, usecols=_selection(header, wanted), low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -242,24 +235,6 @@ def _selection(header: list[str], wanted: Wanted) -> list[str] | None:
     return [c for c in header if c in REQUIRED_COLUMNS or keep(c)]
 
 
-def table_columns(path: str | os.PathLike) -> list[str]:
-    """The header of a tidy predictions CSV, checked like `read_table` checks it."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    try:  # the header line alone (pandas builds a frame of every column, slow on many)
-        with open(path, newline="", encoding="utf-8") as f:
-            columns = [c.strip() for c in next(csv.reader(f), [])]
-    except (csv.Error, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
-    if not columns:
-        raise DataError(f"{path}: not a readable CSV table (no header line)")
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise DataError(f"{path}: missing columns {missing}; expected a tidy predictions CSV")
-    return columns
-
-
 def iter_table(
     path: str | os.PathLike, rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[pd.DataFrame]:
@@ -268,7 +243,7 @@ def iter_table(
     required columns, no rows): memory bounded by `rows`, whatever the table's length."""
     path = Path(path)
     header = table_columns(path)
-    _check_last_row(path)
+    check_last_row(path)
     wanted = None if columns is None else [c for c in header if c in set(columns)]
     empty, first_row = True, 0
     try:
@@ -283,37 +258,6 @@ def iter_table(
         raise DataError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
     if empty:
         raise DataError(f"{path}: holds no frames; expected at least one row")
-
-
-def _check_last_row(path: Path, tail_bytes: int = 1 << 16) -> None:
-    """A file cut mid-row reads as a table whose last row has empty cells (NaN, a value that is
-    allowed); count the last line's fields against the header's to tell the two apart."""
-    with open(path, "rb") as f:
-        expected = _count_fields(f)
-        f.seek(0, os.SEEK_END)
-        start = max(0, f.tell() - tail_bytes)
-        f.seek(start)
-        tail = f.read()
-    lines = [line for line in tail.splitlines() if line.strip()]
-    whole_last_line = start == 0 or b"\n" in tail.rstrip(b"\r\n")
-    if not lines or not whole_last_line or start == 0 and len(lines) == 1:
-        return  # only the header, or rows longer than the tail read (not ours)
-    fields = lines[-1].count(b",") + 1
-    if fields < expected:
-        raise DataError(
-            f"{path}: its last row has {fields} of {expected} fields; the file was cut short "
-            "(expected complete rows: write it again)"
-        )
-
-
-def _count_fields(f, block: int = 1 << 16) -> int:
-    """Fields in the header line, read a block at a time (a header may be megabytes)."""
-    commas = 0
-    while block_bytes := f.readline(block):
-        commas += block_bytes.count(b",")
-        if block_bytes.endswith(b"\n"):
-            break
-    return commas + 1
 
 
 def table_fps(table: pd.DataFrame, default: float = DEFAULT_FPS) -> float:

@@ -8,16 +8,19 @@ from pathlib import Path
 import torch
 
 from ..io import DataError, atomic_path
+from .model_facts import add_metadata_record
 from .models import build_model, check_architecture
 
 
 def save_model(path: str | Path, state_dict: dict, metadata: dict) -> None:
-    """Weights as a state_dict plus JSON-able metadata: loadable with weights_only=True."""
+    """Weights as a state_dict plus JSON-able metadata: loadable with weights_only=True; the
+    metadata also as a JSON record, readable without torch (model_facts)."""
     # Round-trip through JSON: plain types only (weights_only loading refuses anything else,
     # e.g. torch's TorchVersion string subclass), and fail now rather than at load time.
     metadata = json.loads(json.dumps(metadata))
     with atomic_path(path) as tmp:
         torch.save({"state_dict": state_dict, "metadata": metadata}, tmp)
+        add_metadata_record(tmp, metadata)
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu"):
