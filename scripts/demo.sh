@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 start=$(date +%s)
 .venv/bin/snakemake --cores all --configfile config/demo.yaml "$@"
-echo "demo finished in $(( $(date +%s) - start )) s: see results/demo/summary.md and results/demo/movies/demo_walk/tagged.mp4"
+echo "demo finished in $(( $(date +%s) - start )) s: see results/demo/summary.md and results/demo/movies/demo_walk/tagged.mp4 (one page with everything: bash scripts/demo.sh --report report.html)"
