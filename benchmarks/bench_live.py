@@ -220,7 +220,9 @@ def polarity_on(tagger, video: Path, work: Path, lags, truth=None) -> dict:
     return out
 
 
-def polarity_section(run: Path, tta, videos: int, frames: int, real_video, lags) -> None:
+def polarity_section(
+    run: Path, tta, videos: int, frames: int, real_video, lags, real_run=None
+) -> None:
     from direction_tagger import Tagger
     from direction_tagger.data.synth.arena import write_arena_video
 
@@ -261,7 +263,10 @@ def polarity_section(run: Path, tta, videos: int, frames: int, real_video, lags)
         if real_video:
             work = Path(tmp) / "real"
             work.mkdir()
-            line(Path(real_video).name, polarity_on(tagger, Path(real_video), work, lags))
+            if real_run is not None:  # a model trained on real animals, as the user would have
+                tagger = Tagger.from_run(real_run, tta=tta, warm_up=False)
+            name = f"{Path(real_video).name}, model {real_run or run}"
+            line(name, polarity_on(tagger, Path(real_video), work, lags))
 
 
 def main():
@@ -276,6 +281,12 @@ def main():
     parser.add_argument("--videos", type=int, default=3, help="synthetic arena videos")
     parser.add_argument("--video-frames", type=int, default=900)
     parser.add_argument("--real-video", help="also measure polarity on this video")
+    parser.add_argument(
+        "--real-run",
+        type=Path,
+        help="the run whose model tags --real-video (default: --run's, trained on synthetic "
+        "rats): e.g. one trained on real mice, the path a lab with such a video takes",
+    )
     parser.add_argument(
         "--lags", default="0,3,5,10,15", help="polarity look-ahead k, frames, comma-separated"
     )
@@ -294,7 +305,9 @@ def main():
             latency_section(run, args.tta, args.frames, args.fps)
         if not args.skip_polarity:
             lags = [int(k) for k in args.lags.split(",")]
-            polarity_section(run, args.tta, args.videos, args.video_frames, args.real_video, lags)
+            polarity_section(
+                run, args.tta, args.videos, args.video_frames, args.real_video, lags, args.real_run
+            )
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

@@ -18,6 +18,7 @@ own.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -67,12 +68,45 @@ def in_step(repeat: int, table: Path, out: Path) -> float:
     return statistics.median(times)
 
 
+class Busy:
+    """Another process keeping one core busy for the duration of a `with`."""
+
+    def __enter__(self):
+        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        return self
+
+    def __exit__(self, *exc):
+        self.process.kill()
+        self.process.wait()
+
+
+def measure(args, d: Path, n: int, movie: Path) -> str:
+    """One table row (after frames and load): predict, to-nwb, in a step, size, [before]."""
+    predict = median_run(args.repeat, "predict", "--model", d / "model.pt", "--movie",
+                         movie, "--tta", args.tta, "--out", d / f"raw{n}.csv")  # fmt: skip
+    run("smooth", "--predictions", d / f"raw{n}.csv", "--out", d / f"p{n}.csv")
+    nwb = median_run(args.repeat, "to-nwb", "--predictions", d / f"p{n}.csv", "--model",
+                     d / "model.pt", "--source", movie, "--age", "P90D", "--out",
+                     d / f"p{n}.nwb")  # fmt: skip
+    size = (d / f"p{n}.nwb").stat().st_size / 1e6
+    marginal = in_step(args.repeat, d / f"p{n}.csv", d / f"step{n}.nwb")
+    row = (f"| {predict:.2f} | {nwb:.2f} | {nwb / predict:.1%} | {marginal:.2f} | "
+           f"{marginal / predict:.1%} | {size:.1f} |")  # fmt: skip
+    if args.before:
+        old = median_run(args.repeat, "to-nwb", "--predictions", d / f"p{n}.csv",
+                         "--model", d / "model.pt", "--source", movie, "--age", "P90D",
+                         "--out", d / f"old{n}.nwb", cli=[args.before])  # fmt: skip
+        row += f" {old:.2f} | {old / predict:.1%} |"
+    return row
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--frames", type=int, nargs="+", default=[1000, 10000, 30000])
     p.add_argument("--tta", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3, help="runs of each step; the median counts")
     p.add_argument("--before", help="another direction-tagger command whose to-nwb to time too")
+    p.add_argument("--busy", action="store_true", help="each length idle and with a core busy")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -84,28 +118,16 @@ def main(argv=None) -> int:
         print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load "
               f"{os.getloadavg()[0]:.1f}; TTA {args.tta}; median of {args.repeat}")  # fmt: skip
         before = " to-nwb before s | before / predict |" if args.before else ""
-        print(f"| frames | predict s | to-nwb s | to-nwb / predict | in a step s | in a step / "
+        print(f"| frames | machine | predict s | to-nwb s | to-nwb / predict | in a step s | in a step / "
               f"predict | NWB MB |{before}")  # fmt: skip
-        print("|---|---|---|---|---|---|---|" + "---|---|" * bool(args.before))
+        print("|---|---|---|---|---|---|---|---|" + "---|---|" * bool(args.before))
         for n in args.frames:
             movie = d / f"m{n}.npz"
             run("synth", "movie", "--frames", n, "--seed", 1, "--out", movie)
-            predict = median_run(args.repeat, "predict", "--model", d / "model.pt", "--movie",
-                                 movie, "--tta", args.tta, "--out", d / f"raw{n}.csv")  # fmt: skip
-            run("smooth", "--predictions", d / f"raw{n}.csv", "--out", d / f"p{n}.csv")
-            nwb = median_run(args.repeat, "to-nwb", "--predictions", d / f"p{n}.csv", "--model",
-                             d / "model.pt", "--source", movie, "--age", "P90D", "--out",
-                             d / f"p{n}.nwb")  # fmt: skip
-            size = (d / f"p{n}.nwb").stat().st_size / 1e6
-            marginal = in_step(args.repeat, d / f"p{n}.csv", d / f"step{n}.nwb")
-            row = (f"| {n} | {predict:.2f} | {nwb:.2f} | {nwb / predict:.1%} | {marginal:.2f} | "
-                   f"{marginal / predict:.1%} | {size:.1f} |")  # fmt: skip
-            if args.before:
-                old = median_run(args.repeat, "to-nwb", "--predictions", d / f"p{n}.csv",
-                                 "--model", d / "model.pt", "--source", movie, "--age", "P90D",
-                                 "--out", d / f"old{n}.nwb", cli=[args.before])  # fmt: skip
-                row += f" {old:.2f} | {old / predict:.1%} |"
-            print(row, flush=True)
+            for load in ("idle", "one core busy") if args.busy else ("as found",):
+                with Busy() if load == "one core busy" else contextlib.nullcontext():
+                    row = measure(args, d, n, movie)
+                print(f"| {n} | {load} " + row, flush=True)
     return 0
 
 

@@ -1,5 +1,6 @@
 """The command line: every workflow step is a subcommand with its own --help."""
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,43 @@ STEPS = [
 def test_every_step_is_a_subcommand():
     choices = build_parser()._subparsers._group_actions[0].choices
     assert set(STEPS) <= set(choices)
+
+
+def test_each_command_starts_with_its_own_stage_only():
+    """`direction-tagger CMD` builds only the stage named in COMMAND_STAGE: the map must name
+    every command, each the stage that registers it, and the stage must be all a run needs."""
+    import importlib
+
+    from direction_tagger import commands
+
+    full = build_parser()._subparsers._group_actions[0].choices
+    assert set(commands.COMMAND_STAGE) == set(full)
+    for stage in commands.STAGES:
+        subparsers = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
+        mapped = {c for c, s in commands.COMMAND_STAGE.items() if s == stage}
+        assert set(subparsers.choices) == mapped, stage
+    for command, stage in commands.COMMAND_STAGE.items():
+        alone = build_parser(command)._subparsers._group_actions[0].choices
+        assert command in alone and len(alone) < len(full), (command, stage)
+    # an unknown name still gets the full list in its usage error
+    with pytest.raises(SystemExit):
+        build_parser("no-such-command").parse_args(["no-such-command"])
+
+
+def test_a_command_runs_without_importing_the_other_stages(tmp_path):
+    code = (
+        "import sys; from direction_tagger import cli; cli.main(['synth', 'labelled', '--n', '4',"
+        f" '--out', {str(tmp_path / 'l.npz')!r}]);"
+        "print(sorted(m for m in sys.modules if m.startswith('direction_tagger.commands.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "direction_tagger.commands.data" in loaded
+    assert "direction_tagger.commands.movies" not in loaded, loaded
+    assert (tmp_path / "l.npz").is_file()
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -51,7 +51,12 @@ HELP_ORDER = [
 ]
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(command: str | None = None) -> ArgumentParser:
+    """The whole command line; with `command` (a known command's name), only the stage that
+    registers it (faster to start: the other stages' modules are never imported)."""
+    stages = commands.STAGES
+    if command in commands.COMMAND_STAGE:
+        stages = [commands.COMMAND_STAGE[command]]
     parser = ArgumentParser(
         prog="direction-tagger",
         description="Find tail base, neck and nose of a rat in 50x50 frames; body and head direction.",
@@ -61,7 +66,7 @@ def build_parser() -> ArgumentParser:
     # `fill_outputs`: a command's default output paths, from its inputs (e.g. beside them)
     parser.set_defaults(writes=(), writes_folders=(), writes_kept=(), reads=None, fill_outputs=None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for stage in commands.STAGES:
+    for stage in stages:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
     for sub in subparsers.choices.values():
         _add_json_option(sub)
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status: 0, 2 for bad input (one line on stderr
     naming the file or key, the value and what was expected), 1 for a bug (traceback)."""
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(argv[0] if argv else None).parse_args(argv)
     except SystemExit as exit_:  # a usage error, already said in one line; --help is 0
         if exit_.code in (0, None):
             raise
