@@ -63,8 +63,16 @@ def build_parser(command: str | None = None) -> ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     # each command names its outputs; `writes_kept` survive a failed run (a checkpoint)
+    # `fill_inputs`: the inputs found from those given (commands.found), e.g. a data set's split
     # `fill_outputs`: a command's default output paths, from its inputs (e.g. beside them)
-    parser.set_defaults(writes=(), writes_folders=(), writes_kept=(), reads=None, fill_outputs=None)
+    parser.set_defaults(
+        writes=(),
+        writes_folders=(),
+        writes_kept=(),
+        reads=None,
+        fill_inputs=None,
+        fill_outputs=None,
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in stages:
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)
@@ -104,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         if exit_.code in (0, None):
             raise
         return int(exit_.code)
+    if args.fill_inputs is not None:
+        try:
+            args.fill_inputs(args)  # before the outputs: they may be named after what it finds
+        except (DataError, OSError) as err:
+            return _say(args.command, err)
     if args.fill_outputs is not None:
         for name, path in args.fill_outputs(args).items():
             if getattr(args, name, None) is None:
@@ -124,16 +137,21 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except (DataError, OSError) as err:
         _remove_new(outputs, existed)
-        summary, *more = getattr(err, "lines", ()) or [describe(err)]
-        print(f"direction-tagger {args.command}: error: {summary}", file=sys.stderr)
-        for line in more:
-            print(f"  {line}", file=sys.stderr)
-        return 2
+        return _say(args.command, err)
     except Exception:
         _remove_new(outputs, existed)
         traceback.print_exc()
         print(f"direction-tagger {args.command}: {BUG}", file=sys.stderr)
         return 1
+
+
+def _say(command: str, err: BaseException) -> int:
+    """A bad input in one line on stderr (and the lines that say what to do); status 2."""
+    summary, *more = getattr(err, "lines", ()) or [describe(err)]
+    print(f"direction-tagger {command}: error: {summary}", file=sys.stderr)
+    for line in more:
+        print(f"  {line}", file=sys.stderr)
+    return 2
 
 
 def describe(err: BaseException) -> str:

@@ -136,6 +136,12 @@ def beside(source: str, **outputs: str) -> Callable:
     return fill
 
 
+def beside_folder(source, ending: str) -> Path:
+    """A default output folder beside the input `source`: walk.npz -> walk<ending>."""
+    source = Path(source)
+    return source.with_name(source.stem + ending)
+
+
 def add_crop_rule_options(p: argparse.ArgumentParser) -> None:
     """How the animal is cropped: shared by `track`, `import-dlc` and `live`, so that a model
     trained on an imported project sees crops cut as on tracked videos."""

@@ -10,6 +10,7 @@ import numpy as np
 from ..io import load_labelled
 from ..originals.split import load_subset
 from .arguments import add_model_options, beside
+from .found import found, split_beside
 
 
 def register(subparsers) -> None:
@@ -54,13 +55,14 @@ def register(subparsers) -> None:
     )
     add_model_options(p)
     p.add_argument("--data", required=True, help="labelled set .npz")
-    p.add_argument("--split", required=True, help="split JSON")
+    p.add_argument("--split", help="split JSON (default: DATA_split.json, split's default output)")
     p.add_argument("--subset", default="val", help="which part of --split (default: val)")
     p.add_argument("--out", help="calibration JSON (default: MODEL_calibration.json)")
     p.add_argument("--reliability", help="reliability diagram PNG (on the same frames) to write")
     p.set_defaults(
         func=run_calibrate,
         writes=("out", "reliability"),
+        fill_inputs=found(split_beside()),
         fill_outputs=beside("model", out="_calibration.json"),
     )
 

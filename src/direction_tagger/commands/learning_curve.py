@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from .found import found, recorded_path
 
 SUBSAMPLE_EPILOG = """\
 originals, first found: --groups FILE (its `groups` key, e.g. from `direction-tagger recover`:
@@ -25,14 +28,26 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--split", required=True, help="split JSON (from `direction-tagger split`)")
-    p.add_argument("--data", required=True, help="the labelled set .npz the split is of")
+    p.add_argument(
+        "--data",
+        help="the labelled set .npz the split is of (default: the one the split records)",
+    )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--groups", help="groups .npz: key `groups` = the original of each frame")
     src.add_argument("--group-key", help="key of --data holding the original of each frame")
     p.add_argument("--count", type=int, required=True, help="labelled originals to keep")
-    p.add_argument("--seed", type=int, required=True, help="which random subset (>= 0)")
-    p.add_argument("--out", required=True, help="split JSON to write")
-    p.set_defaults(func=run_subsample_split, writes=("out",))
+    p.add_argument("--seed", type=int, default=0, help="which random subset (>= 0; default 0)")
+    p.add_argument(
+        "--out", help="split JSON to write (default: SPLIT_n<COUNT>_seed<SEED>.json beside it)"
+    )
+    p.set_defaults(
+        func=run_subsample_split,
+        writes=("out",),
+        fill_inputs=found(_data_of_split),
+        fill_outputs=lambda a: {
+            "out": Path(a.split).with_name(f"{Path(a.split).stem}_n{a.count}_seed{a.seed}.json")
+        },
+    )
 
     p = subparsers.add_parser(
         "learning-curve",
@@ -47,11 +62,32 @@ def register(subparsers) -> None:
         required=True,
         help="each subset's metrics JSON (from `evaluate`), in the order of --splits",
     )
-    p.add_argument("--csv", required=True, help="table to write, one row per count and seed")
-    p.add_argument("--figure", required=True, help="PNG to write")
-    p.add_argument("--markdown", required=True, help="Markdown table to write")
+    p.add_argument(
+        "--csv", help="table to write, one row per count and seed (default: learning_curve.csv)"
+    )
+    p.add_argument("--figure", help="PNG to write (default: learning_curve.png)")
+    p.add_argument("--markdown", help="Markdown table to write (default: learning_curve.md)")
     p.add_argument("--title", default="", help="what the curve is of (e.g. the run's name)")
-    p.set_defaults(func=run_learning_curve, writes=("csv", "figure", "markdown"))
+    # many inputs, one curve: written in the current folder, as `refine` writes ./refine
+    p.set_defaults(
+        func=run_learning_curve,
+        writes=("csv", "figure", "markdown"),
+        fill_outputs=lambda a: {
+            n: Path(f"learning_curve{ending}")
+            for n, ending in (("csv", ".csv"), ("figure", ".png"), ("markdown", ".md"))
+        },
+    )
+
+
+def _data_of_split(args) -> dict:
+    """The labelled set the split records (`data`, written by `split`)."""
+    if args.data is not None:
+        return {}
+    from ..io import read_json
+
+    record = Path(args.split)
+    data = read_json(record, "split JSON").get("data")
+    return {"data": recorded_path(record, "data", data, "data")}
 
 
 def run_subsample_split(args) -> int:

@@ -34,6 +34,7 @@ from .arguments import (
     add_batch_size,
     add_model_options,
     beside,
+    beside_folder,
     fps,
     int_in,
     non_negative_float,
@@ -500,12 +501,18 @@ def register(subparsers) -> None:
     add_model_options(p)
     p.add_argument("--movies", required=True, nargs="+", help="movie .npz files")
     p.add_argument(
-        "--outdirs", required=True, nargs="+", help="one output folder per movie, in order"
+        "--outdirs",
+        nargs="+",
+        help="one output folder per movie, in order (default: MOVIE_tagged/ beside each)",
     )
     add_batch_size(p)
     add_chunk_frames(p)
     add_smoothing_options(p)
-    p.set_defaults(func=run_tag_movies, writes_folders=("outdirs",))
+    p.set_defaults(
+        func=run_tag_movies,
+        writes_folders=("outdirs",),
+        fill_outputs=lambda a: {"outdirs": [beside_folder(m, "_tagged") for m in a.movies]},
+    )
 
     p = subparsers.add_parser(
         "render",

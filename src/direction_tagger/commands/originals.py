@@ -65,9 +65,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, help="augmented labelled set .npz")
-    p.add_argument("--out", required=True, help="originals .npz to write")
-    p.add_argument("--groups", required=True, help="group of every frame .npz to write")
-    p.add_argument("--report", required=True, help="report JSON to write")
+    p.add_argument("--out", help="originals .npz to write (default: DATA_originals.npz)")
+    p.add_argument("--groups", help="group of every frame .npz to write (default: DATA_groups.npz)")
+    p.add_argument("--report", help="report JSON to write (default: DATA_recover_report.json)")
     p.add_argument("--montage", help="PNG of group representatives with their labels")
     p.add_argument(
         "--max-shift-px",
@@ -105,7 +105,13 @@ def register(subparsers) -> None:
         default=1,
         help="torch threads for its many small matrix products (default 1; 0 = torch's own)",
     )
-    p.set_defaults(func=run_recover, writes=("out", "groups", "report", "montage"))
+    p.set_defaults(
+        func=run_recover,
+        writes=("out", "groups", "report", "montage"),
+        fill_outputs=beside(
+            "data", out="_originals.npz", groups="_groups.npz", report="_recover_report.json"
+        ),
+    )
 
     p = subparsers.add_parser(
         "augment",
@@ -116,8 +122,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, help="originals .npz")
-    p.add_argument("--out", required=True, help="augmented .npz to write")
-    p.add_argument("--seed", type=seed, required=True, help="random seed (same seed, same output)")
+    p.add_argument("--out", help="augmented .npz to write (default: DATA_augmented.npz)")
+    p.add_argument(
+        "--seed", type=seed, default=0, help="random seed (same seed, same output; default 0)"
+    )
     for flag, what in (
         ("rot90", "rotations by 90 degrees"),
         ("vflip", "vertical flips"),
@@ -145,7 +153,11 @@ def register(subparsers) -> None:
     p.add_argument(
         "--montage-index", type=non_negative_int, default=0, help="which original (default 0)"
     )
-    p.set_defaults(func=run_augment, writes=("out", "montage"))
+    p.set_defaults(
+        func=run_augment,
+        writes=("out", "montage"),
+        fill_outputs=beside("data", out="_augmented.npz"),
+    )
 
     p = subparsers.add_parser(
         "split",

@@ -23,6 +23,7 @@ NOT_PATHS = {
     "writes_kept",
     "reads",
     "command",
+    "fill_inputs",
     "fill_outputs",
     "print_json",
 }

@@ -3,9 +3,12 @@ random weights or a start model; `pretrain`: make the start model (library: trai
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..io import DataError, load_labelled, sha256_file
 from ..originals.split import load_subset
 from .arguments import beside, json_object, positive_int, probability
+from .found import found, split_beside
 
 
 def register(subparsers) -> None:
@@ -18,7 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, help="labelled set .npz (data contract)")
     p.add_argument(
         "--split",
-        help="split JSON (from `direction-tagger split`): trains on 'train', stops early on 'val'",
+        help="split JSON (from `direction-tagger split`): trains on 'train', stops early on "
+        "'val' (default: DATA_split.json, split's default output, when there is one)",
     )
     p.add_argument(
         "--val-data", help="a separate labelled .npz for validation (instead of --split)"
@@ -61,9 +65,15 @@ def register(subparsers) -> None:
         func=run_train,
         writes=("out", "log", "curves"),
         writes_kept=("checkpoint",),
+        fill_inputs=found(_split_unless_val_data),
         fill_outputs=beside("data", out="_model.pt", log="_training_log.csv"),
     )
     register_pretrain(subparsers)
+
+
+def _split_unless_val_data(args) -> dict:
+    """The split beside --data, unless --val-data validates instead."""
+    return {} if args.val_data else split_beside(needed=False)(args)
 
 
 def run_train(args) -> int:
@@ -78,7 +88,11 @@ def run_train(args) -> int:
     except DataError as err:
         raise DataError(f"training option 'device': {err}") from None
     if not (args.split or args.val_data):
-        raise DataError("give --split or --val-data: training needs frames to validate on")
+        data = Path(args.data)
+        raise DataError(
+            f"{data.with_name(data.stem + '_split.json')}: not found; give --split or "
+            "--val-data: training needs frames to validate on"
+        )
     if not cfg.threads:
         use_threads(args.threads)
     init = None

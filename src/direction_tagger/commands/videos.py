@@ -33,6 +33,7 @@ from .arguments import (
     positive_int,
     seed,
 )
+from .found import found
 
 
 def run_track(args) -> int:
@@ -199,6 +200,27 @@ def _project_files(args) -> list[Path]:
     ]
 
 
+def tracked_beside(args) -> dict:
+    """What `track --video V` writes by default, for what was not given: V_track.csv and
+    V_movie.npz beside the video."""
+    video = Path(args.video)
+    wanted = {"track": "_track.csv", "movie": "_movie.npz"}
+    paths = {}
+    for name, ending in wanted.items():
+        if getattr(args, name) is not None:
+            continue
+        path = video.with_name(video.stem + ending)
+        if not path.is_file():
+            from ..io import DataError
+
+            raise DataError(
+                f"{path}: not found (`direction-tagger track --video {video}` writes it); "
+                f"give --{name}"
+            )
+        paths[name] = path
+    return paths
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "track",
@@ -249,8 +271,12 @@ def register(subparsers) -> None:
         "run to-video with this table.",
     )
     p.add_argument("--video", required=True, type=Path, help="the video `track` read")
-    p.add_argument("--track", required=True, type=Path, help="its track table (track)")
-    p.add_argument("--movie", required=True, type=Path, help="its tracked movie (track)")
+    p.add_argument(
+        "--track", type=Path, help="its track table (default: VIDEO_track.csv, track's default)"
+    )
+    p.add_argument(
+        "--movie", type=Path, help="its tracked movie (default: VIDEO_movie.npz, track's default)"
+    )
     add_model_options(p)
     add_batch_size(p)
     p.add_argument(
@@ -272,6 +298,7 @@ def register(subparsers) -> None:
     p.set_defaults(
         func=run_recentre,
         writes=("out_movie", "out_table", "summary"),
+        fill_inputs=found(tracked_beside),
         fill_outputs=beside("movie", out_movie="_recentred.npz", out_table="_recentred_track.csv"),
     )
 
