@@ -666,7 +666,8 @@ CATALOGUE = [
     value("compare", "--overrides", "{x", "JSON"),
     value("compare", "--overrides", "[1]", "object"),
     case("summary: metrics not a pair", {"--metrics": ["m.json"]}, "NAME=PATH"),
-    case("compare: summaries not pairs", {"--summaries": ["s.json"]}, "NAME=PATH"),
+    case("compare: summaries not pairs", {"--summaries": ["=s.json"]}, "NAME=PATH"),
+    case("compare: a summary not there", {"--summaries": ["gone/summary.json"]}, "gone"),
     # ---- training options
     option("steps", 0, "positive integer"),
     option("steps", -3, "-3", "positive integer"),
