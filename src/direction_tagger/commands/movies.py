@@ -7,7 +7,7 @@
                             [--scale 8] [--trail 15] [--panel]
     direction-tagger movie-figures --predictions SMOOTH.csv --outdir DIR
     direction-tagger qc-reference --labelled TRAIN.npz --out REF.json
-    direction-tagger tag-movies --model MODEL.pt --movies A.npz B.npz ... --outdirs DA DB ...
+    direction-tagger tag-movies --model MODEL.pt --movies A.npz B.npz ... [--outdirs DA DB ...]
                                [--tta N] [smoothing options]
 
 File decisions:
@@ -494,7 +494,8 @@ def register(subparsers) -> None:
         "tag-movies",
         help="predict, smooth and check many movies in one process (the model loaded once)",
         description="For each movie, what `predict` then `smooth` write, into its folder "
-        "(--outdirs, one per movie): predictions_raw.csv, ground_truth_metrics.json, "
+        "(--outdirs, one per movie; default MOVIE_tagged/ beside it): predictions_raw.csv, "
+        "ground_truth_metrics.json, "
         "predictions.csv, predictions_dlc.csv, qc.json. For many short "
         "clips: the start-up (imports, model load) is paid once, not per movie.",
     )
