@@ -251,6 +251,13 @@ def test_refine_merge_needs_only_the_labels(chain, tmp_path, monkeypatch):
     parts = load_split(d / "rats_refined_split.json")
     assert set(range(40, 40 + added)) <= set(parts["train"].tolist())
     assert parts["test"].tolist() == load_split(d / "rats_split.json")["test"].tolist()
+    # and fine-tuned on it: rats_refined_split.json is the split train finds beside the data
+    options = json.dumps({"steps": 2, "batch_size": 8, "arch_kwargs": {"width": 8}})
+    fine_tune = ["--fine-tune", d / "rats_model.pt", "--options", options]
+    shutil.copy(chain / "rats_model.pt", d / "rats_model.pt")
+    ok("train", "--data", d / "rats_refined.npz", *fine_tune)
+    meta = load_model(d / "rats_refined_model.pt")[1]
+    assert meta["n_train"] == len(parts["train"]) and meta["n_val"] == len(parts["val"])
 
 
 def required_arguments(parser: argparse.ArgumentParser) -> dict[str, list[str]]:

@@ -4,7 +4,7 @@
     direction-tagger track --video V.mp4 --movie M.npz --table TRACK.csv --qc QC.json
                            [--figure TRACK.png] [--crop-side PX | --crop-scale 2]
     direction-tagger recentre --video V.mp4 --model MODEL.pt [--track TRACK.csv --movie M.npz]
-                              --out-movie M2.npz --out-table TRACK2.csv [--summary S.json]
+                              [--out-movie M2.npz --out-table TRACK2.csv] [--summary S.json]
     direction-tagger to-video --predictions P.csv --dlc-csv D.csv --track TRACK.csv
                               --out P_VIDEO.csv --dlc-out D_VIDEO.csv
     direction-tagger render-video --video V.mp4 --predictions P_VIDEO.csv --out TAGGED.mp4
