@@ -288,3 +288,18 @@ def test_no_command_needs_more_than_two_arguments():
     over = {c: r for c, r in required.items() if len(r) > 2 and c not in THIRD_ARGUMENT_NEEDED}
     assert not over, f"commands needing more than 2 arguments: {over}"
     assert required["recover"] == ["--data"] and required["summary"] == ["--run"]
+
+
+def test_a_found_input_is_an_input_and_a_default_output_never_one(augmented, tmp_path, capsys):
+    """What a command found is checked as what it was given: never written over."""
+    d = augmented
+    split = d / "orig_augmented_split.json"
+    if not split.exists():
+        ok("split", "--data", d / "orig_augmented.npz")
+    data = d / "orig_augmented.npz"
+    before = data.read_bytes()
+    line = fails(capsys, "subsample-split", "--split", split, "--count", 1, "--out", data)
+    assert "is also an input" in line and data.read_bytes() == before  # the split's data
+    shutil.copy(d / "orig.npz", tmp_path / "x.npz")
+    (tmp_path / "x_augmented.npz").symlink_to(tmp_path / "x.npz")  # augment's default output
+    assert "is also an input" in fails(capsys, "augment", "--data", tmp_path / "x.npz")
