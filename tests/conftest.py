@@ -118,6 +118,7 @@ SHARED_RUNS = {
     "test_staleness.py": "tiny_run",
     "test_training_budget.py": "tiny_run",
     "test_refine_workflow.py": "tiny_run",
+    "test_cli_run_folder.py": "tiny_run",
 }
 
 
