@@ -13,6 +13,9 @@ where to put it) gives a short summary on that line and a few indented lines und
 Every command names what it writes (`writes`, `writes_folders` in its parser's defaults):
 those paths are checked before any work -- writable, never one of the command's inputs, never
 two outputs one file (commands.paths) -- and a failed run removes the ones it created.
+An input a command can find from those given (`fill_inputs`, commands.found: a data set's
+split beside it, a run folder's model) is found first, or named in the one-line error, so
+that no command needs more than two arguments; the workflow passes every path itself.
 """
 
 from __future__ import annotations
