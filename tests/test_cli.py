@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from direction_tagger.cli import build_parser, main
+from direction_tagger.cli import HELP_ORDER, build_parser, main
 
 STEPS = [
     "synth",
@@ -42,6 +42,7 @@ def test_each_command_starts_with_its_own_stage_only():
 
     full = build_parser()._subparsers._group_actions[0].choices
     assert set(commands.COMMAND_STAGE) == set(full)
+    assert sorted(HELP_ORDER) == sorted(full)  # --help lists every command, each once
     for stage in commands.STAGES:
         subparsers = argparse.ArgumentParser().add_subparsers()
         importlib.import_module(f"{commands.__name__}.{stage}").register(subparsers)

@@ -47,7 +47,7 @@ HELP_ORDER = [
     "calibrate",
     # videos and movies
     *("track", "recentre", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
-    *("movie-figures", "summary", "refine", "refine-merge"),
+    *("movie-figures", "summary", "refine", "refine-merge", "live"),
     # less often
     *("tag-movies", "compare", "learning-curve", "subsample-split", "recover", "augment"),
     *("qc-reference", "synth-video"),
