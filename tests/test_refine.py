@@ -78,6 +78,54 @@ def test_choice_of_more_frames_than_there_are_takes_them_all():
     assert sorted(picked) == [0, 1, 2, 3]
 
 
+def _recurring_poses(rng):
+    """Four poses (groups of 28 look-alike frames), poses 0 and 1 doubtful (0.6), 2 and 3
+    not (0.1); beside each, two one-off frames of it (far from everything), the doubtful
+    poses' very doubtful (0.95). Group of a one-off: its pose + 10."""
+    emb, doubt, group = [], [], []
+    for g, centre in enumerate(rng.normal(0, 1, (4, 30))):
+        emb += [centre + rng.normal(0, 0.05, (28, 30)), centre + rng.normal(0, 0.6, (2, 30))]
+        doubt += [0.6 if g < 2 else 0.1] * 28 + [0.95 if g < 2 else 0.1] * 2
+        group += [g] * 28 + [g + 10] * 2
+    return np.concatenate(emb).astype(np.float32), np.array(doubt), np.array(group)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_representative_choice_takes_doubtful_recurring_poses_not_one_offs(seed):
+    embedding, doubt, group = _recurring_poses(np.random.default_rng(seed))
+    typical = choose.typicality(embedding)
+    assert typical[group >= 10].max() < 0.5 < typical[group < 10].min()
+    picked = choose.choose_representative(doubt, embedding, 2)
+    # one frame of each doubtful pose: not the one-offs, though they are the most doubtful
+    assert sorted(group[picked]) == [0, 1]
+    # doubt x distance alone (the first version) takes the one-offs
+    greedy = choose.choose(doubt, embedding, np.zeros(len(doubt)), np.arange(len(doubt)), 2)
+    assert (group[greedy] >= 10).all()
+
+
+def test_representative_choice_leaves_poses_already_labelled():
+    embedding, doubt, group = _recurring_poses(np.random.default_rng(3))
+    labelled = embedding[group == 0][:5]
+    picked = choose.choose_representative(doubt, embedding, 2, labelled=labelled)
+    assert 0 not in group[picked] and 1 in group[picked]
+
+
+def test_pose_shape_ignores_position_heading_side_and_scale_but_not_the_head():
+    pose = np.array([[[20.0, 25.0], [30.0, 25.0], [36.0, 21.0]]])  # tail base, neck, nose
+    turn = np.deg2rad(70)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    moved = pose @ rotation.T + [3.0, -4.0]
+    mirrored = pose * [-1.0, 1.0]
+    bent = pose.copy()
+    bent[0, 2] = [31.0, 17.0]  # the nose turned to the side
+    shape = choose.pose_shape(np.concatenate([pose, moved, mirrored, bent]))
+    np.testing.assert_allclose(shape[0, :2], [0.6, 0.4], atol=1e-5)  # body lengths
+    np.testing.assert_allclose(shape[1:3], shape[[0, 0]], atol=1e-5)
+    assert abs(shape[3, 1] - shape[0, 1]) > 0.3
+    lost = choose.pose_shape(np.array([pose[0], np.full((3, 2), np.nan), pose[0]]))
+    np.testing.assert_allclose(lost[1], lost[0])  # no body axis: the median pose
+
+
 def test_refine_writes_a_dlc_folder_with_the_model_points(tmp_path):
     out = refine_folder(tmp_path, frames=8)
     manifest = read_manifest(out)

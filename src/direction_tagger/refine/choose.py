@@ -133,3 +133,116 @@ def choose(
         apart = np.where(same, np.minimum(np.abs(time_s - time_s[pick]) / time_scale_s, 1.0), 1.0)
         nearest = np.minimum(nearest, look + apart)
     return np.array(chosen, int)
+
+
+# --- doubtful AND representative (issue #25's measurement: see docs/refine.md) -------------
+
+METHOD = "representative"  # or "greedy": doubt x distance, the first version
+POSE_WEIGHT = 3.0  # pose shape x this: its median distance then matches appearance's (XMWell)
+TYPICAL_NEIGHBOURS = 5  # typicality: how close a frame's 5 nearest candidates are
+
+
+def pose_shape(locs: np.ndarray) -> np.ndarray:
+    """(N, 3, 2) points px (tail base, neck, nose) -> (N, 3) the pose, whatever the animal's
+    position, heading and side: the nose ahead of the neck along the body and off to the side
+    (either side: a mirror image is the same pose to a model trained with flips), both in body
+    lengths (tail base to neck), and the body length over the median of these frames. A frame
+    without a finite body axis gets the median pose."""
+    locs = np.asarray(locs, np.float64)
+    body = locs[:, 1] - locs[:, 0]
+    length = np.hypot(body[:, 0], body[:, 1])
+    ok = np.isfinite(length) & (length > 1e-6) & np.isfinite(locs[:, 2]).all(axis=1)
+    out = np.full((len(locs), 3), np.nan)
+    if ok.any():
+        u = body[ok] / length[ok, None]
+        head = locs[ok, 2] - locs[ok, 1]
+        out[ok, 0] = (head * u).sum(axis=1) / length[ok]
+        out[ok, 1] = np.abs(head[:, 0] * u[:, 1] - head[:, 1] * u[:, 0]) / length[ok]
+        out[ok, 2] = length[ok] / np.median(length[ok])
+    fill = np.where(ok.any(), np.nanmedian(np.where(ok[:, None], out, np.nan), axis=0), 0.0)
+    return np.where(ok[:, None], out, fill).astype(np.float32)
+
+
+def features(images: np.ndarray, locs: np.ndarray) -> np.ndarray:
+    """(N, 50, 50) crops and (N, 3, 2) points -> (N, 103) what a frame is like: `appearance`
+    and `pose_shape` x POSE_WEIGHT (the points: the model's, or a labelled frame's labels)."""
+    return np.concatenate([appearance(images), POSE_WEIGHT * pose_shape(locs)], axis=1)
+
+
+def typicality(embedding: np.ndarray) -> np.ndarray:
+    """(N,) in (0, 1]: how many frames look like this one -- the mean distance to its
+    TYPICAL_NEIGHBOURS nearest frames against the median of that over all frames (capped at
+    1). An odd frame (a one-off reflection, an animal half out of the crop) is far from its
+    nearest and scores low; one of a recurring pose in a recurring place scores 1."""
+    n = len(embedding)
+    if n <= TYPICAL_NEIGHBOURS:
+        return np.ones(n)
+    d = _pairwise(embedding, embedding)
+    np.fill_diagonal(d, np.inf)
+    near = np.sort(d, axis=1)[:, :TYPICAL_NEIGHBOURS].mean(axis=1)
+    return np.minimum(np.median(near) / np.maximum(near, 1e-9), 1.0)
+
+
+def kmeans(x: np.ndarray, k: int, seed: int = 0, rounds: int = 100) -> np.ndarray:
+    """(N,) cluster of each row of x, k clusters (k-means++ start, fixed seed: the same
+    frames give the same clusters)."""
+    x = np.asarray(x, np.float64)
+    rng = np.random.default_rng(seed)
+    centres = [x[rng.integers(len(x))]]
+    d2 = ((x - centres[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        total = d2.sum()
+        pick = rng.choice(len(x), p=d2 / total) if total > 0 else rng.integers(len(x))
+        centres.append(x[pick])
+        d2 = np.minimum(d2, ((x - x[pick]) ** 2).sum(axis=1))
+    centres = np.array(centres)
+    label = np.zeros(len(x), int)
+    for _ in range(rounds):
+        dist = (x * x).sum(1)[:, None] + (centres**2).sum(1)[None] - 2 * x @ centres.T
+        label = dist.argmin(axis=1)
+        moved = np.array(
+            [x[label == j].mean(axis=0) if (label == j).any() else centres[j] for j in range(k)]
+        )
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return label
+
+
+TYPICAL_POWER = 1.0  # worth = doubt x typicality ** this (0: doubt alone within a cluster)
+NOVELTY = True
+CLUSTERS_PER_FRAME = 2  # look-alike groups per frame wanted; the most doubt-laden are used  # worth also x how unlike the labelled frames a frame is
+
+
+def choose_representative(
+    doubt: np.ndarray, embedding: np.ndarray, count: int, labelled: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices of `count` frames, most worth first: the candidates split into `count` groups
+    of look-alikes (k-means over `features`), and from each group the frame of most worth,
+    doubt x typicality (x unlike the labelled frames): a doubtful frame of a pose that recurs,
+    not an odd one-off; one per group, so never two of one run or one pose."""
+    doubt = np.asarray(doubt, np.float64)
+    n = len(doubt)
+    count = min(int(count), n)
+    if count <= 0:
+        return np.zeros(0, int)
+    embedding = np.asarray(embedding, np.float32)
+    worth = doubt * typicality(embedding) ** TYPICAL_POWER
+    if NOVELTY and labelled is not None and len(labelled):
+        typical = np.median(_pairwise(embedding, embedding)) if n > 1 else 1.0
+        nearest = np.full(n, np.inf)
+        for start in range(0, len(labelled), 2048):
+            block = np.asarray(labelled[start : start + 2048], np.float32)
+            nearest = np.minimum(nearest, _pairwise(embedding, block).min(axis=1))
+        worth *= np.minimum(nearest / max(typical, 1e-9), 1.0)
+    worth += 1e-9 * doubt  # ties (all alike): the more doubtful
+    label = kmeans(embedding, min(n, CLUSTERS_PER_FRAME * count))
+    groups = [np.flatnonzero(label == j) for j in range(label.max() + 1)]
+    groups = [g for g in groups if len(g)]
+    # the groups holding the most doubt (many frames, or very doubtful ones) come first
+    groups.sort(key=lambda g: -doubt[g].sum())
+    picks = [int(g[np.argmax(worth[g])]) for g in groups[:count]]
+    if len(picks) < count:  # fewer groups than frames wanted: the most worth of the rest
+        rest = np.argsort(-worth, kind="stable")
+        picks += [int(i) for i in rest if i not in set(picks)][: count - len(picks)]
+    return np.array(sorted(picks, key=lambda i: -worth[i]), int)
