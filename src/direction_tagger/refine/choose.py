@@ -169,18 +169,40 @@ def features(images: np.ndarray, locs: np.ndarray) -> np.ndarray:
     return np.concatenate([appearance(images), POSE_WEIGHT * pose_shape(locs)], axis=1)
 
 
+def _nearest(a: np.ndarray, b: np.ndarray, k: int = 1, skip_self: bool = False) -> np.ndarray:
+    """(len(a),) mean distance of each row of a to its k nearest rows of b, in blocks (a
+    run's candidates can be thousands). skip_self: a and b are the same rows."""
+    out = np.empty(len(a))
+    for start in range(0, len(a), 1024):
+        d = _pairwise(a[start : start + 1024], b)
+        if skip_self:
+            rows = np.arange(len(d))
+            d[rows, start + rows] = np.inf
+        out[start : start + 1024] = np.sort(d, axis=1)[:, :k].mean(axis=1)
+    return out
+
+
 def typicality(embedding: np.ndarray) -> np.ndarray:
     """(N,) in (0, 1]: how many frames look like this one -- the mean distance to its
     TYPICAL_NEIGHBOURS nearest frames against the median of that over all frames (capped at
     1). An odd frame (a one-off reflection, an animal half out of the crop) is far from its
     nearest and scores low; one of a recurring pose in a recurring place scores 1."""
-    n = len(embedding)
-    if n <= TYPICAL_NEIGHBOURS:
-        return np.ones(n)
-    d = _pairwise(embedding, embedding)
-    np.fill_diagonal(d, np.inf)
-    near = np.sort(d, axis=1)[:, :TYPICAL_NEIGHBOURS].mean(axis=1)
+    embedding = np.asarray(embedding, np.float32)
+    if len(embedding) <= TYPICAL_NEIGHBOURS:
+        return np.ones(len(embedding))
+    near = _nearest(embedding, embedding, TYPICAL_NEIGHBOURS, skip_self=True)
     return np.minimum(np.median(near) / np.maximum(near, 1e-9), 1.0)
+
+
+def novelty(embedding: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """(N,) in [0, 1]: the distance to the nearest labelled frame over the median distance
+    between frames (a sample of 2,000), capped at 1: a frame like one already labelled is
+    worth little."""
+    embedding = np.asarray(embedding, np.float32)
+    sample = embedding[np.random.default_rng(0).permutation(len(embedding))[:2000]]
+    typical = np.median(_pairwise(sample, sample)[np.triu_indices(len(sample), 1)])
+    nearest = _nearest(embedding, np.asarray(labelled, np.float32))
+    return np.minimum(nearest / max(float(typical), 1e-9), 1.0)
 
 
 def kmeans(x: np.ndarray, k: int, seed: int = 0, rounds: int = 100) -> np.ndarray:
@@ -209,18 +231,20 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, rounds: int = 100) -> np.ndarra
     return label
 
 
-TYPICAL_POWER = 1.0  # worth = doubt x typicality ** this (0: doubt alone within a cluster)
-NOVELTY = True
-CLUSTERS_PER_FRAME = 2  # look-alike groups per frame wanted; the most doubt-laden are used  # worth also x how unlike the labelled frames a frame is
+TYPICAL_POWER = 1.0  # worth = doubt x typicality ** this (0: doubt alone within a group)
+NOVELTY = True  # worth also x novelty (unlike the labelled frames)
+CLUSTERS_PER_FRAME = 2  # look-alike groups per frame wanted; the most doubt-laden are used
 
 
 def choose_representative(
     doubt: np.ndarray, embedding: np.ndarray, count: int, labelled: np.ndarray | None = None
 ) -> np.ndarray:
-    """Indices of `count` frames, most worth first: the candidates split into `count` groups
-    of look-alikes (k-means over `features`), and from each group the frame of most worth,
-    doubt x typicality (x unlike the labelled frames): a doubtful frame of a pose that recurs,
-    not an odd one-off; one per group, so never two of one run or one pose."""
+    """Indices of `count` frames, most worth first. The candidates are split into
+    CLUSTERS_PER_FRAME x `count` groups of look-alikes (k-means over `features`); the groups
+    holding the most doubt (many frames, or very doubtful ones) each give one frame, the one
+    of most worth: doubt x typicality (x novelty against the `labelled` frames' features) -- a
+    doubtful frame of a pose that recurs, not an odd one-off. One per group: never two of one
+    run or one pose."""
     doubt = np.asarray(doubt, np.float64)
     n = len(doubt)
     count = min(int(count), n)
@@ -229,20 +253,14 @@ def choose_representative(
     embedding = np.asarray(embedding, np.float32)
     worth = doubt * typicality(embedding) ** TYPICAL_POWER
     if NOVELTY and labelled is not None and len(labelled):
-        typical = np.median(_pairwise(embedding, embedding)) if n > 1 else 1.0
-        nearest = np.full(n, np.inf)
-        for start in range(0, len(labelled), 2048):
-            block = np.asarray(labelled[start : start + 2048], np.float32)
-            nearest = np.minimum(nearest, _pairwise(embedding, block).min(axis=1))
-        worth *= np.minimum(nearest / max(typical, 1e-9), 1.0)
+        worth *= novelty(embedding, labelled)
     worth += 1e-9 * doubt  # ties (all alike): the more doubtful
     label = kmeans(embedding, min(n, CLUSTERS_PER_FRAME * count))
-    groups = [np.flatnonzero(label == j) for j in range(label.max() + 1)]
-    groups = [g for g in groups if len(g)]
-    # the groups holding the most doubt (many frames, or very doubtful ones) come first
+    groups = [g for j in range(label.max() + 1) if len(g := np.flatnonzero(label == j))]
     groups.sort(key=lambda g: -doubt[g].sum())
     picks = [int(g[np.argmax(worth[g])]) for g in groups[:count]]
     if len(picks) < count:  # fewer groups than frames wanted: the most worth of the rest
-        rest = np.argsort(-worth, kind="stable")
-        picks += [int(i) for i in rest if i not in set(picks)][: count - len(picks)]
+        taken = set(picks)
+        rest = [int(i) for i in np.argsort(-worth, kind="stable") if i not in taken]
+        picks += rest[: count - len(picks)]
     return np.array(sorted(picks, key=lambda i: -worth[i]), int)
