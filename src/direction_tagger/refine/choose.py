@@ -1,4 +1,4 @@
-"""Which frames to label next: likely wrong, and unlike each other and the labelled set.
+"""Which frames to label next: likely wrong, and typical of a group of look-alike frames.
 
 Pure numpy functions over a movie's predictions table and its 50 x 50 crops.
 
@@ -11,17 +11,20 @@ table holds (the model's confidence where it is not calibrated), raised by `FLAG
 frame QC flagged (`qc_any`): a flag (a jump, a swap, a skeleton out of range, the tracker lost)
 is evidence the calibration does not see.
 
-Diversity (`choose`): greedy, each pick the candidate with the largest doubt x distance, the
-distance to the nearest frame already chosen or labelled. Frames are compared by appearance
-(`appearance`: the crop shrunk to 10 x 10, each frame normalised to zero mean and unit norm, so
-brightness and contrast do not count) and by time: a frame of another movie is a whole unit
-away in time, one of the same movie min(|dt| / `time_scale_s`, 1); the distance is their sum,
-appearance as min(d / `APPEARANCE_SCALE`, 1), so both terms run 0 to 1 (0.75 is about the
-median distance between frames of one animal in one arena: 0.77 on the XMWell mice, 0.79 over
-a synthetic movie, where consecutive frames are 0.09 apart). Labelled frames have no time:
-their appearance alone spans the whole range (2 x the appearance term), so a doubtful frame
-that looks like one already labelled is worth little. Twenty frames of one flagged run are thus never picked: after the
-first, its neighbours are near in time and alike.
+What a frame is like (`features`): its crop shrunk to 10 x 10, normalised for brightness and
+contrast (`appearance`), and its pose whatever the position, heading, side and size of the
+animal (`pose_shape`: where the nose is against the body, the body's length), the model's
+points for a candidate, the labels for a labelled frame.
+
+The choice (`choose`): the candidates are split into `CLUSTERS_PER_FRAME` x count groups of
+look-alike frames (k-means over the features); a frame's worth is its doubt x its novelty
+(how unlike the labelled frames it is, `novelty`), and the groups that hold the most worth --
+many doubtful frames, or very doubtful ones -- each give one frame, their worthiest. A long flagged run of one pose is one group, so it gives
+one frame, not twenty; a doubtful one-off frame is a group holding little doubt and is left
+for a doubtful pose that recurs. This replaced a first version (each pick the frame of most
+doubt x distance to those picked): on real mice that one chose frames the model got wrong
+more often, but correcting them helped new recordings no more than random frames (the
+measurement: docs/refine.md).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from ..io import FRAME_SIZE, KEYPOINTS
 
 FLAG_WEIGHT = 0.5  # a QC-flagged frame's doubt moves this share of the way to 1
 EMBED_SIDE = 10  # appearance is compared on crops shrunk to this side (5 x 5 px blocks)
-APPEARANCE_SCALE = 0.75  # embedding distance that counts as "looks different"
-TIME_SCALE_S = 2.0  # frames this far apart in one movie count as far apart in time
-POOL_PER_FRAME = 25  # the most doubtful frames considered: this many per frame to choose
+POOL_PER_FRAME = 25  # candidates per movie: the most doubtful of this many stretches per frame
+POSE_WEIGHT = 3.0  # pose shape x this: its median distance then matches appearance's (XMWell)
+CORE_SHARE = 0.5  # a group gives the worthiest of this share of it nearest its centre
+CLUSTERS_PER_FRAME = 2  # groups of look-alikes per frame wanted; the worthiest give one each
 
 
 def frame_doubt(table: pd.DataFrame) -> np.ndarray:
@@ -82,66 +86,6 @@ def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(d2, 0.0, None))
 
 
-def candidate_pool(doubt: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the `POOL_PER_FRAME * count` most doubtful frames (ties: earlier first)."""
-    size = min(len(doubt), max(POOL_PER_FRAME * count, count))
-    return np.argsort(-np.asarray(doubt), kind="stable")[:size]
-
-
-def choose(
-    doubt: np.ndarray,
-    embedding: np.ndarray,
-    movie: np.ndarray,
-    time_s: np.ndarray,
-    count: int,
-    labelled: np.ndarray | None = None,
-    time_scale_s: float = TIME_SCALE_S,
-) -> np.ndarray:
-    """Indices of `count` frames, in the order they were picked (module docstring).
-
-    doubt (N,) in [0, 1]; embedding (N, D) from `appearance`; movie (N,) a movie id per frame;
-    time_s (N,) seconds in its movie; labelled (L, D) embeddings of frames already labelled.
-    """
-    doubt = np.asarray(doubt, np.float64)
-    n = len(doubt)
-    count = min(int(count), n)
-    if count <= 0:
-        return np.zeros(0, int)
-    embedding = np.asarray(embedding, np.float32)
-    movie, time_s = np.asarray(movie), np.asarray(time_s, np.float64)
-
-    def looks(other: np.ndarray) -> np.ndarray:  # (n, len(other)) appearance term in [0, 1]
-        return np.minimum(_pairwise(embedding, other) / APPEARANCE_SCALE, 1.0)
-
-    # distance to the nearest frame chosen or labelled; before any, the most there is (2)
-    nearest = np.full(n, 2.0)
-    if labelled is not None and len(labelled):
-        for start in range(0, len(labelled), 2048):
-            block = looks(np.asarray(labelled[start : start + 2048], np.float32))
-            nearest = np.minimum(nearest, 2.0 * block.min(axis=1))
-    # a tiny weight on doubt alone breaks ties when every distance is zero (all alike)
-    score_floor = 1e-6 * doubt
-    chosen: list[int] = []
-    taken = np.zeros(n, bool)
-    for _ in range(count):
-        score = np.where(taken, -np.inf, doubt * nearest + score_floor)
-        pick = int(np.argmax(score))
-        chosen.append(pick)
-        taken[pick] = True
-        look = looks(embedding[pick : pick + 1])[:, 0]
-        same = movie == movie[pick]
-        apart = np.where(same, np.minimum(np.abs(time_s - time_s[pick]) / time_scale_s, 1.0), 1.0)
-        nearest = np.minimum(nearest, look + apart)
-    return np.array(chosen, int)
-
-
-# --- doubtful AND representative (issue #25's measurement: see docs/refine.md) -------------
-
-METHOD = "representative"  # or "greedy": doubt x distance, the first version
-POSE_WEIGHT = 3.0  # pose shape x this: its median distance then matches appearance's (XMWell)
-TYPICAL_NEIGHBOURS = 5  # typicality: how close a frame's 5 nearest candidates are
-
-
 def pose_shape(locs: np.ndarray) -> np.ndarray:
     """(N, 3, 2) points px (tail base, neck, nose) -> (N, 3) the pose, whatever the animal's
     position, heading and side: the nose ahead of the neck along the body and off to the side
@@ -169,29 +113,13 @@ def features(images: np.ndarray, locs: np.ndarray) -> np.ndarray:
     return np.concatenate([appearance(images), POSE_WEIGHT * pose_shape(locs)], axis=1)
 
 
-def _nearest(a: np.ndarray, b: np.ndarray, k: int = 1, skip_self: bool = False) -> np.ndarray:
-    """(len(a),) mean distance of each row of a to its k nearest rows of b, in blocks (a
-    run's candidates can be thousands). skip_self: a and b are the same rows."""
+def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a),) distance of each row of a to its nearest row of b, in blocks (a run's
+    candidates can be thousands)."""
     out = np.empty(len(a))
     for start in range(0, len(a), 1024):
-        d = _pairwise(a[start : start + 1024], b)
-        if skip_self:
-            rows = np.arange(len(d))
-            d[rows, start + rows] = np.inf
-        out[start : start + 1024] = np.sort(d, axis=1)[:, :k].mean(axis=1)
+        out[start : start + 1024] = _pairwise(a[start : start + 1024], b).min(axis=1)
     return out
-
-
-def typicality(embedding: np.ndarray) -> np.ndarray:
-    """(N,) in (0, 1]: how many frames look like this one -- the mean distance to its
-    TYPICAL_NEIGHBOURS nearest frames against the median of that over all frames (capped at
-    1). An odd frame (a one-off reflection, an animal half out of the crop) is far from its
-    nearest and scores low; one of a recurring pose in a recurring place scores 1."""
-    embedding = np.asarray(embedding, np.float32)
-    if len(embedding) <= TYPICAL_NEIGHBOURS:
-        return np.ones(len(embedding))
-    near = _nearest(embedding, embedding, TYPICAL_NEIGHBOURS, skip_self=True)
-    return np.minimum(np.median(near) / np.maximum(near, 1e-9), 1.0)
 
 
 def novelty(embedding: np.ndarray, labelled: np.ndarray) -> np.ndarray:
@@ -231,34 +159,39 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, rounds: int = 100) -> np.ndarra
     return label
 
 
-TYPICAL_POWER = 1.0  # worth = doubt x typicality ** this (0: doubt alone within a group)
-NOVELTY = True  # worth also x novelty (unlike the labelled frames)
-CLUSTERS_PER_FRAME = 2  # look-alike groups per frame wanted; the most doubt-laden are used
+def _core(group: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+    """The CORE_SHARE of a group's frames nearest its centre (at least one): an odd frame
+    the k-means put with a pose it barely resembles is not the group's frame to label."""
+    if CORE_SHARE >= 1 or len(group) < 3:
+        return group
+    d = np.linalg.norm(embedding[group] - embedding[group].mean(axis=0), axis=1)
+    return group[d <= np.quantile(d, CORE_SHARE)]
 
 
-def choose_representative(
+def choose(
     doubt: np.ndarray, embedding: np.ndarray, count: int, labelled: np.ndarray | None = None
 ) -> np.ndarray:
-    """Indices of `count` frames, most worth first. The candidates are split into
-    CLUSTERS_PER_FRAME x `count` groups of look-alikes (k-means over `features`); the groups
-    holding the most doubt (many frames, or very doubtful ones) each give one frame, the one
-    of most worth: doubt x typicality (x novelty against the `labelled` frames' features) -- a
-    doubtful frame of a pose that recurs, not an odd one-off. One per group: never two of one
-    run or one pose."""
+    """Indices of `count` frames, most worth first (module docstring).
+
+    doubt (N,) in [0, 1]; embedding (N, D) from `features`; labelled (L, D) the features of
+    frames already labelled. Worth = doubt x novelty; one frame per group of look-alikes, from
+    the groups (CLUSTERS_PER_FRAME x count of them) that hold the most worth.
+    """
     doubt = np.asarray(doubt, np.float64)
     n = len(doubt)
     count = min(int(count), n)
     if count <= 0:
         return np.zeros(0, int)
     embedding = np.asarray(embedding, np.float32)
-    worth = doubt * typicality(embedding) ** TYPICAL_POWER
-    if NOVELTY and labelled is not None and len(labelled):
+    worth = doubt.copy()
+    if labelled is not None and len(labelled):
         worth *= novelty(embedding, labelled)
     worth += 1e-9 * doubt  # ties (all alike): the more doubtful
     label = kmeans(embedding, min(n, CLUSTERS_PER_FRAME * count))
     groups = [g for j in range(label.max() + 1) if len(g := np.flatnonzero(label == j))]
-    groups.sort(key=lambda g: -doubt[g].sum())
-    picks = [int(g[np.argmax(worth[g])]) for g in groups[:count]]
+    groups.sort(key=lambda g: -worth[g].sum())  # many worthy frames, or very worthy ones
+    cores = [_core(g, embedding) for g in groups[:count]]
+    picks = [int(core[np.argmax(worth[core])]) for core in cores]
     if len(picks) < count:  # fewer groups than frames wanted: the most worth of the rest
         taken = set(picks)
         rest = [int(i) for i in np.argsort(-worth, kind="stable") if i not in taken]

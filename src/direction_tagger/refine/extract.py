@@ -3,7 +3,8 @@ as a DeepLabCut labelled-data folder with the model's points filled in, and the 
 
 Each movie gives its candidates first -- the most doubtful frame of each of `POOL_PER_FRAME x
 count` equal stretches of it, so a long flagged run cannot crowd out the rest of the movie --
-then `choose.choose` picks among all movies' candidates (see choose.py for the scores).
+then `choose.choose` picks among all movies' candidates by their doubt and what they are like
+(the crop and the model's pose; see choose.py).
 """
 
 from __future__ import annotations
@@ -77,8 +78,6 @@ def _labelled_embedding(path, seed: int = 0) -> np.ndarray | None:
             np.random.default_rng(seed).choice(len(images), LABELLED_SAMPLE, replace=False)
         )
         images, locs = images[pick], locs[pick]
-    if choosing.METHOD == "greedy":
-        return choosing.appearance(images)
     return choosing.features(images, locs)
 
 
@@ -163,19 +162,7 @@ def refine_frames(
         locs = _crop_points(tables[k], frames)
         embedding[rows] = choosing.features(_crops(source, frames), locs)
     doubt = np.array([c.doubt for c in candidates])
-    if choosing.METHOD == "greedy":
-        picked = choosing.choose(
-            doubt,
-            embedding[:, : choosing.EMBED_SIDE**2],
-            np.array([c.source for c in candidates]),
-            np.array([c.time_s for c in candidates]),
-            count,
-            labelled=_labelled_embedding(labelled),
-        )
-    else:
-        picked = choosing.choose_representative(
-            doubt, embedding, count, labelled=_labelled_embedding(labelled)
-        )
+    picked = choosing.choose(doubt, embedding, count, labelled=_labelled_embedding(labelled))
     chosen = [candidates[i] for i in picked]
     return _write_folder(Path(out), sources, tables, chosen, scorer, page)
 
