@@ -194,9 +194,9 @@ def _locs(locs) -> dict:
     return {f"locs_{k}": locs[:, i] for i, k in enumerate(KEYPOINTS)}
 
 
-def _spread(values) -> str:
+def _spread(values, digits: int = 2) -> str:
     values = np.asarray(values)
-    return f"{values.std(ddof=1) if len(values) > 1 else 0:.2f}"
+    return f"{values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
 
 
 def report(rows, args) -> None:
@@ -208,14 +208,14 @@ def report(rows, args) -> None:
         err = np.array([(r[name] if name == "start" else r[name]["test"])[0] for r in rows])
         bad = 100 * np.array([(r[name] if name == "start" else r[name]["test"])[1] for r in rows])
         print(
-            f"| {label} | {err.mean():.2f} ± {_spread(err)} | {bad.mean():.1f} ± {_spread(bad)} % |"
+            f"| {label} | {err.mean():.2f} ± {_spread(err)} | {bad.mean():.1f} ± {_spread(bad, 1)} % |"
         )
     d_err = np.array([r["refine"]["test"][0] - r["random"]["test"][0] for r in rows])
     d_bad = 100 * np.array([r["refine"]["test"][1] - r["random"]["test"][1] for r in rows])
     print(
         f"\nrefine - random, per seed: mean error {d_err.mean():+.3f} ± {_spread(d_err)} px "
         f"(refine lower on {(d_err < 0).sum()} of {len(rows)}), frames > 3 px "
-        f"{d_bad.mean():+.1f} ± {_spread(d_bad)} points (lower on {(d_bad < 0).sum()}, "
+        f"{d_bad.mean():+.1f} ± {_spread(d_bad, 1)} points (lower on {(d_bad < 0).sum()}, "
         f"higher on {(d_bad > 0).sum()})"
     )
     for name in ("refine", "random"):
