@@ -53,29 +53,66 @@ def _movies(rng):
     return doubt, embedding, movie, time_s
 
 
-def test_choice_spreads_over_movies_time_and_looks():
+def test_a_long_doubtful_run_gives_few_frames_and_the_rest_come_from_elsewhere():
     doubt, embedding, movie, time_s = _movies(np.random.default_rng(1))
-    picked = choose.choose(doubt, embedding, movie, time_s, 6)
+    picked = choose.choose(doubt, embedding, 6)
     assert len(set(picked)) == 6
-    # the first pick is the most doubtful; then the other movie, not the same flagged run
-    assert movie[picked[0]] == 0 and (movie[picked] == 1).sum() >= 2
-    times = np.sort(time_s[picked][movie[picked] == 0])
-    assert np.all(np.diff(times) >= 1.0)  # never two frames of the run a second apart
+    # the first pick is of the doubtful run (its 200 frames may make two groups), the rest
+    # the other movie's different frames
+    assert movie[picked[0]] == 0 and (movie[picked] == 1).sum() >= 4
     # doubt alone would take six frames of the run
     assert set(np.argsort(-doubt, kind="stable")[:6]) <= set(np.flatnonzero(movie == 0))
 
 
-def test_frames_like_the_labelled_ones_are_left_for_others():
-    doubt, embedding, movie, time_s = _movies(np.random.default_rng(2))
-    labelled = embedding[:1]  # the look-alike run is already labelled
-    picked = choose.choose(doubt, embedding, movie, time_s, 3, labelled=labelled)
-    assert (movie[picked] == 1).all()
-
-
 def test_choice_of_more_frames_than_there_are_takes_them_all():
     doubt, embedding, movie, time_s = _movies(np.random.default_rng(3))
-    picked = choose.choose(doubt[:4], embedding[:4], movie[:4], time_s[:4], 10)
+    picked = choose.choose(doubt[:4], embedding[:4], 10)
     assert sorted(picked) == [0, 1, 2, 3]
+
+
+def _recurring_poses(rng):
+    """Four poses, groups of 28 look-alike frames: poses 0 and 1 doubtful (0.6), 2 and 3 not
+    (0.1); and two one-off frames (far from everything) more doubtful than any (0.95), group
+    10 and 11."""
+    centres = rng.normal(0, 1, (6, 30))
+    emb = [c + rng.normal(0, 0.05, (28, 30)) for c in centres[:4]] + [centres[4:]]
+    doubt = np.repeat([0.6, 0.6, 0.1, 0.1, 0.95], [28, 28, 28, 28, 2])
+    group = np.repeat([0, 1, 2, 3, 10], [28, 28, 28, 28, 2])
+    group[-1] = 11
+    return np.concatenate(emb).astype(np.float32), doubt, group
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_choice_takes_doubtful_recurring_poses_not_one_offs(seed):
+    embedding, doubt, group = _recurring_poses(np.random.default_rng(seed))
+    picked = choose.choose(doubt, embedding, 3)
+    # one frame of each doubtful pose first, then one of a calm pose that recurs: not the
+    # one-offs, though they are the most doubtful (each is a group holding little doubt)
+    assert list(group[picked[:2]]) in ([0, 1], [1, 0]) and group[picked[2]] in (2, 3)
+
+
+def test_choice_leaves_poses_already_labelled():
+    embedding, doubt, group = _recurring_poses(np.random.default_rng(3))
+    labelled = embedding[group == 0][:5]
+    np.testing.assert_array_less(choose.novelty(embedding, labelled)[group == 0], 0.2)
+    picked = choose.choose(doubt, embedding, 2, labelled=labelled)
+    assert 0 not in group[picked] and 1 in group[picked]
+
+
+def test_pose_shape_ignores_position_heading_side_and_scale_but_not_the_head():
+    pose = np.array([[[20.0, 25.0], [30.0, 25.0], [36.0, 21.0]]])  # tail base, neck, nose
+    turn = np.deg2rad(70)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    moved = pose @ rotation.T + [3.0, -4.0]
+    mirrored = pose * [-1.0, 1.0]
+    bent = pose.copy()
+    bent[0, 2] = [31.0, 17.0]  # the nose turned to the side
+    shape = choose.pose_shape(np.concatenate([pose, moved, mirrored, bent]))
+    np.testing.assert_allclose(shape[0, :2], [0.6, 0.4], atol=1e-5)  # body lengths
+    np.testing.assert_allclose(shape[1:3], shape[[0, 0]], atol=1e-5)
+    assert abs(shape[3, 1] - shape[0, 1]) > 0.3
+    lost = choose.pose_shape(np.array([pose[0], np.full((3, 2), np.nan), pose[0]]))
+    np.testing.assert_allclose(lost[1], lost[0])  # no body axis: the median pose
 
 
 def test_refine_writes_a_dlc_folder_with_the_model_points(tmp_path):

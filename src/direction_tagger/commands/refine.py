@@ -7,8 +7,8 @@
                                   [--data TRAIN.npz --split SPLIT.json]
                                   [--out MERGED.npz --split-out MERGED_SPLIT.json]
 
-`refine` chooses the frames the model most likely got wrong, unlike each other and the labelled set,
-and writes them as a DeepLabCut labelled-data folder (the model's points filled in) with the
+`refine` chooses the frames the model most likely got wrong, of poses that recur, unlike each
+other and the labelled set, and writes them as a DeepLabCut labelled-data folder (the model's points filled in) with the
 labelling page `label.html` in it; `refine-merge` joins the corrected frames to the labelled
 set, with a split that adds them to the training part (then `train --fine-tune` fine-tunes).
 `refine` records the labelled set and its split in the folder (refine.json), so that
@@ -83,8 +83,9 @@ def register(subparsers) -> None:
         "refine",
         help="choose the frames worth labelling and write them with a labelling page",
         description="Score every frame of the movies by how likely the model got it wrong "
-        "(calibrated P(within 2 px), head/tail certainty, QC flags), pick --frames of them "
-        "spread over movies, time and appearance and unlike the labelled set, and write a "
+        "(calibrated P(within 2 px), head/tail certainty, QC flags), pick --frames of them, "
+        "one from each of the groups of look-alike frames (appearance and pose) holding the "
+        "most doubt, unlike the labelled set, and write a "
         "DeepLabCut labelled-data folder (whole video frames for tracked videos, else the "
         "50x50 crops) with the model's points as CollectedData_<scorer>.csv, a frame list "
         "(frames.csv) and label.html, a page to correct the points offline in a browser.",

@@ -1,4 +1,4 @@
-"""Which frames to label next: likely wrong, and unlike each other and the labelled set.
+"""Which frames to label next: likely wrong, and typical of a group of look-alike frames.
 
 Pure numpy functions over a movie's predictions table and its 50 x 50 crops.
 
@@ -11,17 +11,20 @@ table holds (the model's confidence where it is not calibrated), raised by `FLAG
 frame QC flagged (`qc_any`): a flag (a jump, a swap, a skeleton out of range, the tracker lost)
 is evidence the calibration does not see.
 
-Diversity (`choose`): greedy, each pick the candidate with the largest doubt x distance, the
-distance to the nearest frame already chosen or labelled. Frames are compared by appearance
-(`appearance`: the crop shrunk to 10 x 10, each frame normalised to zero mean and unit norm, so
-brightness and contrast do not count) and by time: a frame of another movie is a whole unit
-away in time, one of the same movie min(|dt| / `time_scale_s`, 1); the distance is their sum,
-appearance as min(d / `APPEARANCE_SCALE`, 1), so both terms run 0 to 1 (0.75 is about the
-median distance between frames of one animal in one arena: 0.77 on the XMWell mice, 0.79 over
-a synthetic movie, where consecutive frames are 0.09 apart). Labelled frames have no time:
-their appearance alone spans the whole range (2 x the appearance term), so a doubtful frame
-that looks like one already labelled is worth little. Twenty frames of one flagged run are thus never picked: after the
-first, its neighbours are near in time and alike.
+What a frame is like (`features`): its crop shrunk to 10 x 10, normalised for brightness and
+contrast (`appearance`), and its pose whatever the position, heading, side and size of the
+animal (`pose_shape`: where the nose is against the body, the body's length), the model's
+points for a candidate, the labels for a labelled frame.
+
+The choice (`choose`): the candidates are split into `CLUSTERS_PER_FRAME` x count groups of
+look-alike frames (k-means over the features); a frame's worth is its doubt x its novelty
+(how unlike the labelled frames it is, `novelty`), and the groups that hold the most worth --
+many doubtful frames, or very doubtful ones -- each give one frame, their worthiest. A long flagged run of one pose is one group, so it gives
+one frame, not twenty; a doubtful one-off frame is a group holding little doubt and is left
+for a doubtful pose that recurs. This replaced a first version (each pick the frame of most
+doubt x distance to those picked): on real mice that one chose frames the model got wrong
+more often, but correcting them helped new recordings no more than random frames (the
+measurement: docs/refine.md).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from ..io import FRAME_SIZE, KEYPOINTS
 
 FLAG_WEIGHT = 0.5  # a QC-flagged frame's doubt moves this share of the way to 1
 EMBED_SIDE = 10  # appearance is compared on crops shrunk to this side (5 x 5 px blocks)
-APPEARANCE_SCALE = 0.75  # embedding distance that counts as "looks different"
-TIME_SCALE_S = 2.0  # frames this far apart in one movie count as far apart in time
-POOL_PER_FRAME = 25  # the most doubtful frames considered: this many per frame to choose
+POOL_PER_FRAME = 25  # candidates per movie: the most doubtful of this many stretches per frame
+POSE_WEIGHT = 3.0  # pose shape x this: its median distance then matches appearance's (XMWell)
+CORE_SHARE = 0.5  # a group gives the worthiest of this share of it nearest its centre
+CLUSTERS_PER_FRAME = 2  # groups of look-alikes per frame wanted; the worthiest give one each
 
 
 def frame_doubt(table: pd.DataFrame) -> np.ndarray:
@@ -82,25 +86,96 @@ def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(d2, 0.0, None))
 
 
-def candidate_pool(doubt: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the `POOL_PER_FRAME * count` most doubtful frames (ties: earlier first)."""
-    size = min(len(doubt), max(POOL_PER_FRAME * count, count))
-    return np.argsort(-np.asarray(doubt), kind="stable")[:size]
+def pose_shape(locs: np.ndarray) -> np.ndarray:
+    """(N, 3, 2) points px (tail base, neck, nose) -> (N, 3) the pose, whatever the animal's
+    position, heading and side: the nose ahead of the neck along the body and off to the side
+    (either side: a mirror image is the same pose to a model trained with flips), both in body
+    lengths (tail base to neck), and the body length over the median of these frames. A frame
+    without a finite body axis gets the median pose."""
+    locs = np.asarray(locs, np.float64)
+    body = locs[:, 1] - locs[:, 0]
+    length = np.hypot(body[:, 0], body[:, 1])
+    ok = np.isfinite(length) & (length > 1e-6) & np.isfinite(locs[:, 2]).all(axis=1)
+    out = np.full((len(locs), 3), np.nan)
+    if ok.any():
+        u = body[ok] / length[ok, None]
+        head = locs[ok, 2] - locs[ok, 1]
+        out[ok, 0] = (head * u).sum(axis=1) / length[ok]
+        out[ok, 1] = np.abs(head[:, 0] * u[:, 1] - head[:, 1] * u[:, 0]) / length[ok]
+        out[ok, 2] = length[ok] / np.median(length[ok])
+    fill = np.where(ok.any(), np.nanmedian(np.where(ok[:, None], out, np.nan), axis=0), 0.0)
+    return np.where(ok[:, None], out, fill).astype(np.float32)
+
+
+def features(images: np.ndarray, locs: np.ndarray) -> np.ndarray:
+    """(N, 50, 50) crops and (N, 3, 2) points -> (N, 103) what a frame is like: `appearance`
+    and `pose_shape` x POSE_WEIGHT (the points: the model's, or a labelled frame's labels)."""
+    return np.concatenate([appearance(images), POSE_WEIGHT * pose_shape(locs)], axis=1)
+
+
+def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a),) distance of each row of a to its nearest row of b, in blocks (a run's
+    candidates can be thousands)."""
+    out = np.empty(len(a))
+    for start in range(0, len(a), 1024):
+        out[start : start + 1024] = _pairwise(a[start : start + 1024], b).min(axis=1)
+    return out
+
+
+def novelty(embedding: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """(N,) in [0, 1]: the distance to the nearest labelled frame over the median distance
+    between frames (a sample of 2,000), capped at 1: a frame like one already labelled is
+    worth little."""
+    embedding = np.asarray(embedding, np.float32)
+    sample = embedding[np.random.default_rng(0).permutation(len(embedding))[:2000]]
+    typical = np.median(_pairwise(sample, sample)[np.triu_indices(len(sample), 1)])
+    nearest = _nearest(embedding, np.asarray(labelled, np.float32))
+    return np.minimum(nearest / max(float(typical), 1e-9), 1.0)
+
+
+def kmeans(x: np.ndarray, k: int, seed: int = 0, rounds: int = 100) -> np.ndarray:
+    """(N,) cluster of each row of x, k clusters (k-means++ start, fixed seed: the same
+    frames give the same clusters)."""
+    x = np.asarray(x, np.float64)
+    rng = np.random.default_rng(seed)
+    centres = [x[rng.integers(len(x))]]
+    d2 = ((x - centres[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        total = d2.sum()
+        pick = rng.choice(len(x), p=d2 / total) if total > 0 else rng.integers(len(x))
+        centres.append(x[pick])
+        d2 = np.minimum(d2, ((x - x[pick]) ** 2).sum(axis=1))
+    centres = np.array(centres)
+    label = np.zeros(len(x), int)
+    for _ in range(rounds):
+        dist = (x * x).sum(1)[:, None] + (centres**2).sum(1)[None] - 2 * x @ centres.T
+        label = dist.argmin(axis=1)
+        moved = np.array(
+            [x[label == j].mean(axis=0) if (label == j).any() else centres[j] for j in range(k)]
+        )
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return label
+
+
+def _core(group: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+    """The CORE_SHARE of a group's frames nearest its centre (at least one): an odd frame
+    the k-means put with a pose it barely resembles is not the group's frame to label."""
+    if CORE_SHARE >= 1 or len(group) < 3:
+        return group
+    d = np.linalg.norm(embedding[group] - embedding[group].mean(axis=0), axis=1)
+    return group[d <= np.quantile(d, CORE_SHARE)]
 
 
 def choose(
-    doubt: np.ndarray,
-    embedding: np.ndarray,
-    movie: np.ndarray,
-    time_s: np.ndarray,
-    count: int,
-    labelled: np.ndarray | None = None,
-    time_scale_s: float = TIME_SCALE_S,
+    doubt: np.ndarray, embedding: np.ndarray, count: int, labelled: np.ndarray | None = None
 ) -> np.ndarray:
-    """Indices of `count` frames, in the order they were picked (module docstring).
+    """Indices of `count` frames, most worth first (module docstring).
 
-    doubt (N,) in [0, 1]; embedding (N, D) from `appearance`; movie (N,) a movie id per frame;
-    time_s (N,) seconds in its movie; labelled (L, D) embeddings of frames already labelled.
+    doubt (N,) in [0, 1]; embedding (N, D) from `features`; labelled (L, D) the features of
+    frames already labelled. Worth = doubt x novelty; one frame per group of look-alikes, from
+    the groups (CLUSTERS_PER_FRAME x count of them) that hold the most worth.
     """
     doubt = np.asarray(doubt, np.float64)
     n = len(doubt)
@@ -108,28 +183,17 @@ def choose(
     if count <= 0:
         return np.zeros(0, int)
     embedding = np.asarray(embedding, np.float32)
-    movie, time_s = np.asarray(movie), np.asarray(time_s, np.float64)
-
-    def looks(other: np.ndarray) -> np.ndarray:  # (n, len(other)) appearance term in [0, 1]
-        return np.minimum(_pairwise(embedding, other) / APPEARANCE_SCALE, 1.0)
-
-    # distance to the nearest frame chosen or labelled; before any, the most there is (2)
-    nearest = np.full(n, 2.0)
+    worth = doubt.copy()
     if labelled is not None and len(labelled):
-        for start in range(0, len(labelled), 2048):
-            block = looks(np.asarray(labelled[start : start + 2048], np.float32))
-            nearest = np.minimum(nearest, 2.0 * block.min(axis=1))
-    # a tiny weight on doubt alone breaks ties when every distance is zero (all alike)
-    score_floor = 1e-6 * doubt
-    chosen: list[int] = []
-    taken = np.zeros(n, bool)
-    for _ in range(count):
-        score = np.where(taken, -np.inf, doubt * nearest + score_floor)
-        pick = int(np.argmax(score))
-        chosen.append(pick)
-        taken[pick] = True
-        look = looks(embedding[pick : pick + 1])[:, 0]
-        same = movie == movie[pick]
-        apart = np.where(same, np.minimum(np.abs(time_s - time_s[pick]) / time_scale_s, 1.0), 1.0)
-        nearest = np.minimum(nearest, look + apart)
-    return np.array(chosen, int)
+        worth *= novelty(embedding, labelled)
+    worth += 1e-9 * doubt  # ties (all alike): the more doubtful
+    label = kmeans(embedding, min(n, CLUSTERS_PER_FRAME * count))
+    groups = [g for j in range(label.max() + 1) if len(g := np.flatnonzero(label == j))]
+    groups.sort(key=lambda g: -worth[g].sum())  # many worthy frames, or very worthy ones
+    cores = [_core(g, embedding) for g in groups[:count]]
+    picks = [int(core[np.argmax(worth[core])]) for core in cores]
+    if len(picks) < count:  # fewer groups than frames wanted: the most worth of the rest
+        taken = set(picks)
+        rest = [int(i) for i in np.argsort(-worth, kind="stable") if i not in taken]
+        picks += rest[: count - len(picks)]
+    return np.array(sorted(picks, key=lambda i: -worth[i]), int)

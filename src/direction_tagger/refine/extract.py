@@ -3,7 +3,8 @@ as a DeepLabCut labelled-data folder with the model's points filled in, and the 
 
 Each movie gives its candidates first -- the most doubtful frame of each of `POOL_PER_FRAME x
 count` equal stretches of it, so a long flagged run cannot crowd out the rest of the movie --
-then `choose.choose` picks among all movies' candidates (see choose.py for the scores).
+then `choose.choose` picks among all movies' candidates by their doubt and what they are like
+(the crop and the model's pose; see choose.py).
 """
 
 from __future__ import annotations
@@ -70,11 +71,14 @@ def _candidates(k: int, source: Source, count: int) -> tuple[list[Candidate], pd
 def _labelled_embedding(path, seed: int = 0) -> np.ndarray | None:
     if path is None:
         return None
-    images = load_labelled(path).images
+    data = load_labelled(path)
+    images, locs = data.images, data.locs
     if len(images) > LABELLED_SAMPLE:
-        pick = np.random.default_rng(seed).choice(len(images), LABELLED_SAMPLE, replace=False)
-        images = images[np.sort(pick)]
-    return choosing.appearance(images)
+        pick = np.sort(
+            np.random.default_rng(seed).choice(len(images), LABELLED_SAMPLE, replace=False)
+        )
+        images, locs = images[pick], locs[pick]
+    return choosing.features(images, locs)
 
 
 def _crops(source: Source, frames: list[int]) -> np.ndarray:
@@ -106,6 +110,13 @@ def _video_frames(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:
     if missing := sorted(wanted - set(found)):
         raise DataError(f"{path}: ends before frame {missing[0]}; is it the video tracked?")
     return found
+
+
+def _crop_points(table: pd.DataFrame, rows: list[int]) -> np.ndarray:
+    """(len(rows), 3, 2) the model's points in the 50 x 50 crop."""
+    return np.stack(
+        [table[[f"{k}_x", f"{k}_y"]].to_numpy(np.float64)[rows] for k in KEYPOINTS], axis=1
+    )
 
 
 def _points(table: pd.DataFrame, row: int, video: bool) -> np.ndarray:
@@ -144,18 +155,14 @@ def refine_frames(
                     f"{source.table}: lacks {missing}; a video's table comes from "
                     "`direction-tagger to-video`"
                 )
-    embedding = np.empty((len(candidates), choosing.EMBED_SIDE**2), np.float32)
+    embedding = np.empty((len(candidates), choosing.EMBED_SIDE**2 + 3), np.float32)
     for k, source in enumerate(sources):
         rows = [i for i, c in enumerate(candidates) if c.source == k]
-        embedding[rows] = choosing.appearance(_crops(source, [candidates[i].frame for i in rows]))
-    picked = choosing.choose(
-        np.array([c.doubt for c in candidates]),
-        embedding,
-        np.array([c.source for c in candidates]),
-        np.array([c.time_s for c in candidates]),
-        count,
-        labelled=_labelled_embedding(labelled),
-    )
+        frames = [candidates[i].frame for i in rows]
+        locs = _crop_points(tables[k], frames)
+        embedding[rows] = choosing.features(_crops(source, frames), locs)
+    doubt = np.array([c.doubt for c in candidates])
+    picked = choosing.choose(doubt, embedding, count, labelled=_labelled_embedding(labelled))
     chosen = [candidates[i] for i in picked]
     return _write_folder(Path(out), sources, tables, chosen, scorer, page)
 
