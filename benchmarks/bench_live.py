@@ -30,12 +30,12 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from machine_load import Busy
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
@@ -67,18 +67,6 @@ def make_run(folder: Path, steps: int, run: Path | None = None) -> Path:
         cli("calibrate", *model, "--tta", tta, "--out", run / "calibration" / f"tta{tta}.json")
     cli("qc-reference", "--labelled", data, "--out", run / "label_reference.json")
     return run
-
-
-class Busy:
-    """Another process keeping one core busy for the duration of a `with`."""
-
-    def __enter__(self):
-        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        return self
-
-    def __exit__(self, *exc):
-        self.process.kill()
-        self.process.wait()
 
 
 def latency(tagger, tag, clip: np.ndarray, frames: int, fps: float, prepare=None) -> dict:

@@ -18,7 +18,6 @@ own.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -28,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine_load import Busy
 
 CLI = [str(Path(sys.executable).parent / "direction-tagger")]  # the installed command
 
@@ -66,18 +67,6 @@ def in_step(repeat: int, table: Path, out: Path) -> float:
                               check=True, capture_output=True, text=True)  # fmt: skip
         times.append(float(done.stdout.split()[-1]))
     return statistics.median(times)
-
-
-class Busy:
-    """Another process keeping one core busy for the duration of a `with`."""
-
-    def __enter__(self):
-        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        return self
-
-    def __exit__(self, *exc):
-        self.process.kill()
-        self.process.wait()
 
 
 def measure(args, d: Path, n: int, movie: Path) -> str:
@@ -125,7 +114,7 @@ def main(argv=None) -> int:
             movie = d / f"m{n}.npz"
             run("synth", "movie", "--frames", n, "--seed", 1, "--out", movie)
             for load in ("idle", "one core busy") if args.busy else ("as found",):
-                with Busy() if load == "one core busy" else contextlib.nullcontext():
+                with Busy(load == "one core busy"):
                     row = measure(args, d, n, movie)
                 print(f"| {n} | {load} " + row, flush=True)
     return 0

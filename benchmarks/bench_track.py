@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_load import Busy
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
@@ -67,15 +69,10 @@ print(json.dumps({{"frames": frames, "seconds": seconds, "setup": setup, "cpu": 
 
 def measure(src: Path, mode: str, video: Path, out: Path, busy: bool) -> dict:
     code = CHILD.format(src=str(src), video=str(video), mode=mode, out=str(out))
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
-    try:
+    with Busy(busy):
         done = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
-    finally:
-        if hog is not None:
-            hog.kill()
-            hog.wait()
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
