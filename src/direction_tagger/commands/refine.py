@@ -26,7 +26,6 @@ from .found import found, recorded_path, split_beside
 
 SCORER = re.compile(r"^[A-Za-z0-9_.-]+$")
 RECORD = "refine.json"  # in the refine folder: the labelled set and split refine-merge joins
-MANIFEST = "frames.csv"  # refine.labelled_data.MANIFEST: what makes a folder a refine folder
 
 
 def scorer_name(text: str) -> str:
@@ -193,6 +192,8 @@ def _folder_of_labels(args) -> dict:
     with a frame list (labeled-data/<movie>/CollectedData_NAME.csv -> the folder)."""
     if args.refine_folder is not None:
         return {}
+    from ..refine.labelled_data import MANIFEST  # the frame list makes a folder refine's
+
     labels = Path(args.labels).absolute()
     for folder in [labels] + list(labels.parents):
         if (folder / MANIFEST).is_file():
