@@ -13,12 +13,13 @@ import pytest
 from videos_material import SCORER, dlc_csv_text, write_dlc_project
 
 from direction_tagger import cli
-from direction_tagger.data.synth.arena import write_arena_video
+from direction_tagger.data.synth.arena import make_arena_video, write_arena_video
 from direction_tagger.io import DataError, load_labelled, load_movie
 from direction_tagger.movie_store import MovieWriter
 from direction_tagger.movies.colours import KEYPOINT_COLOURS
 from direction_tagger.movies.tables import movie_table, write_table
 from direction_tagger.videos.crop import crop_frame, crop_to_video, video_to_crop
+from direction_tagger.videos import finder
 from direction_tagger.videos.finder import build_background, find_animal
 from direction_tagger.videos.reader import video_info
 from direction_tagger.videos.to_video import video_table
@@ -129,6 +130,29 @@ def test_an_empty_arena_has_no_animal():
     empty = np.clip(bg.full + np.random.default_rng(5).normal(0, 2, bg.full.shape), 0, 255)
     assert not find_animal(empty.astype(np.uint8), bg).found
 
+
+def test_a_long_animal_is_found_at_half_resolution_as_well_as_at_full(monkeypatch):
+    """A body over 2 x FINE_BODY_PX long is measured block-averaged 2 x 2 (a quarter of the
+    pixels): its centre and tail root stay where the full-resolution finder puts them."""
+    shot = list(make_arena_video(400, seed=8, scale=5.0, tether=False))
+    frames, truth = np.stack([f for f, _ in shot]), np.stack([k for _, k in shot])
+    bg = build_background(frames[::10])
+    length = float(np.median([find_animal(f, bg).length for f in frames[::20]]))
+
+    def found(body_px):
+        monkeypatch.setattr(finder, "FINE_BODY_PX", body_px)
+        dets = [find_animal(f, bg, length=length) for f in frames[::5]]
+        return np.array([(d.x, d.y, d.tail_x, d.tail_y) for d in dets])
+
+    half, full = found(length / 2), found(10 * length)  # block-averaged 2 x 2, and never
+    assert np.median(np.hypot(*(half[:, :2] - full[:, :2]).T)) < 0.01 * length
+    assert np.abs(np.median(half[:, :2] - full[:, :2], axis=0)).max() < 0.15  # px: no shift
+    middle = (truth[::5, 0] + truth[::5, 2]) / 2
+    error = np.hypot(*(half[:, :2] - middle).T)
+    assert np.median(error) <= np.median(np.hypot(*(full[:, :2] - middle).T)) + 0.01 * length
+    seen = np.isfinite(half[:, 2]) & np.isfinite(full[:, 2])
+    assert seen.mean() > 0.8
+    assert np.median(np.hypot(*(half[seen, 2:] - full[seen, 2:]).T)) < 0.5  # px
 
 # --------------------------------------------------------------------------- tracking a video
 

@@ -44,7 +44,9 @@ TAIL_NOISE_SIGMAS = 3.0
 # ... and a thin part at least this long (x body length): the snout's tip, opened away too, is
 # shorter; a tail seen at all reaches further.
 TAIL_ROOT_MIN_LENGTH = 0.35
-TAIL_ROOT_HALF_RES_PX = 60.0  # bodies at least this long: the tail root searched at 1/2 res
+# Bodies at least this long (video px): the tail root searched at 2 video px per pixel or
+# coarser (a tail stays several pixels wide).
+TAIL_ROOT_HALF_RES_PX = 60.0
 # The background takes this quantile of each pixel on the floor's side of the animal.
 FLOOR_QUANTILE = 0.7
 # A thin part that joins an end of the body this much wider than the longest one's is the tail.
@@ -52,7 +54,10 @@ RUMP_WIDER = 1.15
 # The two ends of the blob along its axis: these quantiles of the pixels' projections.
 END_QUANTILE = 0.005
 COARSE_SIDE = 120  # block averaging brings the short side of the frame down to ~this
-FINE_BODY_PX = 100  # the fine step measures a longer animal block-averaged to about this
+# The fine step measures a longer animal block-averaged to 60-120 px long: 2 px of a 120 px
+# body move its centre by < 0.5 crop px, and halving the resolution halves the cost (the
+# openings' cost grows with the square of their radius).
+FINE_BODY_PX = 60
 
 
 @dataclass
@@ -132,7 +137,7 @@ def build_background(frames: np.ndarray, polarity: str = "auto") -> Background:
     frames = np.asarray(frames)
     if frames.ndim != 3 or len(frames) < 3:
         raise ValueError(f"need at least 3 frames (K, H, W) for a background, got {frames.shape}")
-    median = np.median(frames, axis=0).astype(np.float32)
+    median = _per_pixel(frames, lambda v: np.median(v, axis=1)).astype(np.float32)
     factor = coarse_factor(median.shape)
     coarse = block_mean(median, factor)
     small = np.stack([block_mean(f, factor) for f in frames])
@@ -150,14 +155,22 @@ def build_background(frames: np.ndarray, polarity: str = "auto") -> Background:
     else:
         raise ValueError(f"polarity must be auto, dark or light, got {polarity!r}")
     level = FLOOR_QUANTILE if sign > 0 else 1.0 - FLOOR_QUANTILE
-    # a band of rows at a time: 41 float copies of a 4000 x 3000 frame would be 2 GB
-    full = np.empty(frames.shape[1:], np.float32)
-    gains32 = gains[:, None, None].astype(np.float32)
-    rows = max(1, (1 << 24) // (frames.shape[0] * frames.shape[2] * 4))
-    for top in range(0, frames.shape[1], rows):
-        band = frames[:, top : top + rows].astype(np.float32) / gains32
-        full[top : top + rows] = np.quantile(band, level, axis=0)
-    return Background(full, block_mean(full, factor), factor, sign, noise)
+    gains32 = gains.astype(np.float32)
+    full = _per_pixel(frames, lambda v: np.quantile(v.astype(np.float32) / gains32, level, axis=1))
+    return Background(full.astype(np.float32), block_mean(full, factor), factor, sign, noise)
+
+
+def _per_pixel(frames: np.ndarray, reduce) -> np.ndarray:
+    """(H, W): `reduce` of each pixel's values in frames (K, H, W), given as (pixels, K): a
+    band of rows at a time (41 float copies of a 4000 x 3000 frame would be 2 GB), the
+    frames' axis last (numpy's median and quantile take 1.5 x as long along the first)."""
+    k, h, w = frames.shape
+    out = np.empty((h, w), np.float64)
+    rows = max(1, (1 << 24) // (k * w * 4))
+    for top in range(0, h, rows):
+        band = frames[:, top : top + rows].reshape(k, -1).T
+        out[top : top + rows] = reduce(np.ascontiguousarray(band)).reshape(-1, w)
+    return out
 
 
 def _contrast(image: np.ndarray, background: np.ndarray, bg: Background, gain: float):
@@ -362,15 +375,14 @@ def _tail_ends(
     return base, nose
 
 
-def _tail_root(fine, blob, noise: float, peak: float, radius: int, length: float):
+def _tail_root(fine, blob, noise: float, peak: float, radius: int, length: float, f: int):
     """Where the tail joins the body, (x, y) window px, or None. The centre's search above
     keeps only contrast above 35 % of the animal's peak, which can drop a pale tail and leave
     the snout as the longest thin part; here the mask reaches down to TAIL_PEAK_FRACTION of
     it (then, if no tail is seen, down to the noise), the body is opened again at that level
-    (the blob's own part), and the thin parts are what the opening removed. A long body is
-    searched at half resolution (a tail stays several pixels wide; the cost falls
-    four-fold)."""
-    f = 2 if length >= TAIL_ROOT_HALF_RES_PX else 1
+    (the blob's own part), and the thin parts are what the opening removed. `f`: searched at
+    1/f of the window's resolution (a tail stays several pixels wide; the cost falls
+    f^2-fold)."""
     if f > 1:
         fine = block_mean(fine, f)
         blob = block_mean(blob.astype(np.float32), f) >= 0.5
@@ -446,7 +458,8 @@ def find_animal(
     blob[box] = inside  # back in the window
     if ends is not None:
         x, y = (ends[0] + ends[1]) / 2
-    root = _tail_root(fine, blob, bg.noise / ff, peak, radius, rough_len)
+    half = ff == 1 and rough_len >= TAIL_ROOT_HALF_RES_PX  # a window at 1 px per pixel
+    root = _tail_root(fine, blob, bg.noise / ff, peak, radius, rough_len, 2 if half else 1)
     # block i covers full pixels i * ff ... i * ff + ff - 1: its centre is i * ff + (ff - 1) / 2
     x, y = x * ff + (ff - 1) / 2, y * ff + (ff - 1) / 2
     tail = (np.nan, np.nan)
