@@ -18,8 +18,8 @@ from direction_tagger.io import DataError, load_labelled, load_movie
 from direction_tagger.movie_store import MovieWriter
 from direction_tagger.movies.colours import KEYPOINT_COLOURS
 from direction_tagger.movies.tables import movie_table, write_table
-from direction_tagger.videos.crop import crop_frame, crop_to_video, video_to_crop
 from direction_tagger.videos import finder
+from direction_tagger.videos.crop import crop_frame, crop_to_video, video_to_crop
 from direction_tagger.videos.finder import build_background, find_animal
 from direction_tagger.videos.reader import video_info
 from direction_tagger.videos.to_video import video_table
@@ -153,6 +153,7 @@ def test_a_long_animal_is_found_at_half_resolution_as_well_as_at_full(monkeypatc
     seen = np.isfinite(half[:, 2]) & np.isfinite(full[:, 2])
     assert seen.mean() > 0.8
     assert np.median(np.hypot(*(half[seen, 2:] - full[seen, 2:]).T)) < 0.5  # px
+
 
 # --------------------------------------------------------------------------- tracking a video
 
