@@ -13,7 +13,11 @@ show that memory does not grow with the video. "busy": a `while True: pass` proc
 beside the measurement, holding one core. Target: >= 500 frames/s on 2 cores idle, >= 250
 with the other core busy.
 
-    python benchmarks/bench_track.py [--frames 3000] [--video real.mp4] [--compare ../main/src]
+    python benchmarks/bench_track.py [--frames 3000] [--video real.mp4 [--repeat 10]]
+                                     [--compare ../main/src]
+
+`--repeat N` also measures the real video played N times over in one file (its coded frames
+copied): as long as a session, so the set-up weighs what it does on one.
 
 `--compare SRC` runs the same measurements with the package found in SRC (another checkout's
 `src/`), alternating with this one, so both see the same load; ratios are printed.
@@ -76,6 +80,18 @@ def measure(src: Path, mode: str, video: Path, out: Path, busy: bool) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def repeat_video(video: Path, times: int, out: Path) -> None:
+    """`video` N times over in one file, the coded frames copied (ffmpeg's concat demuxer):
+    a long real video, to see the tracker as a session of an hour sees it (the set-up, a
+    fixed cost, spread over many frames; a long video's background is sampled by seeking)."""
+    import imageio_ffmpeg
+
+    listing = out.with_suffix(".txt")
+    listing.write_text(f"file '{video}'\n" * times)
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "concat", "-safe", "0"]
+    subprocess.run(command + ["-i", str(listing), "-c", "copy", str(out)], check=True)
+
+
 def line(label: str, r: dict) -> str:
     fps = r["frames"] / r["seconds"]
     text = f"{label}: {fps:6.0f} frames/s"
@@ -92,6 +108,9 @@ def main():
     parser.add_argument("--video", type=Path, help="a real video to measure too")
     parser.add_argument("--compare", type=Path, help="another checkout's src/, side by side")
     parser.add_argument("--no-busy", action="store_true", help="idle runs only")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="also --video played N times over, end to end"
+    )
     args = parser.parse_args()
     from direction_tagger.data.synth.arena import write_arena_video
     from direction_tagger.videos.reader import video_info
@@ -113,6 +132,11 @@ def main():
         if args.video:
             info = video_info(args.video)
             videos[f"{args.video.name} ({info.width}x{info.height})"] = args.video.resolve()
+            if args.repeat > 1:  # a session's length: the set-up weighs as it does on one
+                long = tmp / f"repeated{args.video.suffix}"
+                repeat_video(args.video.resolve(), args.repeat, long)
+                n = video_info(long).n_frames
+                videos[f"{args.video.name} x{args.repeat} ({n} frames)"] = long
         rows = {}
         for name, video in videos.items():
             for busy in (False,) if args.no_busy else (False, True):

@@ -13,7 +13,7 @@ from scipy import ndimage
 from direction_tagger.data.synth.arena import write_arena_video
 from direction_tagger.io import DataError
 from direction_tagger.movies.video_io import read_video_frames, write_video
-from direction_tagger.videos import finder
+from direction_tagger.videos import finder, reader
 from direction_tagger.videos.reader import PASSTHROUGH, _frames, iter_frames, video_info
 
 
@@ -164,3 +164,41 @@ def test_written_grey_comes_back_grey_at_even_and_odd_sizes(tmp_path, size):
     if width % 2 == 0 and height % 2 == 0:  # yuv420p from us (odd sizes: ffmpeg, rescaled)
         assert frames.shape[:3] == (5, height, width)
         assert np.abs(frames - ramp[None, ..., None]).max() <= 3
+
+
+def _numbered_video(path, n: int, gop: int):
+    """A small H.264 video whose frame i shows i in binary (10 blocks, black or white), a
+    keyframe every `gop` frames."""
+    import imageio_ffmpeg
+
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (160, 16), pix_fmt_in="gray", fps=30, macro_block_size=16,
+        output_params=["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"],
+    )  # fmt: skip
+    writer.send(None)
+    for i in range(n):
+        bits = (i >> np.arange(10)) & 1
+        writer.send(np.repeat(np.repeat(bits * 255, 16)[None], 16, 0).astype(np.uint8))
+    writer.close()
+    return video_info(path)
+
+
+def _numbers(frames: np.ndarray) -> list[int]:
+    bits = frames.reshape(len(frames), 16, 10, 16).mean(axis=(1, 3)) > 127
+    return [int((b * (1 << np.arange(10))).sum()) for b in bits]
+
+
+def test_a_long_videos_background_samples_are_its_keyframes_spread_over_it(tmp_path):
+    info = _numbered_video(tmp_path / "long.mp4", 700, gop=50)  # 700 > SEEK_FROM x 3
+    got = _numbers(reader.sample_frames(info, 3))
+    assert all(i % 50 == 0 for i in got)  # keyframes only
+    assert got == sorted(set(got)) and got[0] == 0 and got[-1] >= 350  # spread over the video
+
+
+def test_dense_keyframes_are_sampled_by_seeking_instead(tmp_path, monkeypatch):
+    info = _numbered_video(tmp_path / "intra.mp4", 700, gop=1)  # every frame a keyframe
+    read = []
+    monkeypatch.setattr(reader, "_frames", lambda *a, **k: read.append(k) or _frames(*a, **k))
+    got = _numbers(reader.sample_frames(info, 3))
+    assert got == sorted(got) and len(set(got)) == 3 and 100 < got[1] < 600
+    assert sum("-ss" in (k.get("input_params") or []) for k in read) == 3  # seeks, after all
