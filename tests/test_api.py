@@ -65,8 +65,8 @@ def test_frame_by_frame_gives_what_predict_gives(run, tagger):
         np.testing.assert_array_equal([f.flags[name] for f in frames], values, err_msg=name)
     # the calibrated flags, and the polarity's certainty below 0.9 (as offline)
     assert set(whole.flags) == {"jump", "uncertain", "geometry", "swap", "polarity"}
-    np.testing.assert_allclose(
-        [f.polarity_certainty for f in frames], whole.polarity_certainty, atol=1e-12
+    np.testing.assert_allclose(  # float rounding: onnxruntime in the frame path (if there)
+        [f.polarity_certainty for f in frames], whole.polarity_certainty, atol=1e-5
     )
     np.testing.assert_allclose(
         np.stack([f.p_within_2px for f in frames]), whole.p_within_2px, atol=1e-5

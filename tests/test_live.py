@@ -251,3 +251,23 @@ def test_live_with_an_image_of_the_empty_arena(run, tmp_path, capsys):
     # the animal is measured on the first 15 frames; every later frame has its row (found on
     # most: this stand-in "empty" arena, a median of 30 frames, still holds some animal)
     assert list(live["frame"]) == list(range(15, 30)) and live["found"].mean() >= 0.6
+
+
+@pytest.mark.parametrize("tta", [0, 2])
+def test_the_frame_model_runs_in_onnxruntime_with_the_eager_models_numbers(run, tta, monkeypatch):
+    """With onnxruntime installed (the `live` extra, in dev) the frame path runs there; without
+    it, TorchScript: the same keypoints either way, to TOLERANCE_PX."""
+    pytest.importorskip("onnxruntime")
+    from direction_tagger.live.engine import FrameModel
+    from direction_tagger.movies.predict import load_predictor
+
+    predictor, _ = load_predictor(run / "model.pt", device="cpu", precision="fp32")
+    fast = FrameModel(predictor, tta)
+    assert fast.onnx is not None
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    plain = FrameModel(predictor, tta)
+    assert plain.onnx is None and plain.traced is not None
+    assert not predictor.model.training  # the export left the model as it found it
+    for crop in load_movie(run.parents[1] / "movie.npz").images[:10]:
+        for a, b in zip(fast(crop), plain(crop)):
+            np.testing.assert_allclose(a, b, atol=TOLERANCE_PX, equal_nan=True)
