@@ -132,7 +132,8 @@ def latency_section(run: Path, tta, frames: int, fps: float) -> None:
         ("640x480 frame, tracked", tagger.tag_tracked, tagger.find, arena),
     ):
         for load in ("idle", "one core busy"):
-            for engine, tagger.model.onnx in engines:  # alternated: both see the same load
+            for engine, runs_it in engines:  # alternated: both see the same load
+                tagger.model.onnx = runs_it  # None: TorchScript
                 with Busy(load != "idle"):
                     r = latency(tagger, tag, clip, frames, fps, prepare)
                 print(

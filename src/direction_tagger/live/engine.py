@@ -26,6 +26,7 @@ it, to float rounding (tests: within 1e-4 px).
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import numpy as np
@@ -85,8 +86,6 @@ class FrameModel:
         """An onnxruntime session of the model for this batch shape, or None (onnxruntime not
         installed, an architecture it cannot take, or not the eager model's coordinates)."""
         try:
-            import io
-
             import onnxruntime
         except ImportError:
             return None
