@@ -16,6 +16,9 @@ nose - tail base midpoint, what it does to the keypoints, and what it costs.
 
     python benchmarks/bench_recentre.py --project ../shared/data/xmwell_dlc_project \\
         --seeds 0 1 2 3 --video ../shared/data/openfield_video/openfield_m3v1_first_half.mp4
+
+`--cover 40` instead of `--seeds`: every recording held out once (split seeds tried in order,
+trained only where they hold out a recording no earlier seed did).
 """
 
 from __future__ import annotations
@@ -49,17 +52,23 @@ from direction_tagger.videos.recentre import recentred_centres  # noqa: E402
 PASSES = 2  # the centre after 0 (the tracker's), 1 and 2 passes
 
 
-def train(project: Path, work: Path, seed: int, options: str) -> None:
+def make(project: Path, work: Path, seed: int, options: str, targets: list[str]) -> None:
     args = types.SimpleNamespace(
         dlc=True, group_key=None, split_seed=seed, precision="fp32", seed=0, options=options
     )
     (work / "config.yaml").write_text(yaml.safe_dump(config(project, args)))
-    cmd = [sys.executable, "-m", "snakemake", "results/real/model.pt", "results/real/split.json"]
+    cmd = [sys.executable, "-m", "snakemake", *targets]
     cmd += ["--snakefile", str(REPO / "Snakefile"), "--directory", str(work), "--cores", "2"]
     cmd += ["--configfile", str(work / "config.yaml")]
     done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"snakemake failed:\n{done.stderr[-3000:]}")
+
+
+def held_out_recordings(work: Path) -> set[str]:
+    split = json.loads((work / "results/real/split.json").read_text())
+    npz = np.load(work / "results/data/dlc/labelled.npz", allow_pickle=False)
+    return {str(npz["video"][i]) for part in ("test", "val") for i in split["indices"][part]}
 
 
 def held_out(work: Path, project: Path) -> dict:
@@ -148,6 +157,13 @@ def main():
     parser.add_argument("--project", required=True, type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument(
+        "--cover",
+        type=int,
+        metavar="N",
+        help="instead of --seeds: split seeds 0..N-1, training only those that hold out a "
+        "recording no earlier one did, until every recording has been held out once",
+    )
+    parser.add_argument(
         "--options", default='{"init": "scratch", "steps": 1000}', help="train options, JSON"
     )
     parser.add_argument("--video", type=Path, help="a video to time track + recentre on")
@@ -157,15 +173,23 @@ def main():
           f"load {os.getloadavg()[0]:.1f}; training {args.options}", flush=True)  # fmt: skip
     frames: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        first_model = None
-        for seed in args.seeds:
+        first_model, covered = None, set()
+        seeds = range(args.cover) if args.cover else args.seeds
+        for seed in seeds:
             work = Path(tmp) / f"seed{seed}"
             work.mkdir()
-            train(project, work, seed, args.options)
+            make(project, work, seed, args.options, ["results/real/split.json"])
+            new = held_out_recordings(work) - covered
+            if args.cover and not new:
+                continue  # this split holds out no recording the others did not
+            covered |= new
+            make(project, work, seed, args.options, ["results/real/model.pt"])
             first_model = first_model or work / "results/real/model.pt"
             for key, row in held_out(work, project).items():
                 frames.setdefault(key, row)
             print(f"after seed {seed}: {len(frames)} held-out frames", flush=True)
+            if args.cover and len(covered) == len(find_recordings(project)):
+                break
         centre = np.array([r["centre"] for r in frames.values()])  # (frames, passes + 1)
         keypoints = np.array([r["keypoints"] for r in frames.values()])  # (frames, passes + 1, 3)
         recordings = len({k.split("/")[0] for k in frames})

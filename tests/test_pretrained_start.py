@@ -260,3 +260,17 @@ def test_a_run_fine_tunes_a_model_file_and_a_missing_one_stops_the_plan(sweep):
     assert (
         "runs.lost: train.init: no model file at 'lost/model.pt'" in result.stdout + result.stderr
     )
+
+
+def test_the_pretrain_command_defaults_to_what_the_workflow_makes():
+    """`direction-tagger pretrain` with no options must make the workflow's start model: its
+    defaults are the config schema's (they had drifted: 12,000 steps against 20,000)."""
+    import dataclasses
+
+    from direction_tagger.train.pretrain import PretrainConfig
+
+    schema = yaml.safe_load((REPO / "config/schema.yaml").read_text())
+    section = schema["properties"]["pretrain"]["properties"]
+    defaults = {f.name: f.default for f in dataclasses.fields(PretrainConfig)}
+    for name, spec in section.items():
+        assert defaults[name] == spec["default"], name

@@ -30,7 +30,7 @@ class PretrainConfig:
     architecture: str = "fast_heatmap_unet"
     frames: int = 60000  # rendered training frames (each seen in new augmentations every pass)
     val_frames: int = 1000
-    steps: int = 12000  # optimiser steps of `batch_size` frames
+    steps: int = 20000  # optimiser steps of `batch_size` frames (the schema's default too)
     batch_size: int = 64
     lr: float = 3e-3
     seed: int = 0
