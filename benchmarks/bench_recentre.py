@@ -18,7 +18,9 @@ nose - tail base midpoint, what it does to the keypoints, and what it costs.
         --seeds 0 1 2 3 --video ../shared/data/openfield_video/openfield_m3v1_first_half.mp4
 
 `--cover 40` instead of `--seeds`: every recording held out once (split seeds tried in order,
-trained only where they hold out a recording no earlier seed did).
+trained only where they hold out a recording no earlier seed did). `--keep DIR` keeps the
+trained folds, so a second run with another `--passes` or `--tta` (the model's test-time
+augmentation when it re-centres) trains nothing.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from direction_tagger.videos.crop import crop_frame, crop_to_video  # noqa: E402
 from direction_tagger.videos.dlc import _grey, find_recordings, read_recording  # noqa: E402
 from direction_tagger.videos.recentre import recentred_centres  # noqa: E402
 
-PASSES = 2  # the centre after 0 (the tracker's), 1 and 2 passes
+PASSES = 2  # recentre's default: the centre after 0 (the tracker's), 1 and 2 passes
 
 
 def make(project: Path, work: Path, seed: int, options: str, targets: list[str]) -> None:
@@ -71,7 +73,7 @@ def held_out_recordings(work: Path) -> set[str]:
     return {str(npz["video"][i]) for part in ("test", "val") for i in split["indices"][part]}
 
 
-def held_out(work: Path, project: Path) -> dict:
+def held_out(work: Path, project: Path, passes: int, tta: int) -> dict:
     """Per held-out frame: the finder's centre error, the re-centred one, keypoint errors."""
     split = json.loads((work / "results/real/split.json").read_text())
     npz = np.load(work / "results/data/dlc/labelled.npz", allow_pickle=False)
@@ -95,11 +97,11 @@ def held_out(work: Path, project: Path) -> dict:
         return np.linalg.norm(c - middle, axis=1) * 50 / sides
 
     def look(c):  # the model's keypoints on crops centred on c: crop px
-        return predictor.predict(cut(c), tta=0).locs
+        return predictor.predict(cut(c), tta=tta).locs
 
     # as recentre_video: each pass from the last one's crops, anchored on the tracker's centre
     errors, keypoints, current = [centre_error(centres)], [], centres
-    for _ in range(PASSES):
+    for _ in range(passes):
         seen = look(current)
         keypoints.append(crop_to_video(seen, current, sides))
         current, _ = recentred_centres(seen, current, sides, anchors=centres)
@@ -167,17 +169,23 @@ def main():
         "--options", default='{"init": "scratch", "steps": 1000}', help="train options, JSON"
     )
     parser.add_argument("--video", type=Path, help="a video to time track + recentre on")
+    parser.add_argument("--passes", type=int, default=PASSES, help="re-centring passes")
+    parser.add_argument("--tta", type=int, default=0, help="the model's TTA when it re-centres")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the trained folds here; a second run reuses them"
+    )
     args = parser.parse_args()
     project = args.project.resolve()
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"load {os.getloadavg()[0]:.1f}; training {args.options}", flush=True)  # fmt: skip
     frames: dict = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
         first_model, covered = None, set()
         seeds = range(args.cover) if args.cover else args.seeds
         for seed in seeds:
             work = Path(tmp) / f"seed{seed}"
-            work.mkdir()
+            work.mkdir(parents=True, exist_ok=True)
             make(project, work, seed, args.options, ["results/real/split.json"])
             new = held_out_recordings(work) - covered
             if args.cover and not new:
@@ -185,7 +193,7 @@ def main():
             covered |= new
             make(project, work, seed, args.options, ["results/real/model.pt"])
             first_model = first_model or work / "results/real/model.pt"
-            for key, row in held_out(work, project).items():
+            for key, row in held_out(work, project, args.passes, args.tta).items():
                 frames.setdefault(key, row)
             print(f"after seed {seed}: {len(frames)} held-out frames", flush=True)
             if args.cover and len(covered) == len(find_recordings(project)):
@@ -194,14 +202,19 @@ def main():
         keypoints = np.array([r["keypoints"] for r in frames.values()])  # (frames, passes + 1, 3)
         recordings = len({k.split("/")[0] for k in frames})
         print(f"{len(frames)} held-out frames of {recordings} recordings")
-        for p in range(PASSES + 1):
+        for p in range(args.passes + 1):
             e = centre[:, p]
             name = "the tracker's centre" if p == 0 else f"re-centred, {p} pass{'es' * (p > 1)}"
             print(
                 f"  {name:22s} within 2 crop px {np.mean(e <= 2):6.1%} (target 95 %), median "
                 f"{np.median(e):.2f}, p95 {np.quantile(e, 0.95):.2f}, within 4 px {np.mean(e <= 4):.1%}"
             )
-        for p in range(PASSES + 1):
+        names = np.array([k.split("/")[0] for k in frames])
+        last = centre[:, -1] <= 2
+        print("  within 2 crop px by recording, last pass: " + ", ".join(
+            f"{r} {last[names == r].mean():.0%} of {np.sum(names == r)}" for r in sorted(set(names))
+        ))  # fmt: skip
+        for p in range(args.passes + 1):
             e = keypoints[:, p]
             name = "tracker's crop" if p == 0 else f"after {p} pass{'es' * (p > 1)}"
             med, mean = np.median(e, 0), e.mean(0)
