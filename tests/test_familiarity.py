@@ -46,6 +46,9 @@ def test_the_qc_summary_and_summary_md_say_it_the_same_in_chunks(tmp_path):
     table = movie_table(truth, confidences(len(truth), 0.5), None, 30.0)
     qc = smooth_and_check(table, {}, {}, calibration=CALIBRATION).qc
     assert qc["familiarity"]["unfamiliar"] == ["neck"]
+    # every frame uncertain for the neck (P 0.5), none for the others (0.93 x 0.93 = 0.86)
+    assert qc["flagged_frames"]["uncertain"] == len(truth)
+    assert qc["familiarity"]["uncertain_share_without_unfamiliar"] == 0.0
     table.to_csv(tmp_path / "raw.csv", index=False)
     chunked = smooth_file(
         tmp_path / "raw.csv", tmp_path / "out.csv", {}, {}, calibration=CALIBRATION, rows=64
@@ -69,3 +72,16 @@ def test_the_qc_summary_and_summary_md_say_it_the_same_in_chunks(tmp_path):
         "r", meta, str(tmp_path / "log.csv"), {}, {"openfield": str(tmp_path / "qc.json")}
     )
     assert "**openfield** is unlike the labelled frames" in text and "neck 0.50" in text
+    assert "With neck set aside, `uncertain` would flag 0.0% of its frames." in text
+
+
+def test_the_share_without_the_unfamiliar_keypoint_counts_the_others_risk():
+    p3 = np.full((4, 3), 0.99)
+    p3[:, 1] = 0.3  # the unfamiliar neck
+    p3[0, 2] = 0.7  # one frame's nose doubtful by itself
+    result = familiarity(confidences(4, 0.51), CALIBRATION, p3, flag_risk=0.2)
+    assert result["uncertain_share_without_unfamiliar"] == 0.25
+    # nothing unfamiliar: nothing to set aside
+    assert "uncertain_share_without_unfamiliar" not in familiarity(
+        confidences(4, 0.9), CALIBRATION, p3
+    )

@@ -242,7 +242,15 @@ def smooth_file(
     )
     fps = fps or table_fps
     overlap = chunk_overlap(smoothing)
-    kept = {"flags": [], "step": [], "jitter": [], "shift": [], "risk": [], "confidence": []}
+    kept = {
+        "flags": [],
+        "step": [],
+        "jitter": [],
+        "shift": [],
+        "risk": [],
+        "confidence": [],
+        "p3": [],
+    }
     counts = {"kept_raw": 0, "missing": 0, "from_root": 0}
     calibrated = calibration is not None
     # shown only when it takes a while (delay): a short movie prints its one line only
@@ -283,6 +291,7 @@ def smooth_file(
             kept["confidence"].append(c.confidence[own])
             if c.p3 is not None:
                 kept["risk"].append(frame_risk(c.p3[own]))
+                kept["p3"].append(c.p3[own])
             counts["kept_raw"] += int(c.kept_raw[own].sum())
             if c.from_root is not None:
                 counts["from_root"] += int(c.from_root[own].sum())
@@ -304,5 +313,10 @@ def smooth_file(
         counts["kept_raw"],
         counts["missing"],
         root_summary(estimate, counts["from_root"]),
-        familiarity(np.concatenate(kept["confidence"]), calibration),
+        familiarity(
+            np.concatenate(kept["confidence"]),
+            calibration,
+            np.concatenate(kept["p3"]) if calibrated else None,
+            checks.get("flag_risk", 0.2),
+        ),
     )

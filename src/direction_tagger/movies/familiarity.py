@@ -8,7 +8,8 @@ looked right. No per-frame threshold can tell whether such a frame is right with
 of the new rig; what can be said is that the footage is unlike the labelled frames, and
 that labelling a few of its frames is what helps. A keypoint counts as unfamiliar when its
 median confidence on the movie is below the 5th percentile of its confidence on the
-calibration's (validation) frames.
+calibration's (validation) frames. How many frames `uncertain` would flag with the
+unfamiliar keypoints set aside is said beside it: what the flags say of the rest.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ import numpy as np
 from ..io import KEYPOINT_NAMES, KEYPOINTS
 
 
-def familiarity(confidence, calibration: dict | None) -> dict | None:
+def familiarity(
+    confidence, calibration: dict | None, p_within_3=None, flag_risk: float = 0.2
+) -> dict | None:
     """{"unfamiliar": [keypoint names], keypoint: {"movie_median", "validation_median",
     "validation_p5"}} of a movie's network confidence (M, 3); None without a calibration
-    that recorded its frames' confidence."""
+    that recorded its frames' confidence. With the calibrated P(within 3 px) (M, 3) and some
+    keypoint unfamiliar, also "uncertain_share_without_unfamiliar": the share of frames whose
+    other keypoints' risk exceeds `flag_risk` (as the `uncertain` flag counts it)."""
     reference = (calibration or {}).get("confidence")
     if not reference:
         return None
@@ -38,7 +43,12 @@ def familiarity(confidence, calibration: dict | None) -> dict | None:
         }
         if median is not None and median < ref["p5"]:
             unfamiliar.append(KEYPOINT_NAMES[k])
-    return {"unfamiliar": unfamiliar, **out}
+    result = {"unfamiliar": unfamiliar, **out}
+    if p_within_3 is not None and unfamiliar and len(confidence):
+        rest = [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in unfamiliar]
+        risk = 1.0 - np.prod(np.asarray(p_within_3, np.float64)[:, rest], axis=1)
+        result["uncertain_share_without_unfamiliar"] = float(np.mean(~(risk <= flag_risk)))
+    return result
 
 
 def familiarity_line(movie: str, result: dict | None) -> str | None:
@@ -55,4 +65,10 @@ def familiarity_line(movie: str, result: dict | None) -> str | None:
         f"- **{movie}** is unlike the labelled frames: median confidence {parts}, below 95 % "
         "of the validation frames (another rig, light or animal?). Its `uncertain` flags "
         "are many for that reason, not frame by frame: label a few of its frames and retrain."
+        + (
+            f" With {' and '.join(result['unfamiliar'])} set aside, `uncertain` would flag "
+            f"{result['uncertain_share_without_unfamiliar']:.1%} of its frames."
+            if result.get("uncertain_share_without_unfamiliar") is not None
+            else ""
+        )
     )

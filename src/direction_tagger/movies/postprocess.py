@@ -338,6 +338,6 @@ def smooth_and_check(
         c.kept_raw.sum(),
         (~np.isfinite(c.shown).all(axis=(1, 2))).sum(),
         root_summary(estimate, c.from_root),
-        familiarity(c.confidence, calibration),
+        familiarity(c.confidence, calibration, c.p3, checks.get("flag_risk", 0.2)),
     )
     return Smoothed(c.table(), c.shown, c.p2, summary)
