@@ -247,7 +247,6 @@ def smooth_file(
         "step": [],
         "jitter": [],
         "shift": [],
-        "risk": [],
         "confidence": [],
         "p3": [],
     }
@@ -290,7 +289,6 @@ def smooth_file(
             kept["flags"].append({k: v[own] for k, v in c.flags.items()})
             kept["confidence"].append(c.confidence[own])
             if c.p3 is not None:
-                kept["risk"].append(frame_risk(c.p3[own]))
                 kept["p3"].append(c.p3[own])
             counts["kept_raw"] += int(c.kept_raw[own].sum())
             if c.from_root is not None:
@@ -300,6 +298,7 @@ def smooth_file(
             bar.update(n)
     flags = {k: np.concatenate([f[k] for f in kept["flags"]]) for k in kept["flags"][0]}
     motion = {k: np.concatenate(kept[k]) for k in ("step", "jitter", "shift")}
+    p3 = np.concatenate(kept["p3"]) if calibrated else None
     return movie_summary(
         flags,
         m,
@@ -309,14 +308,14 @@ def smooth_file(
         calibrated,
         states,
         certainty,
-        np.concatenate(kept["risk"]) if calibrated else None,
+        None if p3 is None else frame_risk(p3),
         counts["kept_raw"],
         counts["missing"],
         root_summary(estimate, counts["from_root"]),
         familiarity(
             np.concatenate(kept["confidence"]),
             calibration,
-            np.concatenate(kept["p3"]) if calibrated else None,
+            p3,
             checks.get("flag_risk", 0.2),
         ),
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..io import KEYPOINT_NAMES, KEYPOINTS
+from .qc import frame_risk
 
 
 def familiarity(
@@ -46,7 +47,7 @@ def familiarity(
     result = {"unfamiliar": unfamiliar, **out}
     if p_within_3 is not None and unfamiliar and len(confidence):
         rest = [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in unfamiliar]
-        risk = 1.0 - np.prod(np.asarray(p_within_3, np.float64)[:, rest], axis=1)
+        risk = frame_risk(np.asarray(p_within_3)[:, rest])
         result["uncertain_share_without_unfamiliar"] = float(np.mean(~(risk <= flag_risk)))
     return result
 
