@@ -118,6 +118,9 @@ def test_the_tail_root_and_polarity_certainty_reach_the_video_table(tagged_video
     )
     assert qc["settings"]["track"].endswith("track.csv")
     assert 0.0 <= qc["polarity"]["min_certainty"] <= 1.0
+    # ... and the tracker's background: keypoints off the animal are found (videos/silhouette.py)
+    assert qc["settings"]["background"].endswith("day1_session_1/background.npz")
+    assert "qc_off_animal" in table.columns and "off_animal" in qc["flagged_frames"]
 
 
 def test_a_tracked_video_is_not_redone(tagged_video):

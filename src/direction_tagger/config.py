@@ -261,9 +261,14 @@ from .movies.files import MOVIE_FILES  # noqa: E402,F401  (the workflow reads it
 def tracked_video_files(run: str, name: str, recentre: bool) -> dict[str, str]:
     """Where run `run` finds tracked video `name`'s movie and track table: the tracker's, shared
     by every run (results/videos/<name>/), or with `track.recentre` the run's own cut, made
-    around its model's nose - tail base midpoints (results/<run>/videos/<name>/)."""
+    around its model's nose - tail base midpoints (results/<run>/videos/<name>/); the
+    tracker's background either way."""
     folder = f"results/{run}/videos/{name}" if recentre else f"results/videos/{name}"
-    return {"movie": f"{folder}/movie.npz", "track": f"{folder}/track.csv"}
+    return {
+        "movie": f"{folder}/movie.npz",
+        "track": f"{folder}/track.csv",
+        "background": f"results/videos/{name}/background.npz",
+    }
 
 
 def movie_batches(names, per_job: int) -> dict[str, list[str]]:

@@ -52,10 +52,10 @@ if not MOVIE_BATCHES:  # a job per movie
 
     rule smooth_movie:
         input:
+            unpack(tracked_files_of_movie),
             raw=f"{RESULTS}/movies/{{movie}}/predictions_raw.csv",
             reference=f"{RESULTS}/label_reference.json",
             calibration=calibration_for("predict"),
-            track=track_of_movie,
         output:
             smooth=f"{RESULTS}/movies/{{movie}}/predictions.csv",
             dlc=f"{RESULTS}/movies/{{movie}}/predictions_dlc.csv",

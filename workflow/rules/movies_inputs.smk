@@ -25,16 +25,19 @@ def movie_path(wildcards):
     return run_movie(wildcards.run, wildcards.movie)
 
 
-def track_of_movie(wildcards):
-    """A tracked video's track table (its tail roots and travel inform polarity); none for
-    other movies."""
+def tracked_files_of_movie(wildcards):
+    """A tracked video's track table (its tail roots and travel inform polarity), frames and
+    background (keypoints off the animal); none for other movies."""
     if wildcards.movie not in videos():
-        return []
-    return [
-        tracked_video_files(
-            wildcards.run, wildcards.movie, config["track"]["recentre"]
-        )["track"]
-    ]
+        return {}
+    files = tracked_video_files(
+        wildcards.run, wildcards.movie, config["track"]["recentre"]
+    )
+    return {
+        "track": files["track"],
+        "movie": files["movie"],
+        "background": files["background"],
+    }
 
 
 # movies_per_job > 1: batch name -> movie names, each batch one tag_movies_<batch> job

@@ -13,6 +13,7 @@ rule track_video:
         movie=f"{VIDEOS}/{{video}}/movie.npz",
         table=f"{VIDEOS}/{{video}}/track.csv",
         qc=f"{VIDEOS}/{{video}}/track_qc.json",
+        background=f"{VIDEOS}/{{video}}/background.npz",
         figure=report(
             f"{VIDEOS}/{{video}}/track.png",
             caption="../report/track.rst",

@@ -14,6 +14,8 @@ run_command(
     reference=snakemake.input.reference,
     calibration=snakemake.input.calibration,
     track=snakemake.input.get("track") or None,  # a tracked video only
+    movie=snakemake.input.get("movie") or None,
+    background=snakemake.input.get("background") or None,
     flag_risk=snakemake.params.flag_risk,
     no_polarity=not snakemake.params.polarity,
     qc_json=snakemake.output.qc,

@@ -10,6 +10,7 @@ run_command(
     table=snakemake.output.table,
     qc=snakemake.output.qc,
     figure=snakemake.output.figure,
+    background=snakemake.output.background,
     crop_side=snakemake.params.crop_side,
     crop_scale=snakemake.params.crop_scale,
     smooth_window=snakemake.params.smooth_window,

@@ -121,9 +121,11 @@ def _smoothing_settings(args) -> tuple[dict, dict, dict | None, dict | None]:
     return smoothing, checks, reference, calibration
 
 
-def _evidence(track_path, reference: dict | None):
+def _evidence(track_path, reference: dict | None, predictions=None, movie=None, background=None):
     """Polarity evidence from a video's track table (tail roots, travel), the tail root's
-    accuracy from the labelled frames when the reference measured it."""
+    accuracy from the labelled frames when the reference measured it; with the tracked
+    `movie` and the tracker's `background`, where the keypoints of `predictions` that are off
+    the animal go (videos/silhouette.py)."""
     from ..movies.evidence import evidence_from_track
     from ..videos.to_video import read_track
 
@@ -131,15 +133,40 @@ def _evidence(track_path, reference: dict | None):
     times = track["time_s"].to_numpy(float)
     fps = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 30.0
     tail = (reference or {}).get("tail_root", {}).get("accuracy")
-    return evidence_from_track(track, fps, tail)
+    evidence = evidence_from_track(track, fps, tail)
+    if movie is not None and background is not None:
+        from ..videos.silhouette import onto_animal_of_movie
+
+        locs = _model_locs(predictions)
+        evidence.onto_animal = onto_animal_of_movie(background, movie, track, locs)
+    return evidence
 
 
-def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json, track=None) -> None:
+def _model_locs(predictions) -> np.ndarray:
+    """(M, 3, 2) the model's own keypoints of a raw or smoothed predictions table (a smoothed
+    one keeps them in its *_raw columns), reading those columns only."""
+    import pandas as pd
+
+    from ..movies.columns import table_columns
+    from ..movies.tables import table_locs
+
+    columns = table_columns(predictions)
+    suffix = "_raw" if "base_x_raw" in columns else ""
+    wanted = [f"{k}_{a}{suffix}" for k in ("base", "neck", "head") for a in "xy"]
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise DataError(f"{predictions}: no column {missing[0]}; expected a predictions table")
+    return table_locs(pd.read_csv(predictions, usecols=wanted), suffix)
+
+
+def _smooth_one(
+    args, settings, predictions, out, dlc_csv, qc_json, track=None, movie=None, background=None
+) -> None:
     from ..movies.chunked import smooth_file
     from ..movies.tables import table_columns
 
     smoothing, checks, reference, calibration = settings
-    evidence = _evidence(track, reference) if track else None
+    evidence = _evidence(track, reference, predictions, movie, background) if track else None
     if calibration is not None:
         _check_spread(calibration, table_columns(predictions), predictions, args)
     qc = smooth_file(
@@ -161,6 +188,7 @@ def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json, track=None) 
         qc["settings"]["reference"] = str(args.reference) if args.reference else None
         qc["settings"]["calibration"] = str(args.calibration) if args.calibration else None
         qc["settings"]["track"] = str(track) if track else None
+        qc["settings"]["background"] = str(background) if track and background else None
         write_json(qc_json, qc)
     print(
         f"{out}: {qc['n_frames']} frames smoothed ({args.method}, window "
@@ -171,16 +199,31 @@ def _smooth_one(args, settings, predictions, out, dlc_csv, qc_json, track=None) 
 
 def run_smooth(args) -> int:
     settings = _smoothing_settings(args)
-    _smooth_one(args, settings, args.predictions, args.out, args.dlc_csv, args.qc_json, args.track)
+    if (args.movie is None) != (args.background is None) or (args.movie and not args.track):
+        raise DataError(
+            "--movie and --background go together, with --track: the tracked movie, the "
+            "tracker's background and its track table find keypoints off the animal"
+        )
+    _smooth_one(
+        args,
+        settings,
+        args.predictions,
+        args.out,
+        args.dlc_csv,
+        args.qc_json,
+        args.track,
+        args.movie,
+        args.background,
+    )
     return 0
 
 
-def _track_beside(movie_path) -> Path | None:
-    """The track table `track` wrote beside a tracked video's movie.npz (its polarity
-    evidence, as the smooth rule passes it), or None for other movies."""
+def _beside(movie_path, name: str) -> Path | None:
+    """The file `name` that `track` wrote beside a tracked video's movie.npz (its track
+    table and background: the evidence the smooth rule passes), or None."""
     movie_path = Path(movie_path)
-    track = movie_path.with_name("track.csv")
-    return track if movie_path.name == "movie.npz" and track.is_file() else None
+    found = movie_path.with_name(name)
+    return found if movie_path.name == "movie.npz" and found.is_file() else None
 
 
 def run_tag_movies(args) -> int:
@@ -206,6 +249,7 @@ def run_tag_movies(args) -> int:
                 predictor, movie, files["raw"], args.tta, args.batch_size, args.chunk_frames
             )
             write_truth_metrics(files["truth"], movie_path, movie.locs, kept, meta)
+        background = _beside(movie_path, "background.npz")
         _smooth_one(
             args,
             settings,
@@ -213,7 +257,9 @@ def run_tag_movies(args) -> int:
             files["smooth"],
             files["dlc"],
             files["qc"],
-            _track_beside(movie_path),
+            _beside(movie_path, "track.csv"),
+            movie_path if background else None,
+            background,
         )
     print(f"{len(args.movies)} movies predicted, smoothed and checked with one model load")
     return 0
@@ -480,6 +526,13 @@ def register(subparsers) -> None:
         type=Path,
         help="the video's track table (`track`): its tail roots and the direction of travel "
         "are evidence for head/tail polarity",
+    )
+    p.add_argument("--movie", type=Path, help="the tracked movie the predictions are of")
+    p.add_argument(
+        "--background",
+        type=Path,
+        help="the tracker's background (`track`): with --movie and --track, keypoints the "
+        "network put off the animal are moved onto it and flagged off_animal",
     )
     p.add_argument("--dlc-csv", type=Path, help="also write a DeepLabCut-style CSV here")
     p.add_argument("--qc-json", type=Path, help="also write the QC summary JSON here")

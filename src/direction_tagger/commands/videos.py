@@ -49,7 +49,14 @@ def run_track(args) -> int:
     )
     info = video_info(args.video)
     qc = track_video(
-        info, args.movie, args.table, args.qc, settings, not args.quiet, figure_out=args.figure
+        info,
+        args.movie,
+        args.table,
+        args.qc,
+        settings,
+        not args.quiet,
+        figure_out=args.figure,
+        background_out=args.background,
     )
     print(
         f"{args.video}: {qc['frames']} frames tracked, animal lost on {qc['lost']} "
@@ -237,6 +244,11 @@ def register(subparsers) -> None:
     p.add_argument("--qc", type=Path, help="tracking QC (default: VIDEO_track_qc.json)")
     p.add_argument("--figure", type=Path, help="tracking figure to write (.png)")
     p.add_argument(
+        "--background",
+        type=Path,
+        help="the empty arena, for `smooth --background` (default: VIDEO_background.npz)",
+    )
+    p.add_argument(
         "--crop-side", type=positive_float, help="crop side in video px (default: from the animal)"
     )
     add_crop_rule_options(p)
@@ -256,8 +268,14 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(
         func=run_track,
-        writes=("movie", "table", "qc", "figure"),
-        fill_outputs=beside("video", movie="_movie.npz", table="_track.csv", qc="_track_qc.json"),
+        writes=("movie", "table", "qc", "figure", "background"),
+        fill_outputs=beside(
+            "video",
+            movie="_movie.npz",
+            table="_track.csv",
+            qc="_track_qc.json",
+            background="_background.npz",
+        ),
     )
 
     p = subparsers.add_parser(

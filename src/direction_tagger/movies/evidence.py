@@ -78,13 +78,17 @@ class PolarityEvidence:
     tail_root: np.ndarray  # (M, 2) crop px, NaN where no tail was seen
     travel: np.ndarray  # (M, 2) direction of travel (unit vector, crop axes), NaN when slow
     tail_accuracy: float | None = None  # measured on labelled frames, caps the movie's
+    # (M, 3, 2) crop px, the model's keypoint order: where a keypoint off the animal goes
+    # (videos/silhouette.py), NaN where it is on it; None: no background to tell
+    onto_animal: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tail_root)
 
     def rows(self, start: int, stop: int) -> PolarityEvidence:
+        onto = None if self.onto_animal is None else self.onto_animal[start:stop]
         return PolarityEvidence(
-            self.tail_root[start:stop], self.travel[start:stop], self.tail_accuracy
+            self.tail_root[start:stop], self.travel[start:stop], self.tail_accuracy, onto
         )
 
 

@@ -5,8 +5,10 @@
 2. head/tail polarity chosen over the whole movie (polarity.py), with the tracker's evidence
    on videos (evidence.py), and each frame's certainty of it (`polarity_certainty`, flag
    ``polarity`` below POLARITY_MIN_CERTAINTY);
-   On videos, the tail base is taken from the tracker's tail root where that is likelier
-   right than the network (tail_base.py; column `base_from_tail_root`);
+   On videos, a keypoint the network put off the animal's silhouette is moved onto it
+   (videos/silhouette.py; flag ``off_animal``), and the tail base is taken from the
+   tracker's tail root where that is likelier right than the network (tail_base.py; column
+   `base_from_tail_root`);
 3. smoothing (smooth.py) trusting each point by its calibrated confidence. It never deletes a
    point: a gap too long to interpolate shows the raw prediction, marked `<kp>_kept_raw` and
    flagged ``gap``;
@@ -93,6 +95,14 @@ def _expected_off(risk: np.ndarray, flagged: np.ndarray) -> dict:
         "flagged": mean(flagged),
         "unflagged": mean(~flagged),
     }
+
+
+def move_onto_animal(locs, onto_animal, exchanged):
+    """(locs with the keypoints off the animal moved onto it, (T, 3) bool: which were).
+    `onto_animal` (T, 3, 2) is in the model's keypoint order: it follows the exchange."""
+    onto = np.where(exchanged[:, None, None], onto_animal[:, [2, 1, 0]], onto_animal)
+    moved = np.isfinite(onto).all(axis=2)
+    return np.where(moved[..., None], onto, locs), moved
 
 
 def model_answer(table: pd.DataFrame):
@@ -199,7 +209,9 @@ def clean_frames(
     certainty = np.ones(len(raw)) if certainty is None else np.asarray(certainty, np.float64)
     locs = np.where(exchanged[:, None, None], raw[:, [2, 1, 0]], raw)
     confidence, spread, p2, p3 = (_follow(v, exchanged) for v in (confidence, spread, p2, p3))
-    from_root = None
+    from_root = off_animal = None
+    if evidence is not None and evidence.onto_animal is not None:
+        locs, off_animal = move_onto_animal(locs, evidence.onto_animal, exchanged)
     if evidence is not None:
         locs, p2, p3, from_root = base_from_root(locs, p2, p3, evidence.tail_root, root_estimate)
 
@@ -214,6 +226,8 @@ def clean_frames(
     flags = qc_flags(locs, confidence, spread, fps, reference, **qc_checks)
     flags["gap"] = kept_raw.any(axis=1)
     flags["polarity"] = certainty < POLARITY_MIN_CERTAINTY
+    if off_animal is not None:
+        flags["off_animal"] = off_animal.any(axis=1)
     return Cleaned(
         raw,
         truth,

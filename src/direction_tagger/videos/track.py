@@ -9,7 +9,7 @@ over the video (the rule the real-mice set was cut with: a body ~25 px long in t
 or set by the user.
 
 Writes the movie `.npz` (data contract, plus `fps`), a per-frame table (crop centre and side,
-the raw detection, QC flags) and a QC summary.
+the raw detection, QC flags), a QC summary and the background (the empty arena).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ..movie_store import MovieWriter
 from .crop import crop_frame, video_to_crop
 from .finder import Background, Detection, build_background, find_animal
 from .reader import VideoInfo, frame_rate_summary, frame_times, iter_frames, sample_frames
+from .silhouette import save_background
 from .table import TAIL_COLUMNS, TRACK_COLUMNS  # noqa: F401 (their home before table.py)
 
 
@@ -95,15 +96,19 @@ def track_video(
     settings: TrackSettings | None = None,
     progress: bool = False,
     figure_out=None,
+    background_out=None,
 ) -> dict:
     """Track, crop and write the movie, its track table, QC summary and (optionally) the
-    tracking figure. Returns the QC."""
+    tracking figure and the background (silhouette.py finds keypoints off the animal with
+    it). Returns the QC."""
     settings = settings or TrackSettings()
     if settings.smooth_window < 1:
         raise ValueError(f"smooth_window must be >= 1, got {settings.smooth_window}")
     check_crop_side(settings.crop_side, info.width, info.height, info.path, "crop side")
     samples = sample_frames(info, settings.background_frames)
     bg = build_background(samples, settings.polarity)
+    if background_out:
+        save_background(background_out, bg)
     length = measure_animal(samples, bg, info.path)
     side = float(settings.crop_side or settings.crop_scale * length)
     what = f"crop side ({settings.crop_scale:g} x the body length {length:.1f} px)"
