@@ -16,6 +16,7 @@ from direction_tagger.cli import main
 from direction_tagger.data.synth.arena import write_arena_video
 from direction_tagger.movie_store import open_movie
 from direction_tagger.movies.tables import movie_table
+from direction_tagger.report.summary import off_animal_line
 from direction_tagger.videos.crop import video_to_crop
 from direction_tagger.videos.silhouette import (
     OFF_ANIMAL_PX,
@@ -87,6 +88,8 @@ def test_a_nose_off_the_animal_is_moved_onto_it_and_flagged(tracked, tmp_path):
     assert smoothed["qc_any"].to_numpy()[list(PUSHED)].all()
     qc = json.loads(qc_json.read_text())
     assert qc["flagged_frames"]["off_animal"] == len(PUSHED)
+    assert f"on {len(PUSHED)} frames (7.3%)" in off_animal_line("arena", qc)
+    assert off_animal_line("arena", {"flagged_frames": {"off_animal": 0}}) is None
     assert qc["settings"]["background"] == str(files["background"])
     # the network's answer stays in the raw columns; the nose shown is back at the head
     np.testing.assert_allclose(smoothed["head_x_raw"], raw[:, 2, 0], atol=1e-3)

@@ -194,10 +194,24 @@ def build_summary(
             )
         lines.append("")
         warnings = [familiarity_line(n, qc.get("familiarity")) for n, qc in data["movies"].items()]
+        warnings += [off_animal_line(n, qc) for n, qc in data["movies"].items()]
         lines += [w for w in warnings if w] + ([""] if any(warnings) else [])
     if before:
         lines += before_after_lines(read_json(before, "run summary JSON"), data, model_meta)
     return "\n".join(lines), data
+
+
+def off_animal_line(movie: str, qc: dict) -> str | None:
+    """One Markdown line for summary.md when the network put keypoints off the animal on a
+    tracked video (videos/silhouette.py), else None."""
+    frames = qc.get("flagged_frames", {}).get("off_animal", 0)
+    if not frames:
+        return None
+    return (
+        f"- **{movie}**: on {frames} frames ({frames / qc['n_frames']:.1%}) the network put a "
+        "keypoint off the animal (on a reflection or a shadow); it was moved onto the animal's "
+        "silhouette and the frames are flagged `off_animal` (the network's answer in `*_raw`)."
+    )
 
 
 def before_after_lines(old: dict, new: dict, model_meta: dict) -> list[str]:
