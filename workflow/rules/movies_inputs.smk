@@ -26,18 +26,13 @@ def movie_path(wildcards):
 
 
 def tracked_files_of_movie(wildcards):
-    """A tracked video's track table (its tail roots and travel inform polarity), frames and
+    """A tracked video's track table (its tail roots and travel inform polarity), movie and
     background (keypoints off the animal); none for other movies."""
     if wildcards.movie not in videos():
         return {}
-    files = tracked_video_files(
+    return tracked_video_files(
         wildcards.run, wildcards.movie, config["track"]["recentre"]
     )
-    return {
-        "track": files["track"],
-        "movie": files["movie"],
-        "background": files["background"],
-    }
 
 
 # movies_per_job > 1: batch name -> movie names, each batch one tag_movies_<batch> job

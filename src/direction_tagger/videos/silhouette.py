@@ -62,7 +62,6 @@ class ArenaBackground:
         self.image = np.ascontiguousarray(arrays["background"], dtype=np.uint8)
         self.polarity = float(arrays["polarity"])
         self.noise = float(arrays["noise"])
-
         self._shrunk: dict[float, np.ndarray] = {}
 
     def floor(self, x: float, y: float, side: float) -> np.ndarray:
@@ -117,19 +116,21 @@ def onto_animal(background: ArenaBackground, crops, centres, locs):
     out = np.full(locs.shape, np.nan)
     area = np.zeros(len(locs))
     size = crops.shape[-1]
+    pixels = np.clip(np.rint(np.nan_to_num(locs)).astype(int), 0, size - 1)  # (M, 3, 2) x, y
     for i, (x, y, side) in enumerate(np.asarray(centres, np.float64)):
         finite = np.isfinite(locs[i]).all(axis=1)
         if not finite.any() or not np.isfinite([x, y, side]).all():
             continue
         animal = largest_blob(background.animal_pixels(crops[i], x, y, side))
         area[i] = animal.sum()
-        cols, rows = np.clip(np.rint(locs[i, finite]).astype(int), 0, size - 1).T
+        cols, rows = pixels[i, finite].T
         if not area[i] or animal[rows, cols].all():  # the usual frame: every keypoint on it
             continue
-        mask = ndimage.binary_fill_holes(animal)
-        away, (near_y, near_x) = ndimage.distance_transform_edt(~mask, return_indices=True)
+        away, (near_y, near_x) = ndimage.distance_transform_edt(
+            ~ndimage.binary_fill_holes(animal), return_indices=True
+        )
         for k in np.flatnonzero(finite):
-            c, r = np.clip(np.rint(locs[i, k]).astype(int), 0, size - 1)
+            c, r = pixels[i, k]
             if away[r, c] > OFF_ANIMAL_PX:
                 out[i, k] = near_x[r, c], near_y[r, c]
     return out, area
