@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from direction_tagger import cli
+from direction_tagger.commands.videos import copy_background
 from direction_tagger.data.synth.arena import write_arena_video
-from direction_tagger.io import load_movie
+from direction_tagger.io import DataError, load_movie
 from direction_tagger.movies.tables import movie_table
 from direction_tagger.videos.crop import crop_frame, video_to_crop
 from direction_tagger.videos.reader import iter_frames, video_info
@@ -45,7 +46,13 @@ def tracked(tmp_path_factory):
     video = folder / "arena.mp4"
     truth = write_arena_video(video, 90, seed=6, width=320, height=240, tether=False)
     info = video_info(video)
-    track_video(info, folder / "movie.npz", folder / "track.csv", folder / "qc.json")
+    track_video(
+        info,
+        folder / "movie.npz",
+        folder / "track.csv",
+        folder / "qc.json",
+        background_out=folder / "background.npz",
+    )
     return folder, video, truth
 
 
@@ -168,3 +175,18 @@ def test_recentre_refuses_a_movie_that_is_not_the_tracks(tracked, tmp_path, caps
             tmp_path / "t.csv",
         )
     assert not (tmp_path / "m.npz").exists() and not (tmp_path / "t.csv").exists()
+
+
+def test_the_background_goes_beside_the_recut_movie_and_must_be_the_videos(tracked, tmp_path):
+    """With track.recentre the re-cut folder holds the tracker's background too (smoothing
+    finds keypoints off the animal with it); a background of another video is refused before
+    any work, in one line, and nothing is written."""
+    folder, video, _ = tracked
+    info = video_info(video)
+    copy_background(folder / "background.npz", tmp_path / "background.npz", info)
+    assert (tmp_path / "background.npz").read_bytes() == (folder / "background.npz").read_bytes()
+    other = tmp_path / "other.npz"
+    np.savez(other, background=np.zeros((24, 32), np.uint8), polarity=1.0, noise=2.0)
+    with pytest.raises(DataError, match=r"background of 32x24 px, but .*arena.mp4 is 320x240"):
+        copy_background(other, tmp_path / "out.npz", info)
+    assert not (tmp_path / "out.npz").exists()

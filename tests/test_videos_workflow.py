@@ -139,11 +139,23 @@ def test_track_recentre_cuts_the_video_again_around_the_models_midpoint(tagged_v
     work = tmp_path / "work"
     shutil.copytree(workdir, work, symlinks=True)
     name = "day1_session_1"
-    config = {"videos": {"day1": str(work / "my videos")}, "track": {"recentre": True}}
+    config = {
+        "videos": {"day1": str(work / "my videos")},
+        "track": {"recentre": True},
+        "movies_per_job": 2,  # tag-movies finds the evidence beside the re-cut movie
+    }
     target = f"results/demo/videos/{name}/predictions.csv"
     result = run_snakemake(work, target, configs=[SHRUNK_DEMO, config])
     log = result.stdout + result.stderr
     assert "rule recentre_video:" in log and "rule train:" not in log
+    assert "tag_movies_demo_batch" in log
+    # the re-cut folder holds the tracker's background, and cleaning used it (off-animal check)
+    recut = work / "results" / "demo" / "videos" / name
+    tracker_background = work / "results" / "videos" / name / "background.npz"
+    assert (recut / "background.npz").read_bytes() == tracker_background.read_bytes()
+    qc = json.loads((work / "results" / "demo" / "movies" / name / "qc.json").read_text())
+    assert qc["settings"]["background"].endswith(f"results/demo/videos/{name}/background.npz")
+    assert "qc_off_animal" in pd.read_csv(work / "results/demo/movies" / name / "predictions.csv")
     cut = pd.read_csv(work / "results" / "demo" / "videos" / name / "track.csv")
     assert {"tracker_crop_x", "tracker_crop_y"} <= set(cut.columns)
     table = pd.read_csv(work / target)

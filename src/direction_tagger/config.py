@@ -257,18 +257,17 @@ def movies_and_videos(movies: dict[str, str], videos: dict[str, str]) -> None:
 
 from .movies.files import MOVIE_FILES  # noqa: E402,F401  (the workflow reads it here)
 
+TRACKED_FILES = {"movie": "npz", "track": "csv", "background": "npz"}
+
 
 def tracked_video_files(run: str, name: str, recentre: bool) -> dict[str, str]:
     """Where run `run` finds tracked video `name`'s movie and track table: the tracker's, shared
     by every run (results/videos/<name>/), or with `track.recentre` the run's own cut, made
-    around its model's nose - tail base midpoints (results/<run>/videos/<name>/); the
-    tracker's background either way."""
+    around its model's nose - tail base midpoints (results/<run>/videos/<name>/), which
+    holds a copy of the tracker's background: each folder has all that smoothing needs, and
+    `tag-movies` (movies_per_job > 1) finds it beside the movie."""
     folder = f"results/{run}/videos/{name}" if recentre else f"results/videos/{name}"
-    return {
-        "movie": f"{folder}/movie.npz",
-        "track": f"{folder}/track.csv",
-        "background": f"results/videos/{name}/background.npz",
-    }
+    return {key: f"{folder}/{key}.{ext}" for key, ext in TRACKED_FILES.items()}
 
 
 def movie_batches(names, per_job: int) -> dict[str, list[str]]:

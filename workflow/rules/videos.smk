@@ -44,10 +44,12 @@ rule recentre_video:
         video=video_path,
         movie=f"{VIDEOS}/{{video}}/movie.npz",
         track=f"{VIDEOS}/{{video}}/track.csv",
+        background=f"{VIDEOS}/{{video}}/background.npz",
         model=f"{RESULTS}/model.pt",
     output:
         movie=f"{RESULTS}/videos/{{video}}/movie.npz",
         table=f"{RESULTS}/videos/{{video}}/track.csv",
+        background=f"{RESULTS}/videos/{{video}}/background.npz",
         summary=f"{RESULTS}/videos/{{video}}/recentre.json",
     log:
         f"{LOGS}/recentre_{{video}}.log",

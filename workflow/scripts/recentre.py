@@ -8,6 +8,8 @@ run_command(
     video=snakemake.input.video,
     track=snakemake.input.track,
     movie=snakemake.input.movie,
+    background=snakemake.input.background,
+    out_background=snakemake.output.background,
     model=snakemake.input.model,
     out_movie=snakemake.output.movie,
     out_table=snakemake.output.table,

@@ -78,6 +78,8 @@ def run_recentre(args) -> int:
         return predictor.predict(frames, tta=args.tta, batch_size=args.batch_size).locs
 
     info = video_info(args.video)
+    if args.background is not None:  # first: a wrong file stops the command before the work
+        copy_background(args.background, args.out_background, info)
     summary = recentre_video(
         info,
         args.track,
@@ -89,6 +91,8 @@ def run_recentre(args) -> int:
         passes=args.passes,
     )
     summary = {"video": str(args.video), "model": str(args.model), **summary}
+    if args.background is not None:
+        summary["background"] = str(args.out_background)
     if args.summary:
         write_json(args.summary, summary)
     print(
@@ -97,6 +101,24 @@ def run_recentre(args) -> int:
         f"{summary['shift_crop_px_median']:.2f} crop px) -> {args.out_movie}"
     )
     return 0
+
+
+def copy_background(source, out, info) -> None:
+    """The tracker's background beside the re-cut movie: the folder then holds all that
+    smoothing needs to find keypoints off the animal (movie, track table, background)."""
+    import shutil
+
+    from ..io import DataError, atomic_path
+    from ..videos.silhouette import ArenaBackground
+
+    shape = ArenaBackground(source).image.shape  # checked: a background `track` saved
+    if shape != (info.height, info.width):
+        raise DataError(
+            f"{source}: background of {shape[1]}x{shape[0]} px, but {info.path} is "
+            f"{info.width}x{info.height}; expected the background `track` saved for this video"
+        )
+    with atomic_path(out) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def run_to_video(args) -> int:
@@ -209,10 +231,13 @@ def _project_files(args) -> list[Path]:
 
 def tracked_beside(args) -> dict:
     """What `track --video V` writes by default, for what was not given: V_track.csv and
-    V_movie.npz beside the video."""
+    V_movie.npz beside the video, and V_background.npz where it is there."""
     video = Path(args.video)
     wanted = {"track": "_track.csv", "movie": "_movie.npz"}
     paths = {}
+    background = video.with_name(video.stem + "_background.npz")
+    if getattr(args, "background", "given") is None and background.is_file():
+        paths["background"] = background
     for name, ending in wanted.items():
         if getattr(args, name) is not None:
             continue
@@ -311,13 +336,29 @@ def register(subparsers) -> None:
         default=2,
         help="times the model looks and the video is cut, each from the last crops (2)",
     )
+    p.add_argument(
+        "--background",
+        type=Path,
+        help="the tracker's background (default: VIDEO_background.npz where it is there): "
+        "copied to --out-background, beside the re-cut movie, for `smooth --background`",
+    )
+    p.add_argument(
+        "--out-background",
+        type=Path,
+        help="where the background is copied (default: MOVIE_recentred_background.npz)",
+    )
     p.add_argument("--summary", type=Path, help="summary to write (.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(
         func=run_recentre,
-        writes=("out_movie", "out_table", "summary"),
+        writes=("out_movie", "out_table", "out_background", "summary"),
         fill_inputs=found(tracked_beside),
-        fill_outputs=beside("movie", out_movie="_recentred.npz", out_table="_recentred_track.csv"),
+        fill_outputs=beside(
+            "movie",
+            out_movie="_recentred.npz",
+            out_table="_recentred_track.csv",
+            out_background="_recentred_background.npz",
+        ),
     )
 
     p = subparsers.add_parser(
