@@ -6,8 +6,8 @@ averaging suppresses sensor noise), then measured again at full resolution in a 
 it. The centre reported is the midpoint of the blob's two ends along its long axis, which
 estimates the nose - tail base midpoint far better than the centre of mass (the rump is
 heavier than the head). Frames where the animal sits still are no problem: the background is
-the median of frames spread over the whole video, so it only holds the animal if the animal
-sat in one place for more than half of the video.
+a floor-side quantile of frames spread over the whole video, so it only holds the animal if
+the animal sat in one place for most of the video (then `mend_background`).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class Background:
     factor: int
     polarity: float  # +1: the animal is darker than the floor, -1: lighter
     noise: float  # grey levels, robust sd of frame - background where nothing moves
+    mended_px: int = 0  # pixels where the samples held the animal (mend_background)
 
     def __post_init__(self):
         self.brightness = brightness(self.coarse)
@@ -158,6 +159,42 @@ def build_background(frames: np.ndarray, polarity: str = "auto") -> Background:
     gains32 = gains.astype(np.float32)
     full = _per_pixel(frames, lambda v: np.quantile(v.astype(np.float32) / gains32, level, axis=1))
     return Background(full.astype(np.float32), block_mean(full, factor), factor, sign, noise)
+
+
+def mend_background(frames: np.ndarray, bg: Background, min_area: float) -> Background:
+    """`bg` mended where the animal sat in most of the sample `frames` (K, H, W).
+
+    In a short clip the animal may stay on a spot in more than 1 - FLOOR_QUANTILE of the
+    samples, and the background holds it there: the samples it had left show that floor
+    brighter than the "floor" (for a dark animal) -- contrast of the wrong sign, as strong as
+    the animal's own, over an animal-sized patch. Each such patch of at least `min_area` px
+    (smaller ones are lighting, reflections, noise) takes, pixel by pixel, the mean of the
+    samples that show the floor there. An animal that never left a spot in any sample stays
+    in the background (`track` warns when it had to mend)."""
+    frames = np.asarray(frames)
+    small = np.stack([block_mean(f, bg.factor) for f in frames])
+    gains = (np.array([brightness(f) for f in small]) / bg.brightness).astype(np.float32)
+    peak = float(
+        np.median([_peak(_contrast(f, bg.coarse, bg, g), 2) for f, g in zip(small, gains)])
+    )
+    threshold = max(NOISE_SIGMAS * bg.noise, PEAK_FRACTION * peak, MIN_CONTRAST)
+    k, h, w = frames.shape
+    seen = np.zeros((h, w), np.int32)  # samples showing the floor where the background has none
+    total = np.zeros((h, w), np.float32)
+    rows = max(1, (1 << 24) // (k * w * 4))  # a band of rows at a time, as _per_pixel
+    for top in range(0, h, rows):
+        band = frames[:, top : top + rows].astype(np.float32) / gains[:, None, None]
+        shows_floor = _contrast(band, bg.full[None, top : top + rows], bg, 1.0) < -threshold
+        seen[top : top + rows] = shows_floor.sum(axis=0)
+        total[top : top + rows] = np.where(shows_floor, band, 0).sum(axis=0)
+    labels, n = _label(seen > 0)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    patch = (sizes >= min_area)[labels] & (labels > 0)
+    if not patch.any():
+        return bg
+    full = np.where(patch, total / np.maximum(seen, 1), bg.full).astype(np.float32)
+    mended = int(np.count_nonzero(patch))
+    return Background(full, block_mean(full, bg.factor), bg.factor, bg.polarity, bg.noise, mended)
 
 
 def _per_pixel(frames: np.ndarray, reduce) -> np.ndarray:
