@@ -30,7 +30,7 @@ import numpy as np
 from ..io import DataError
 from ..videos.crop import crop_frame
 from ..videos.finder import Background, Detection, build_background, find_animal
-from ..videos.track import TrackSettings, check_crop_side, measure_animal
+from ..videos.track import TrackSettings, check_crop_side, measure_animal, video_background
 
 MEASURE_FRAMES = 15
 
@@ -97,7 +97,7 @@ class LiveTracker:
 
         settings = settings or TrackSettings(smooth_window=1)
         samples = sample_frames(info, settings.background_frames)
-        bg = build_background(samples, settings.polarity)
+        bg = video_background(samples, settings.polarity, info.path)  # mended as `track`'s
         return cls(settings, bg, measure_animal(samples, bg, info.path))
 
     def reset(self) -> None:
@@ -130,7 +130,8 @@ class LiveTracker:
                 self._samples.append(frame.copy())
             if len(self._samples) < self.settings.background_frames:
                 return
-            self.bg = build_background(np.stack(self._samples), self.settings.polarity)
+            samples = np.stack(self._samples)
+            self.bg = video_background(samples, self.settings.polarity, "live video")
         else:
             self._samples.append(frame.copy())
             if len(self._samples) < MEASURE_FRAMES:

@@ -50,27 +50,24 @@ class TrackSettings:
 def measure_animal(samples: np.ndarray, bg: Background, path) -> float:
     """The animal's median body length (px) over sample frames; a clear error if it is never
     found."""
-    return float(np.median([d.length for d in _found(samples, bg, path)]))
-
-
-def _found(samples: np.ndarray, bg: Background, path) -> list[Detection]:
-    """The animal in the sample frames where it is found; a clear error if it rarely is."""
-    found = [d for d in (find_animal(f, bg) for f in samples) if d.found]
-    if len(found) < max(2, len(samples) // 4):
+    lengths = [d.length for d in (find_animal(f, bg) for f in samples) if d.found]
+    if len(lengths) < max(2, len(samples) // 4):
         raise DataError(
-            f"{path}: no animal found in {len(samples) - len(found)} of {len(samples)} frames "
+            f"{path}: no animal found in {len(samples) - len(lengths)} of {len(samples)} frames "
             f"spread over the video (animal {'darker' if bg.polarity > 0 else 'lighter'} than "
             "the floor?); set `polarity` or check the video"
         )
-    return found
+    return float(np.median(lengths))
 
 
 def video_background(samples: np.ndarray, polarity: str, path) -> Background:
     """The empty arena from frames sampled over a video, mended where the animal sat in most
     of them (finder.mend_background: a short clip); warns (stderr) when it had to be."""
     bg = build_background(samples, polarity)
-    area = float(np.median([d.area for d in _found(samples, bg, path)]))
-    bg = mend_background(samples, bg, MIN_GHOST_AREA * area)
+    areas = [d.area for d in (find_animal(f, bg) for f in samples) if d.found]
+    if not areas:  # nothing to measure a patch against (measure_animal says so, if asked)
+        return bg
+    bg = mend_background(samples, bg, MIN_GHOST_AREA * float(np.median(areas)))
     if bg.mended_px:
         print(
             f"warning: {path}: the animal sat on one spot in most of the {len(samples)} "
