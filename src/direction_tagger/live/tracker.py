@@ -97,8 +97,8 @@ class LiveTracker:
 
         settings = settings or TrackSettings(smooth_window=1)
         samples = sample_frames(info, settings.background_frames)
-        bg = video_background(samples, settings.polarity, info.path)  # mended as `track`'s
-        return cls(settings, bg, measure_animal(samples, bg, info.path))
+        bg, length = video_background(samples, settings.polarity, info.path)  # as `track`'s
+        return cls(settings, bg, length)
 
     def reset(self) -> None:
         """A new stream of the same arena: background and length kept, the track forgotten."""
@@ -131,7 +131,10 @@ class LiveTracker:
             if len(self._samples) < self.settings.background_frames:
                 return
             samples = np.stack(self._samples)
-            self.bg = video_background(samples, self.settings.polarity, "live video")
+            try:  # the body length is measured below, on these or later frames
+                self.bg, _ = video_background(samples, self.settings.polarity, "live video")
+            except DataError:  # no animal in them yet: an unmended background, as before
+                self.bg = build_background(samples, self.settings.polarity)
         else:
             self._samples.append(frame.copy())
             if len(self._samples) < MEASURE_FRAMES:

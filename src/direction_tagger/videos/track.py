@@ -50,24 +50,29 @@ class TrackSettings:
 def measure_animal(samples: np.ndarray, bg: Background, path) -> float:
     """The animal's median body length (px) over sample frames; a clear error if it is never
     found."""
-    lengths = [d.length for d in (find_animal(f, bg) for f in samples) if d.found]
-    if len(lengths) < max(2, len(samples) // 4):
+    return _body_length([find_animal(f, bg) for f in samples], bg, path)
+
+
+def _body_length(detections: list[Detection], bg: Background, path) -> float:
+    lengths = [d.length for d in detections if d.found]
+    if len(lengths) < max(2, len(detections) // 4):
         raise DataError(
-            f"{path}: no animal found in {len(samples) - len(lengths)} of {len(samples)} frames "
-            f"spread over the video (animal {'darker' if bg.polarity > 0 else 'lighter'} than "
-            "the floor?); set `polarity` or check the video"
+            f"{path}: no animal found in {len(detections) - len(lengths)} of {len(detections)} "
+            f"frames spread over the video (animal {'darker' if bg.polarity > 0 else 'lighter'} "
+            "than the floor?); set `polarity` or check the video"
         )
     return float(np.median(lengths))
 
 
-def video_background(samples: np.ndarray, polarity: str, path) -> Background:
+def video_background(samples: np.ndarray, polarity: str, path) -> tuple[Background, float]:
     """The empty arena from frames sampled over a video, mended where the animal sat in most
-    of them (finder.mend_background: a short clip); warns (stderr) when it had to be."""
+    of them (finder.mend_background: a short clip; warns on stderr when it had to be), and
+    the animal's body length on them (px)."""
     bg = build_background(samples, polarity)
-    areas = [d.area for d in (find_animal(f, bg) for f in samples) if d.found]
-    if not areas:  # nothing to measure a patch against (measure_animal says so, if asked)
-        return bg
-    bg = mend_background(samples, bg, MIN_GHOST_AREA * float(np.median(areas)))
+    found = [find_animal(f, bg) for f in samples]
+    areas = [d.area for d in found if d.found]
+    if areas:  # else nothing to measure a patch against (and _body_length says so)
+        bg = mend_background(samples, bg, MIN_GHOST_AREA * float(np.median(areas)))
     if bg.mended_px:
         print(
             f"warning: {path}: the animal sat on one spot in most of the {len(samples)} "
@@ -77,7 +82,8 @@ def video_background(samples: np.ndarray, polarity: str, path) -> Background:
             "longer stretch of video (or set track.crop_side) and look at the crops",
             file=sys.stderr,
         )
-    return bg
+        found = [find_animal(f, bg) for f in samples]
+    return bg, _body_length(found, bg, path)
 
 
 def check_crop_side(side: float | None, width: int, height: int, path, what: str) -> None:
@@ -132,10 +138,9 @@ def track_video(
         raise ValueError(f"smooth_window must be >= 1, got {settings.smooth_window}")
     check_crop_side(settings.crop_side, info.width, info.height, info.path, "crop side")
     samples = sample_frames(info, settings.background_frames)
-    bg = video_background(samples, settings.polarity, info.path)
+    bg, length = video_background(samples, settings.polarity, info.path)
     if background_out:
         save_background(background_out, bg)
-    length = measure_animal(samples, bg, info.path)
     side = float(settings.crop_side or settings.crop_scale * length)
     what = f"crop side ({settings.crop_scale:g} x the body length {length:.1f} px)"
     check_crop_side(side, info.width, info.height, info.path, what)
