@@ -98,6 +98,37 @@ def test_fine_tuning_from_a_path_starts_from_its_weights_and_records_them(blobs,
     )
 
 
+def test_a_fresh_head_keeps_the_start_models_features_and_draws_its_output_layer_anew(
+    blobs, start, tmp_path
+):
+    # learning rate ~0: what training starts from is what it ends with (but batch norm stats)
+    cfg = TrainConfig(**TINY | NARROW | {"init": str(start), "lr": 1e-12, "fresh_head": True})
+    meta = train(*blobs, cfg, tmp_path / "m.pt", tmp_path / "log.csv")
+    assert meta["init"]["fresh_head"] is True and meta["init"]["sha256"] == sha256_file(start)
+    tuned, _ = load_model(tmp_path / "m.pt")
+    first, _ = load_model(start)
+    moved = set()
+    for name, weights in first.state_dict().items():
+        if "running" in name or "num_batches" in name:
+            continue
+        if not torch.allclose(tuned.state_dict()[name], weights, atol=1e-6, rtol=0):
+            moved.add(name)
+    assert moved == {"out.weight", "out.bias"}
+    text, _ = build_summary("m", meta, tmp_path / "log.csv", metrics={}, movies={})
+    assert "its output layer started afresh (train.fresh_head)" in text
+    # the same seed draws the same fresh layer: the run stays reproducible
+    again = train(*blobs, cfg, tmp_path / "n.pt", tmp_path / "n.csv")
+    assert again["val_median_px"] == meta["val_median_px"]
+    torch.testing.assert_close(load_model(tmp_path / "n.pt")[0].out.weight, tuned.out.weight)
+    # refine fine-tunes the run's own model, whose output layer already knows its labels
+    state = {"state": first.state_dict(), "sha256": "x", "path": str(start)}
+    refined = train(*blobs, cfg, tmp_path / "r.pt", tmp_path / "r.csv", fine_tune=state)
+    assert "fresh_head" not in refined["init"]
+    torch.testing.assert_close(
+        load_model(tmp_path / "r.pt")[0].out.weight, first.out.weight, atol=1e-6, rtol=0
+    )
+
+
 @pytest.fixture()
 def labelled(blobs, tmp_path):
     path = tmp_path / "set.npz"

@@ -102,7 +102,12 @@ def start_line(init: dict) -> str:
         made = f", made by `pretrain` ({steps} steps on synthetic rats and mice)"
     return (
         f"Start: fine-tuned from {what} `{init.get('path')}`{made}, sha256 "
-        f"`{init.get('sha256')}` (train.init = {init.get('choice')})."
+        f"`{init.get('sha256')}` (train.init = {init.get('choice')})"
+        + (
+            "; its output layer started afresh (train.fresh_head)."
+            if init.get("fresh_head")
+            else "."
+        )
     )
 
 

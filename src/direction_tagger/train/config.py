@@ -29,6 +29,10 @@ class TrainConfig:
     # Automatic budget when fine-tuning a start model: `finetune_passes` over the training
     # frames, at least `finetune_min_steps` and at most half of `min_steps` (a small set needs
     # far fewer steps from a model that already knows rodents); large sets still get `passes`.
+    # Fine-tuning a start model (init not scratch): the output layer starts from random weights
+    # instead of the start model's, keeping every feature it learnt. For labels that place a
+    # keypoint unlike the synthetic animals (README, "Real animals": an 80-frame neck).
+    fresh_head: bool = False
     finetune_passes: float = 640.0
     finetune_min_steps: int = 400
     eval_every: int | None = None  # steps between validations + checkpoints; None = budget / 20
@@ -103,6 +107,7 @@ OPTION_RULES = {
         lambda v: isinstance(v, str) and v.strip() != "",
         "'pretrained', 'scratch' or the path of a model.pt",
     ),
+    "fresh_head": _BOOLEAN,
     "finetune_passes": _POSITIVE,
     "finetune_min_steps": _POSITIVE_INT,
     "eval_every": _optional(_POSITIVE_INT, "a twentieth of the budget"),

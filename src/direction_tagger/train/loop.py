@@ -31,7 +31,7 @@ from ..io import KEYPOINTS, DataError, atomic_path
 from .budget import BatchStream, step_generator, training_budget
 from .config import TrainConfig
 from .model_file import save_model, start_weights
-from .models import HALF, NORMALISATION, build_model, normalise_frames
+from .models import HALF, NORMALISATION, build_model, normalise_frames, output_layer
 
 
 def coordinate_loss(pred: torch.Tensor, target: torch.Tensor, architecture: str) -> torch.Tensor:
@@ -183,7 +183,7 @@ def train(
             start_model if start_model is not None else cfg.init, cfg.architecture, cfg.arch_kwargs
         )
         init = {"choice": cfg.init, "kind": "pretrained" if cfg.init == "pretrained" else "file"}
-        init |= facts
+        init |= facts | ({"fresh_head": True} if cfg.fresh_head else {})
         print(f"starting from {facts['path']} (sha256 {facts['sha256'][:12]}...)", flush=True)
     budget = training_budget(cfg, len(train_images))
     print(f"training {cfg.architecture} on {compute_path(device, precision != 'fp32')}", flush=True)
@@ -200,6 +200,8 @@ def train(
     model = build_model(cfg.architecture, **cfg.arch_kwargs)
     if start_state is not None:
         model.load_state_dict(start_state)
+        if cfg.fresh_head and fine_tune is None:
+            output_layer(model).reset_parameters()  # drawn after torch.manual_seed: reproducible
     model = model.to(device, memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 

@@ -182,6 +182,11 @@ class FastHeatmapUNet(nn.Module):
         return F.pixel_unshuffle(x, 2)
 
 
+def output_layer(model: nn.Module) -> nn.Module:
+    """The layer that turns features into keypoints: heatmap logits, or SeedCNN's 6 numbers."""
+    return model.head[-1] if isinstance(model, SeedCNN) else model.out
+
+
 def heatmap_outputs(out: nn.Module, features: torch.Tensor, stride: int) -> dict:
     """The common output of heatmap models: `out` conv to logits, soft-argmax, confidence."""
     with torch.autocast(features.device.type, enabled=False):  # heatmaps in fp32 under bf16
