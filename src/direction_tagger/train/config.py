@@ -26,13 +26,13 @@ class TrainConfig:
     # path of a model.pt. The workflow's default is in config/schema.yaml; a bare `train`
     # command starts from scratch unless told otherwise.
     init: str = "scratch"
-    # Automatic budget when fine-tuning a start model: `finetune_passes` over the training
-    # frames, at least `finetune_min_steps` and at most half of `min_steps` (a small set needs
-    # far fewer steps from a model that already knows rodents); large sets still get `passes`.
     # Fine-tuning a start model (init not scratch): the output layer starts from random weights
     # instead of the start model's, keeping every feature it learnt. For labels that place a
     # keypoint unlike the synthetic animals (README, "Real animals": an 80-frame neck).
     fresh_head: bool = False
+    # Automatic budget when fine-tuning a start model: `finetune_passes` over the training
+    # frames, at least `finetune_min_steps` and at most half of `min_steps` (a small set needs
+    # far fewer steps from a model that already knows rodents); large sets still get `passes`.
     finetune_passes: float = 640.0
     finetune_min_steps: int = 400
     eval_every: int | None = None  # steps between validations + checkpoints; None = budget / 20
