@@ -660,6 +660,7 @@ CATALOGUE = [
     value("smooth", "--fps", 0),
     value("smooth", "--fps", "1e12"),
     value("smooth", "--flag-risk", 2),
+    value("smooth", "--unfamiliar", "never", "movie", "calibration"),
     value("render", "--scale", 0),
     value("render", "--trail", -1),
     value("render", "--crf", 99),

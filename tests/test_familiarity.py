@@ -1,6 +1,7 @@
 """A movie unlike the labelled frames is said to be so (issue #24: on a real video of another
 rig the network's neck confidence fell from 0.92 to 0.51 and `uncertain` flagged 69 % of the
-frames; the QC summary and summary.md now say why, once, for the movie)."""
+frames; the QC summary and summary.md now say why, once, for the movie), and per frame the
+unfamiliar keypoint is judged against the movie's own frames (smooth.unfamiliar: movie)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from test_polarity_evidence import walking_rat
 from direction_tagger.movies.chunked import smooth_file
 from direction_tagger.movies.familiarity import familiarity, familiarity_line
 from direction_tagger.movies.postprocess import smooth_and_check
-from direction_tagger.movies.tables import movie_table
+from direction_tagger.movies.tables import movie_table, write_table
 from direction_tagger.report.summary import build_summary
 
 CALIBRATION = {
@@ -44,16 +45,18 @@ def test_a_keypoint_the_network_is_far_less_sure_of_is_unfamiliar():
 def test_the_qc_summary_and_summary_md_say_it_the_same_in_chunks(tmp_path):
     truth = walking_rat(curl=())
     table = movie_table(truth, confidences(len(truth), 0.5), None, 30.0)
-    qc = smooth_and_check(table, {}, {}, calibration=CALIBRATION).qc
+    strict = {"unfamiliar": "calibration"}
+    qc = smooth_and_check(table, {}, strict, calibration=CALIBRATION).qc
     assert qc["familiarity"]["unfamiliar"] == ["neck"]
     # every frame uncertain for the neck (P 0.5), none for the others (0.93 x 0.93 = 0.86)
     assert qc["flagged_frames"]["uncertain"] == len(truth)
     assert qc["familiarity"]["uncertain_share_without_unfamiliar"] == 0.0
     table.to_csv(tmp_path / "raw.csv", index=False)
     chunked = smooth_file(
-        tmp_path / "raw.csv", tmp_path / "out.csv", {}, {}, calibration=CALIBRATION, rows=64
+        tmp_path / "raw.csv", tmp_path / "out.csv", {}, strict, calibration=CALIBRATION, rows=64
     )
     assert chunked["familiarity"] == qc["familiarity"]
+    assert chunked["flagged_frames"]["uncertain"] == len(truth)
 
     (tmp_path / "qc.json").write_text(json.dumps(qc))
     pd.DataFrame(
@@ -73,6 +76,55 @@ def test_the_qc_summary_and_summary_md_say_it_the_same_in_chunks(tmp_path):
     )
     assert "**openfield** is unlike the labelled frames" in text and "neck 0.50" in text
     assert "With neck set aside, `uncertain` would flag 0.0% of its frames." in text
+
+
+def neck_with_outliers(m: int, low: list[int]) -> np.ndarray:
+    """An unfamiliar neck (confidence 0.1-0.3: below the smoother's trust, 0.3, on most
+    frames) with a few frames far below the rest."""
+    c = confidences(m, 0.0)
+    c[:, 1] = 0.2 + 0.1 * np.sin(np.arange(m) * 0.7)
+    c[low, 1] = 0.005
+    return c
+
+
+def test_an_unfamiliar_keypoint_is_flagged_where_the_movie_itself_doubts_it(tmp_path):
+    truth = walking_rat(curl=())
+    low = [50, 51, 52, 300]
+    table = movie_table(truth, neck_with_outliers(len(truth), low), None, 30.0)
+    smoothed = smooth_and_check(table, {}, {}, calibration=CALIBRATION)
+    qc = smoothed.qc
+    assert qc["familiarity"]["unfamiliar"] == ["neck"]
+    assert qc["familiarity"]["judged"] == "movie"
+    assert 0.005 < qc["familiarity"]["neck"]["movie_fence"] < 0.1
+    assert qc["familiarity"]["neck"]["below_fence_share"] == len(low) / len(truth)
+    assert np.flatnonzero(smoothed.table["qc_uncertain"]).tolist() == low
+    # the smoother trusts it likewise: the outliers are interpolated over, no gap is left
+    assert not smoothed.table["neck_kept_raw"].any() and qc["flagged_frames"]["gap"] == 0
+    # the calibration's doubt stays in the table: the neck is still unlikely within 2 px
+    assert (smoothed.table["neck_p_within_2px"] < 0.31).all()
+    # judged by the calibration, every frame is uncertain and the neck is left raw in gaps
+    strict = smooth_and_check(table, {}, {"unfamiliar": "calibration"}, calibration=CALIBRATION)
+    assert strict.qc["flagged_frames"]["uncertain"] == len(truth)
+    assert strict.qc["flagged_frames"]["gap"] > len(truth) / 2
+    # the same frames flagged, the same table to the byte, a chunk at a time
+    table.to_csv(tmp_path / "raw.csv", index=False)
+    chunked = smooth_file(
+        tmp_path / "raw.csv", tmp_path / "out.csv", {}, {}, calibration=CALIBRATION, rows=64
+    )
+    assert chunked["familiarity"] == qc["familiarity"]
+    write_table(tmp_path / "memory.csv", smoothed.table)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "memory.csv").read_bytes()
+    assert json.dumps(chunked, sort_keys=True) == json.dumps(qc, sort_keys=True)
+    # a keypoint the movie knows is judged by the calibration as before
+    known = movie_table(truth, confidences(len(truth), 0.9), None, 30.0)
+    assert (
+        "judged" not in smooth_and_check(known, {}, {}, calibration=CALIBRATION).qc["familiarity"]
+    )
+    line = familiarity_line("openfield", qc["familiarity"])
+    assert (
+        "judges it against this movie's own frames" in line
+        and "1.0% of frames (smooth.unfamiliar)" in line
+    )
 
 
 def test_the_share_without_the_unfamiliar_keypoint_counts_the_others_risk():

@@ -75,6 +75,7 @@ if not MOVIE_BATCHES:  # a job per movie
             max_gap=setting("smooth", "max_gap"),
             polarity=setting("smooth", "polarity"),
             flag_risk=setting("smooth", "flag_risk"),
+            unfamiliar=setting("smooth", "unfamiliar"),
         script:
             "../scripts/smooth.py"
 

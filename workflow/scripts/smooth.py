@@ -17,6 +17,7 @@ run_command(
     movie=snakemake.input.get("movie") or None,
     background=snakemake.input.get("background") or None,
     flag_risk=snakemake.params.flag_risk,
+    unfamiliar=snakemake.params.unfamiliar,
     no_polarity=not snakemake.params.polarity,
     qc_json=snakemake.output.qc,
     dlc_csv=snakemake.output.dlc,

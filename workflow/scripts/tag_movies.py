@@ -19,5 +19,6 @@ run_command(
     reference=snakemake.input.reference,
     calibration=snakemake.input.calibration,
     flag_risk=smooth["flag_risk"],
+    unfamiliar=smooth["unfamiliar"],
     no_polarity=not smooth["polarity"],
 )

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import FRAME_SIZE, DataError, load_labelled, read_json, require_finite_lists, write_json
+from ..movies.familiarity import UNFAMILIAR_CHOICES
 from .arguments import (
     add_batch_size,
     add_model_options,
@@ -112,6 +113,7 @@ def _smoothing_settings(args) -> tuple[dict, dict, dict | None, dict | None]:
         "max_spread_px": args.max_spread_px,
         "min_confidence": args.min_confidence,
         "flag_risk": args.flag_risk,
+        "unfamiliar": args.unfamiliar,
     }
     calibration = None
     if args.calibration:
@@ -465,6 +467,15 @@ def add_smoothing_options(p) -> None:
         default=0.2,
         help="with --calibration: flag a frame when the chance that some keypoint is more than "
         "3 px off exceeds this (0.2)",
+    )
+    p.add_argument(
+        "--unfamiliar",
+        choices=UNFAMILIAR_CHOICES,
+        default="movie",
+        help="with --calibration, a keypoint the whole movie is unfamiliar with (median "
+        "confidence below 95 %% of the validation frames'): 'movie' flags the frames where "
+        "the movie itself doubts it (its confidence's low outliers), 'calibration' every "
+        "frame the calibration doubts (movie)",
     )
     p.add_argument(
         "--no-polarity",

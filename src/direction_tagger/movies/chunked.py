@@ -29,12 +29,12 @@ from .evidence import (
     vote_weights,
     weighted_votes,
 )
-from .familiarity import familiarity
 from .polarity import polarity_certainty, polarity_costs, viterbi_states
 from .postprocess import (
     calibrated_confidence,
     clean_frames,
     model_answer,
+    movie_familiarity,
     movie_summary,
     network_accuracy,
     root_summary,
@@ -131,15 +131,17 @@ def _raw_columns(columns) -> list[str]:
     return wanted
 
 
-def _polarity_pass(path, rows, calibration, polarity, evidence=None):
+def _polarity_pass(path, rows, calibration, polarity, evidence=None, checks=None):
     """Pass 1: (M, fps from frame/time, polarity states (M,) bool, their certainty (M,), the
-    tail roots' tail-base estimate (tail_base.py) or None).
+    tail roots' tail-base estimate (tail_base.py) or None, the movie's familiarity
+    (postprocess.movie_familiarity) or None).
     The evidence's votes are kept (2 bytes a frame) and weighed once the whole movie has
     measured the travel vote's accuracy (as postprocess.evidence_log_odds does)."""
     from .tables import table_columns
 
     wanted = _raw_columns(table_columns(path))
     unary, straight, crossed, tail, travel, trusted, offsets = [], [], [], [], [], [], []
+    confidences, p3s = [], []  # the whole movie's, for its familiarity
     last = None
     first_row = last_row = None
     m = 0
@@ -150,6 +152,8 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
         m += len(chunk)
         locs, confidence, spread = model_answer(chunk)
         p2, p3 = calibrated_confidence(calibration, confidence, spread)
+        confidences.append(confidence)
+        p3s.append(p3)
         own = None if evidence is None else evidence.rows(m - len(chunk), m)
         if own is not None and p3 is not None:
             offsets.append(rump_offsets(locs, p3, own.tail_root))
@@ -168,8 +172,14 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
         last = locs[-1:], p2[-1:]
     fps = _fps(first_row, last_row, m)
     estimate = fit_root_estimate(np.concatenate(offsets)) if offsets else None
+    familiar = movie_familiarity(
+        np.concatenate(confidences),
+        None if calibration is None else np.concatenate(p3s),
+        calibration,
+        checks or {},
+    )
     if not polarity:
-        return m, fps, np.zeros(m, bool), np.ones(m), estimate
+        return m, fps, np.zeros(m, bool), np.ones(m), estimate, familiar
     unary = np.concatenate(unary)
     if evidence is not None:
         tail, travel = np.concatenate(tail), np.concatenate(travel)
@@ -183,7 +193,7 @@ def _polarity_pass(path, rows, calibration, polarity, evidence=None):
         unary = unary + weighted_votes(tail, travel, weights)  # as exchange_log_odds
     costs = unary, np.concatenate(straight), np.concatenate(crossed)
     states = viterbi_states(*costs)
-    return m, fps, states, polarity_certainty(*costs, states), estimate
+    return m, fps, states, polarity_certainty(*costs, states), estimate, familiar
 
 
 def _fps(first_row, last_row, m):
@@ -237,8 +247,8 @@ def smooth_file(
     """Clean a raw (or already smoothed) tidy table at `path` into `out` (and the DLC CSV at
     `dlc_path`) `rows` rows at a time; returns the QC summary. Arguments and results are
     those of postprocess.smooth_and_check, the same to the last digit."""
-    m, table_fps, states, certainty, estimate = _polarity_pass(
-        path, rows, calibration, polarity, evidence
+    m, table_fps, states, certainty, estimate, familiar = _polarity_pass(
+        path, rows, calibration, polarity, evidence, checks
     )
     fps = fps or table_fps
     overlap = chunk_overlap(smoothing)
@@ -247,7 +257,6 @@ def smooth_file(
         "step": [],
         "jitter": [],
         "shift": [],
-        "confidence": [],
         "p3": [],
     }
     counts = {"kept_raw": 0, "missing": 0, "from_root": 0}
@@ -270,6 +279,7 @@ def smooth_file(
                 certainty[here],
                 evidence=None if evidence is None else evidence.rows(here.start, here.stop),
                 root_estimate=estimate,
+                familiar=familiar,
             )
             own = slice(first, first + n)
             write(c.table(own, first_frame=lo))
@@ -287,7 +297,6 @@ def smooth_file(
             )
             kept["shift"].append(np.linalg.norm(c.shown[own] - locs[own], axis=-1))
             kept["flags"].append({k: v[own] for k, v in c.flags.items()})
-            kept["confidence"].append(c.confidence[own])
             if c.p3 is not None:
                 kept["p3"].append(c.p3[own])
             counts["kept_raw"] += int(c.kept_raw[own].sum())
@@ -312,10 +321,5 @@ def smooth_file(
         counts["kept_raw"],
         counts["missing"],
         root_summary(estimate, counts["from_root"]),
-        familiarity(
-            np.concatenate(kept["confidence"]),
-            calibration,
-            p3,
-            checks.get("flag_risk", 0.2),
-        ),
+        familiar,
     )

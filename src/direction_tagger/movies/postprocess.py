@@ -13,7 +13,8 @@
    point: a gap too long to interpolate shows the raw prediction, marked `<kp>_kept_raw` and
    flagged ``gap``;
 4. quality control (qc.py) on the polarity-corrected raw predictions, its ``uncertain`` flag
-   from the calibrated risk that some keypoint is more than 3 px off.
+   from the calibrated risk that some keypoint is more than 3 px off -- except for a keypoint
+   the whole movie is unfamiliar with (familiarity.py), judged against the movie's own frames.
 
 Smoothing starts from the model's answer (`model_answer`: in an already smoothed table, its
 *_raw positions and its confidence and spread put back in the model's keypoint order), so doing
@@ -35,7 +36,7 @@ from .evidence import (
     exchange_log_odds,
     trusted_frames,
 )
-from .familiarity import familiarity
+from .familiarity import UNFAMILIAR_CHOICES, familiarity, judged_within_movie
 from .polarity import choose_polarity
 from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
@@ -190,12 +191,16 @@ def clean_frames(
     certainty: np.ndarray | None = None,
     evidence: PolarityEvidence | None = None,
     root_estimate: RootEstimate | None = None,
+    familiar: dict | None = None,
 ) -> Cleaned:
     """Steps 1, 3 and 4 of the module docstring on the frames of `table`, with the polarity
     already chosen (`exchanged`: (T,) bool and its `certainty`; None = choose it here, over
     these frames, with the `evidence` of these frames). `root_estimate` (measured on the whole
-    movie, `measure_root_estimate`) takes tail bases from the `evidence`'s tail roots."""
+    movie, `measure_root_estimate`) takes tail bases from the `evidence`'s tail roots.
+    `familiar` (the whole movie's `movie_familiarity`): its unfamiliar keypoints are judged
+    against the movie's own frames by the ``uncertain`` flag."""
     raw, confidence, spread = model_answer(table)
+    judged = judged_within_movie(confidence, familiar if _judged_by_movie(familiar) else None)
     truth = table_locs(table, "_true")
     p2, p3 = calibrated_confidence(calibration, confidence, spread)
     if exchanged is None:
@@ -208,21 +213,27 @@ def clean_frames(
     exchanged = np.asarray(exchanged, bool)
     certainty = np.ones(len(raw)) if certainty is None else np.asarray(certainty, np.float64)
     locs = np.where(exchanged[:, None, None], raw[:, [2, 1, 0]], raw)
-    confidence, spread, p2, p3 = (_follow(v, exchanged) for v in (confidence, spread, p2, p3))
+    confidence, spread, p2, p3, judged = (
+        _follow(v, exchanged) for v in (confidence, spread, p2, p3, judged)
+    )
     from_root = off_animal = None
     if evidence is not None and evidence.onto_animal is not None:
         locs, off_animal = move_onto_animal(locs, evidence.onto_animal, exchanged)
     if evidence is not None:
         locs, p2, p3, from_root = base_from_root(locs, p2, p3, evidence.tail_root, root_estimate)
 
-    smoothed = smooth_locs(locs, p2, **smoothing)
+    # an unfamiliar keypoint is trusted, by the smoother as by the flags, where the movie
+    # itself does not doubt it (familiarity.py); the table keeps the calibrated P
+    trust = p2 if judged is None else np.where(np.isnan(judged), p2, judged)
+    smoothed = smooth_locs(locs, trust, **smoothing)
     kept_raw = ~np.isfinite(smoothed).all(axis=2) & np.isfinite(locs).all(axis=2)  # (T, 3)
     shown = np.where(kept_raw[..., None], locs, smoothed)
 
     flag_risk = checks.get("flag_risk", 0.2)
-    qc_checks = {k: v for k, v in checks.items() if k != "flag_risk"}
+    qc_checks = {k: v for k, v in checks.items() if k not in ("flag_risk", "unfamiliar")}
     if p3 is not None:
-        qc_checks |= {"p_within_3": p3, "flag_risk": flag_risk}
+        verdict = p3 if judged is None else np.where(np.isnan(judged), p3, judged)  # as trust
+        qc_checks |= {"p_within_3": verdict, "flag_risk": flag_risk}
     flags = qc_flags(locs, confidence, spread, fps, reference, **qc_checks)
     flags["gap"] = kept_raw.any(axis=1)
     flags["polarity"] = certainty < POLARITY_MIN_CERTAINTY
@@ -246,6 +257,23 @@ def clean_frames(
         fps,
         calibration is not None,
     )
+
+
+def movie_familiarity(confidence, p3, calibration, checks: dict) -> dict | None:
+    """familiarity.py's verdict on the whole movie's (M, 3) network confidence and calibrated
+    P(within 3 px), before polarity; "judged" says how `uncertain` treats an unfamiliar
+    keypoint (`checks["unfamiliar"]`: "movie", the default, or "calibration")."""
+    judged = checks.get("unfamiliar", "movie")
+    if judged not in UNFAMILIAR_CHOICES:
+        raise ValueError(f"unfamiliar is {judged!r}; expected one of {UNFAMILIAR_CHOICES}")
+    result = familiarity(confidence, calibration, p3, checks.get("flag_risk", 0.2))
+    if result is not None and result["unfamiliar"]:
+        result["judged"] = judged
+    return result
+
+
+def _judged_by_movie(familiar: dict | None) -> bool:
+    return bool(familiar) and familiar.get("judged") == "movie"
 
 
 def root_offsets(table: pd.DataFrame, calibration: dict | None, evidence) -> np.ndarray | None:
@@ -328,6 +356,10 @@ def smooth_and_check(
     m = len(table)
     exchanged = None if polarity else np.zeros(m, bool)
     estimate = measure_root_estimate(table, calibration, evidence)
+    _, confidence, spread = model_answer(table)
+    familiar = movie_familiarity(
+        confidence, calibrated_confidence(calibration, confidence, spread)[1], calibration, checks
+    )
     c = clean_frames(
         table,
         smoothing,
@@ -338,6 +370,7 @@ def smooth_and_check(
         exchanged,
         evidence=evidence,
         root_estimate=estimate,
+        familiar=familiar,
     )
     summary = movie_summary(
         c.flags,
@@ -352,6 +385,6 @@ def smooth_and_check(
         c.kept_raw.sum(),
         (~np.isfinite(c.shown).all(axis=(1, 2))).sum(),
         root_summary(estimate, c.from_root),
-        familiarity(c.confidence, calibration, c.p3, checks.get("flag_risk", 0.2)),
+        familiar,
     )
     return Smoothed(c.table(), c.shown, c.p2, summary)
