@@ -120,6 +120,16 @@ def test_an_unfamiliar_keypoint_is_flagged_where_the_movie_itself_doubts_it(tmp_
     assert (
         "judged" not in smooth_and_check(known, {}, {}, calibration=CALIBRATION).qc["familiarity"]
     )
+    # every keypoint unfamiliar (no animal, perhaps): the movie is not trusted to judge itself
+    lost = neck_with_outliers(len(truth), low)
+    lost[:, [0, 2]] = lost[:, [1]]
+    nothing = smooth_and_check(
+        movie_table(truth, lost, None, 30.0), {}, {}, calibration=CALIBRATION
+    )
+    assert nothing.qc["familiarity"]["judged"] == "calibration"
+    assert nothing.qc["flagged_frames"]["uncertain"] == len(truth)
+    assert "uncertain_share_without_unfamiliar" not in nothing.qc["familiarity"]
+    assert "set aside" not in familiarity_line("x", nothing.qc["familiarity"])
     line = familiarity_line("openfield", qc["familiarity"])
     assert (
         "judges it against this movie's own frames" in line

@@ -18,7 +18,8 @@ IQR, of the confidence's log-odds). On the real open-field video this took the f
 from 85 % to 7 %, every frame with a point off the animal still flagged; what it cannot do is
 say how far off the unfamiliar keypoint is on an ordinary frame of that rig -- the
 `*_p_within_2px` columns keep the calibration's doubt, and the movie's warning says so.
-`smooth.unfamiliar: calibration` keeps the calibration's per-frame verdict for every keypoint.
+`smooth.unfamiliar: calibration` keeps the calibration's per-frame verdict for every keypoint;
+so does a movie where every keypoint is unfamiliar (it may not show the animal at all).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def familiarity(
             out[k]["movie_fence"] = low_fence(column)
             out[k]["below_fence_share"] = float(np.mean(~(column >= out[k]["movie_fence"])))
     result = {"unfamiliar": unfamiliar, **out}
-    if p_within_3 is not None and unfamiliar and len(confidence):
-        rest = [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in unfamiliar]
+    rest = [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in unfamiliar]
+    if p_within_3 is not None and unfamiliar and rest and len(confidence):
         risk = frame_risk(np.asarray(p_within_3)[:, rest])
         result["uncertain_share_without_unfamiliar"] = float(np.mean(~(risk <= flag_risk)))
     return result

@@ -268,7 +268,9 @@ def movie_familiarity(confidence, p3, calibration, checks: dict) -> dict | None:
         raise ValueError(f"unfamiliar is {judged!r}; expected one of {UNFAMILIAR_CHOICES}")
     result = familiarity(confidence, calibration, p3, checks.get("flag_risk", 0.2))
     if result is not None and result["unfamiliar"]:
-        result["judged"] = judged
+        # a movie where no keypoint is familiar may show no animal at all: no movie to trust
+        every = len(result["unfamiliar"]) == len(KEYPOINTS)
+        result["judged"] = "calibration" if every else judged
     return result
 
 
