@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from test_polarity_evidence import walking_rat
 
 from direction_tagger.movies.chunked import smooth_file
@@ -58,6 +59,13 @@ def test_the_qc_summary_and_summary_md_say_it_the_same_in_chunks(tmp_path):
     assert chunked["familiarity"] == qc["familiarity"]
     assert chunked["flagged_frames"]["uncertain"] == len(truth)
 
+    text = summary_text(tmp_path, qc)
+    assert "**openfield** is unlike the labelled frames" in text and "neck 0.50" in text
+    assert "With neck set aside, `uncertain` would flag 0.0% of its frames." in text
+
+
+def summary_text(tmp_path, qc: dict) -> str:
+    """summary.md of a run whose one movie, openfield, has the QC summary `qc`."""
     (tmp_path / "qc.json").write_text(json.dumps(qc))
     pd.DataFrame(
         {
@@ -74,8 +82,7 @@ def test_the_qc_summary_and_summary_md_say_it_the_same_in_chunks(tmp_path):
     text, _ = build_summary(
         "r", meta, str(tmp_path / "log.csv"), {}, {"openfield": str(tmp_path / "qc.json")}
     )
-    assert "**openfield** is unlike the labelled frames" in text and "neck 0.50" in text
-    assert "With neck set aside, `uncertain` would flag 0.0% of its frames." in text
+    return text
 
 
 def neck_with_outliers(m: int, low: list[int]) -> np.ndarray:
@@ -130,6 +137,11 @@ def test_an_unfamiliar_keypoint_is_flagged_where_the_movie_itself_doubts_it(tmp_
     assert nothing.qc["flagged_frames"]["uncertain"] == len(truth)
     assert "uncertain_share_without_unfamiliar" not in nothing.qc["familiarity"]
     assert "set aside" not in familiarity_line("x", nothing.qc["familiarity"])
+    # the chance of a keypoint > 3 px off is the calibration's over the keypoints it judges
+    expected = qc["expected_share_off_3px"]
+    assert expected["without"] == ["neck"]
+    assert expected["unflagged"] == pytest.approx(1 - 0.93 * 0.93)
+    assert "% (neck aside) |" in summary_text(tmp_path, qc)
     line = familiarity_line("openfield", qc["familiarity"])
     assert (
         "judges it against this movie's own frames" in line

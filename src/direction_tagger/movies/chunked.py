@@ -32,6 +32,7 @@ from .evidence import (
 from .polarity import polarity_certainty, polarity_costs, viterbi_states
 from .postprocess import (
     calibrated_confidence,
+    calibrated_risk,
     clean_frames,
     model_answer,
     movie_familiarity,
@@ -39,7 +40,6 @@ from .postprocess import (
     network_accuracy,
     root_summary,
 )
-from .qc import frame_risk
 from .tables import dlc_writer, iter_table, movie_table, table_writer
 from .tail_base import fit_root_estimate, rump_offsets
 
@@ -317,7 +317,7 @@ def smooth_file(
         calibrated,
         states,
         certainty,
-        None if p3 is None else frame_risk(p3),
+        calibrated_risk(p3, familiar),
         counts["kept_raw"],
         counts["missing"],
         root_summary(estimate, counts["from_root"]),

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..evaluate.calibration import p_within
-from ..io import KEYPOINTS
+from ..io import KEYPOINT_NAMES, KEYPOINTS
 from .evidence import (
     DEFAULT_NETWORK_ACCURACY,
     PolarityEvidence,
@@ -278,6 +278,17 @@ def _judged_by_movie(familiar: dict | None) -> bool:
     return bool(familiar) and familiar.get("judged") == "movie"
 
 
+def calibrated_risk(p3, familiar: dict | None) -> np.ndarray | None:
+    """(M,) the calibrated chance that some keypoint is more than 3 px off, over the keypoints
+    the calibration judges on this movie (not those the movie judges itself)."""
+    if p3 is None:
+        return None
+    if not _judged_by_movie(familiar):
+        return frame_risk(p3)
+    judged = [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in familiar["unfamiliar"]]
+    return frame_risk(np.asarray(p3)[:, judged])
+
+
 def root_offsets(table: pd.DataFrame, calibration: dict | None, evidence) -> np.ndarray | None:
     """tail_base.rump_offsets of the frames of `table` (None: nothing to measure: no tail
     roots, or no calibration to say where the network is sure)."""
@@ -335,6 +346,8 @@ def movie_summary(
     if risk is not None:
         any_flag = np.any(list(flags.values()), axis=0)
         summary["expected_share_off_3px"] = _expected_off(risk, any_flag)
+        if _judged_by_movie(familiar):  # the calibration does not speak for these here
+            summary["expected_share_off_3px"]["without"] = familiar["unfamiliar"]
     return summary
 
 
@@ -383,7 +396,7 @@ def smooth_and_check(
         c.calibrated,
         c.exchanged,
         c.certainty,
-        None if c.p3 is None else frame_risk(c.p3),
+        calibrated_risk(c.p3, familiar),
         c.kept_raw.sum(),
         (~np.isfinite(c.shown).all(axis=(1, 2))).sum(),
         root_summary(estimate, c.from_root),

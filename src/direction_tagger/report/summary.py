@@ -191,6 +191,8 @@ def build_summary(
                 "n/a" if expected.get(k) is None else f"{expected[k]:.1%}"
                 for k in ("flagged", "unflagged")
             )
+            if expected.get("without"):  # keypoints judged against the movie (familiarity)
+                risk += f" ({' and '.join(expected['without'])} aside)"
             lines.append(
                 f"| {name} | {qc['n_frames']} | {share:.1%} | "
                 f"{'n/a' if exchanged is None else f'{exchanged} frames'} | "
