@@ -76,6 +76,28 @@ def test_frame_by_frame_gives_what_predict_gives(run, tagger):
     )
 
 
+def test_an_unfamiliar_neck_is_judged_alike_frame_by_frame_and_in_one_call(run):
+    """The stream's familiarity (movies/familiarity.py, RunningFamiliarity) is causal: one
+    call gives each frame what the frames before it gave, as frame by frame."""
+    tagger = Tagger.from_run(run, threads=1, warm_up=False)
+    reference = {k: {"p5": 0.0, "median": 0.5} for k in ("base", "head")}
+    tagger.calibration = tagger.calibration | {
+        "confidence": reference | {"neck": {"p5": 1.0, "median": 1.0}}  # never familiar
+    }
+    tagger.stream.calibration = tagger.calibration
+    tagger.reset()
+    images = np.concatenate([load_movie(run.parents[1] / "movie.npz").images] * 5)  # 200
+    whole = tagger.predict(images)
+    frames = [tagger.predict_frame(crop) for crop in images]
+    assert tagger.stream.familiarity.result["unfamiliar"] == ["neck"]
+    for name, values in whole.flags.items():
+        np.testing.assert_array_equal([f.flags[name] for f in frames], values, err_msg=name)
+    # the stream's verdict on the neck flags (its fence measured last at frame 180)
+    judged = whole.confidence[180:, 1] >= tagger.stream.familiarity.result["neck"]["movie_fence"]
+    others = 1 - whole.p_within_3px[180:, 0] * whole.p_within_3px[180:, 2] > 0.2
+    np.testing.assert_array_equal(whole.flags["uncertain"][180:], ~judged | others)
+
+
 def test_flags_are_the_offline_flags_of_the_same_keypoints(run, tagger):
     """QC looks back at most two frames: the live flags are qc_flags over the whole movie."""
     result = tagger.predict(load_movie(run.parents[1] / "movie.npz").images)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from test_polarity_evidence import walking_rat
 
+from direction_tagger.live.stream import CausalStream
 from direction_tagger.movies.chunked import smooth_file
 from direction_tagger.movies.familiarity import familiarity, familiarity_line
 from direction_tagger.movies.postprocess import smooth_and_check
@@ -159,3 +160,25 @@ def test_the_share_without_the_unfamiliar_keypoint_counts_the_others_risk():
     assert "uncertain_share_without_unfamiliar" not in familiarity(
         confidences(4, 0.9), CALIBRATION, p3
     )
+
+
+def test_a_live_stream_judges_an_unfamiliar_keypoint_against_the_frames_so_far():
+    truth = walking_rat(curl=())
+    low = [200, 201, 350]
+    confidence = neck_with_outliers(len(truth), low)
+    calibrations = {"movie": [], "calibration": []}
+    for judge, flagged in calibrations.items():
+        stream = CausalStream(CALIBRATION, polarity=False, unfamiliar=judge)
+        for locs, c in zip(truth, confidence):
+            result = stream.add(locs, c, np.full(3, np.nan))
+            flagged.append(result.flags["uncertain"])
+            # the table's P keeps the calibration's doubt either way
+            assert result.p_within_3px[1] == pytest.approx(c[1])
+    movie, strict = np.array(calibrations["movie"]), np.array(calibrations["calibration"])
+    assert strict.all()
+    # the first 149 frames are judged by the calibration (too few to know the stream), then
+    # only the stream's own outliers
+    assert movie[:149].all() and np.flatnonzero(movie[149:]).tolist() == [i - 149 for i in low]
+    assert stream.familiarity.result is None  # "calibration": never measured
+    with pytest.raises(ValueError, match="unfamiliar is 'sometimes'"):
+        CausalStream(CALIBRATION, unfamiliar="sometimes")

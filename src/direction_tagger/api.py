@@ -109,7 +109,10 @@ class Tagger:
     `background`: the empty arena for `track`, an (H, W) image or (K, H, W) frames (default:
     learnt from the first frames it is given); `polarity_lag`: frames of hindsight for the
     head/tail polarity (0: decided on the frame; k: a frame's result comes when frame t + k
-    has, k / fps later, `flush()` giving the last k at the end; see live/stream.py).
+    has, k / fps later, `flush()` giving the last k at the end; see live/stream.py);
+    `unfamiliar`: "movie" (default) judges a keypoint the stream so far is unfamiliar with
+    against the stream's own frames for the `uncertain` flag, "calibration" by the
+    calibration (movies/familiarity.py; the workflow's `smooth.unfamiliar`).
     """
 
     def __init__(
@@ -127,6 +130,7 @@ class Tagger:
         background=None,
         warm_up: bool = True,
         polarity_lag: int = 0,
+        unfamiliar: str = "movie",
     ):
         from .evaluate.calibration import load_calibration
         from .live.engine import FrameModel, latency_setup
@@ -148,7 +152,9 @@ class Tagger:
         self.model = FrameModel(self.predictor, self.tta)
         self.calibration = calibration
         self.fps = float(fps)
-        self.stream = CausalStream(calibration, reference, self.fps, polarity_lag=polarity_lag)
+        self.stream = CausalStream(
+            calibration, reference, self.fps, polarity_lag=polarity_lag, unfamiliar=unfamiliar
+        )
         self._track_settings, self._background = track, background
         self.tracker = None
         if warm_up:
@@ -183,6 +189,7 @@ class Tagger:
         frame by frame. Independent of the live stream (`predict_frame`, `track`)."""
         from .geometry import body_direction, head_direction
         from .movies.causal_polarity import apply_states, live_polarity
+        from .movies.familiarity import RunningFamiliarity
         from .movies.postprocess import POLARITY_MIN_CERTAINTY
 
         frames = np.asarray(frames)
@@ -208,9 +215,16 @@ class Tagger:
                 return None
             return np.where(states[:, None], np.asarray(values)[:, [2, 1, 0]], values)
 
-        confidence, spread, p2, p3 = (follow(v) for v in (confidence, spread, p2, p3))
+        verdict = p3  # the flags' P: as the stream's, an unfamiliar keypoint judged causally
+        if p3 is not None:
+            running = RunningFamiliarity(self.calibration, self.stream.unfamiliar)
+            judged = np.stack([running.judged(c) for c in confidence])
+            verdict = np.where(np.isnan(judged), p3, judged)
+        confidence, spread, p2, p3, verdict = (
+            follow(v) for v in (confidence, spread, p2, p3, verdict)
+        )
         flags = sequence_flags(
-            locs, confidence, spread, p3, self.fps, self.stream.reference, self.stream.checks
+            locs, confidence, spread, verdict, self.fps, self.stream.reference, self.stream.checks
         )
         flags["polarity"] = certainty < POLARITY_MIN_CERTAINTY
         return Result(

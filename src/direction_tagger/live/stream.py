@@ -10,7 +10,8 @@ last k at the end of a stream.
 QC flags are `movies.qc.qc_flags`'s, which look back at most two frames (a jump or a swap is
 judged against frames t-1 and t-2): run on the last three frames, its last row is exactly
 what it gives that frame over the whole movie. Flags that need later frames (the smoother's
-`gap`) are not made live.
+`gap`) are not made live. A keypoint the stream so far is unfamiliar with is judged against
+the stream's own frames (movies/familiarity.py, `RunningFamiliarity`), as `smooth` does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from ..evaluate.calibration import p_within
 from ..geometry import body_direction, head_direction
 from ..movies.causal_polarity import LivePolarity
+from ..movies.familiarity import RunningFamiliarity
 from ..movies.postprocess import POLARITY_MIN_CERTAINTY, network_accuracy
 from ..movies.qc import qc_flags
 
@@ -76,8 +78,10 @@ class CausalStream:
         flag_risk: float = DEFAULT_FLAG_RISK,
         polarity: bool = True,
         polarity_lag: int = 0,
+        unfamiliar: str = "movie",
     ):
         self.calibration, self.reference, self.fps = calibration, reference, float(fps)
+        self.unfamiliar = unfamiliar
         self.checks = dict(DEFAULT_CHECKS | (checks or {}))
         if calibration is not None:
             self.checks |= {"flag_risk": flag_risk}
@@ -96,6 +100,9 @@ class CausalStream:
         self._waiting: deque = deque()  # frames whose polarity is not decided yet
         self._history: deque = deque(maxlen=QC_LOOKBACK)  # (locs, confidence, spread, p3)
         self._frame = 0
+        # a keypoint the stream so far is unfamiliar with is judged against the stream's
+        # own frames, as the offline chain does (movies/familiarity.py)
+        self.familiarity = RunningFamiliarity(self.calibration, self.unfamiliar)
 
     def calibrated(self, confidence, spread):
         """(P(error <= 2 px), P(error <= 3 px)) per point; (confidence, None) uncalibrated."""
@@ -116,6 +123,9 @@ class CausalStream:
         confidence = np.asarray(confidence, np.float64)
         spread = np.asarray(spread, np.float64)
         p2, p3 = self.calibrated(confidence, spread)
+        if p3 is not None:  # the flags' P: the stream's own verdict for an unfamiliar keypoint
+            judged = self.familiarity.judged(confidence)
+            p3 = np.stack([p3, np.where(np.isnan(judged), p3, judged)])
         self._waiting.append((self._frame, raw, confidence, spread, p2, p3, tracked))
         self._frame += 1
         if not self.polarity:
@@ -144,8 +154,8 @@ class CausalStream:
         order = [2, 1, 0] if exchanged else [0, 1, 2]
         shown, confidence, spread = raw[order], confidence[order], spread[order]
         p2 = p2[order]
-        p3 = None if p3 is None else p3[order]
-        self._history.append((shown, confidence, spread, p3))
+        p3, p3_flags = (None, None) if p3 is None else p3[:, order]
+        self._history.append((shown, confidence, spread, p3_flags))
         return FrameResult(
             frame=frame,
             locs=shown,

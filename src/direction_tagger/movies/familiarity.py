@@ -15,14 +15,18 @@ Per frame (`smooth.unfamiliar: movie`, the default), an unfamiliar keypoint is t
 against the movie itself instead of the calibration: a frame is doubtful for it where its
 confidence is a low outlier among the movie's frames (below the lower Tukey fence, Q1 - 1.5
 IQR, of the confidence's log-odds). On the real open-field video this took the flagged share
-from 85 % to 7 %, every frame with a point off the animal still flagged; what it cannot do is
+from 85 % to 6 %, every frame with a point off the animal still flagged; what it cannot do is
 say how far off the unfamiliar keypoint is on an ordinary frame of that rig -- the
 `*_p_within_2px` columns keep the calibration's doubt, and the movie's warning says so.
 `smooth.unfamiliar: calibration` keeps the calibration's per-frame verdict for every keypoint;
 so does a movie where every keypoint is unfamiliar (it may not show the animal at all).
+Live streams (`RunningFamiliarity`) measure the same on the frames seen so far: from the
+150th frame on, again every 30 frames, over the last 9,000.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 
@@ -135,3 +139,36 @@ def familiarity_line(movie: str, result: dict | None) -> str | None:
             else ""
         )
     )
+
+
+class RunningFamiliarity:
+    """The causal version, for live streams: the familiarity of the frames seen so far (the
+    last `window`), measured again every `every` frames once `warm_up` frames have come;
+    before that every keypoint is judged by the calibration."""
+
+    def __init__(
+        self,
+        calibration: dict | None,
+        judge: str = "movie",
+        warm_up: int = 150,
+        every: int = 30,
+        window: int = 9000,
+    ):
+        if judge not in UNFAMILIAR_CHOICES:
+            raise ValueError(f"unfamiliar is {judge!r}; expected one of {UNFAMILIAR_CHOICES}")
+        self.calibration, self.judge = calibration, judge
+        self.warm_up, self.every = warm_up, every
+        self._seen: deque = deque(maxlen=window)
+        self.result: dict | None = None  # familiarity of the frames so far, when measured
+
+    def judged(self, confidence) -> np.ndarray:
+        """(3,) the next frame's verdicts (judged_within_movie's row: NaN where the
+        calibration judges), after counting its network confidence (3,)."""
+        self._seen.append(np.asarray(confidence, np.float64))
+        n = len(self._seen)
+        if self.judge == "movie" and n >= self.warm_up and (n - self.warm_up) % self.every == 0:
+            result = familiarity(np.stack(self._seen), self.calibration)
+            every_one = result is not None and len(result["unfamiliar"]) == len(KEYPOINTS)
+            self.result = None if every_one else result  # see the module docstring
+        judged = judged_within_movie(np.asarray(confidence)[None], self.result)
+        return np.full(len(KEYPOINTS), np.nan) if judged is None else judged[0]
