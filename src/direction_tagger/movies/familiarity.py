@@ -26,8 +26,6 @@ Live streams (`RunningFamiliarity`) measure the same on the frames seen so far: 
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from ..io import KEYPOINT_NAMES, KEYPOINTS
@@ -158,17 +156,32 @@ class RunningFamiliarity:
             raise ValueError(f"unfamiliar is {judge!r}; expected one of {UNFAMILIAR_CHOICES}")
         self.calibration, self.judge = calibration, judge
         self.warm_up, self.every = warm_up, every
-        self._seen: deque = deque(maxlen=window)
+        self._seen = np.empty((window, len(KEYPOINTS)))  # a ring: quantiles need no order
+        self._count = 0
         self.result: dict | None = None  # familiarity of the frames so far, when measured
+        self._fences: list[tuple[int, float]] = []  # (keypoint index, fence) of the result
 
     def judged(self, confidence) -> np.ndarray:
         """(3,) the next frame's verdicts (judged_within_movie's row: NaN where the
         calibration judges), after counting its network confidence (3,)."""
-        self._seen.append(np.asarray(confidence, np.float64))
-        n = len(self._seen)
-        if self.judge == "movie" and n >= self.warm_up and (n - self.warm_up) % self.every == 0:
-            result = familiarity(np.stack(self._seen), self.calibration)
-            every_one = result is not None and len(result["unfamiliar"]) == len(KEYPOINTS)
-            self.result = None if every_one else result  # see the module docstring
-        judged = judged_within_movie(np.asarray(confidence)[None], self.result)
-        return np.full(len(KEYPOINTS), np.nan) if judged is None else judged[0]
+        confidence = np.asarray(confidence, np.float64)
+        if self.judge == "movie" and self.calibration is not None:
+            self._seen[self._count % len(self._seen)] = confidence
+            self._count += 1
+            n = self._count
+            if n >= self.warm_up and (n - self.warm_up) % self.every == 0:
+                self._measure(self._seen[: min(n, len(self._seen))])
+        judged = np.full(len(KEYPOINTS), np.nan)
+        for i, fence in self._fences:
+            judged[i] = confidence[i] >= fence  # as judged_within_movie, one frame
+        return judged
+
+    def _measure(self, seen: np.ndarray) -> None:
+        result = familiarity(seen, self.calibration)
+        every_one = result is not None and len(result["unfamiliar"]) == len(KEYPOINTS)
+        self.result = None if every_one else result  # see the module docstring
+        self._fences = [
+            (i, self.result[k]["movie_fence"])
+            for i, k in enumerate(KEYPOINTS)
+            if self.result and KEYPOINT_NAMES[k] in self.result["unfamiliar"]
+        ]
