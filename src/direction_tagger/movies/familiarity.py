@@ -62,7 +62,7 @@ def familiarity(
             out[k]["movie_fence"] = low_fence(column)
             out[k]["below_fence_share"] = float(np.mean(~(column >= out[k]["movie_fence"])))
     result = {"unfamiliar": unfamiliar, **out}
-    rest = [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in unfamiliar]
+    rest = _columns_except(unfamiliar)
     if p_within_3 is not None and unfamiliar and rest and len(confidence):
         risk = frame_risk(np.asarray(p_within_3)[:, rest])
         result["uncertain_share_without_unfamiliar"] = float(np.mean(~(risk <= flag_risk)))
@@ -78,18 +78,58 @@ def low_fence(confidence: np.ndarray) -> float:
     return float(1 / (1 + np.exp(-(q1 - _TUKEY * (q3 - q1)))))
 
 
+def judged_familiarity(
+    confidence, calibration: dict | None, p_within_3=None, flag_risk: float = 0.2, judge="movie"
+) -> dict | None:
+    """`familiarity`, and with some keypoint unfamiliar, "judged": who judges it per frame,
+    `judge` ("movie" or "calibration"), except that a movie where every keypoint is
+    unfamiliar keeps the calibration (it may show no animal at all)."""
+    check_judge(judge)
+    result = familiarity(confidence, calibration, p_within_3, flag_risk)
+    if result is not None and result["unfamiliar"]:
+        every = len(result["unfamiliar"]) == len(KEYPOINTS)
+        result["judged"] = "calibration" if every else judge
+    return result
+
+
+def check_judge(judge: str) -> None:
+    if judge not in UNFAMILIAR_CHOICES:
+        raise ValueError(f"unfamiliar is {judge!r}; expected one of {UNFAMILIAR_CHOICES}")
+
+
+def movie_fences(result: dict | None) -> list[tuple[int, float]]:
+    """(keypoint column, movie fence) of the keypoints `result` (judged_familiarity's) has
+    the movie judge; [] when the calibration judges every keypoint."""
+    if not result or result.get("judged") != "movie":
+        return []
+    return [
+        (i, result[k]["movie_fence"])
+        for i, k in enumerate(KEYPOINTS)
+        if KEYPOINT_NAMES[k] in result["unfamiliar"]
+    ]
+
+
+def calibration_columns(result: dict | None) -> list[int]:
+    """The keypoint columns the calibration judges per frame on the movie of `result`."""
+    return _columns_except([KEYPOINT_NAMES[KEYPOINTS[i]] for i, _ in movie_fences(result)])
+
+
+def _columns_except(names) -> list[int]:
+    return [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in names]
+
+
 def judged_within_movie(confidence, result: dict | None) -> np.ndarray | None:
-    """(M, 3) per-frame verdicts for the unfamiliar keypoints of `result` (familiarity's),
-    in place of their calibrated P(within 3 px): 1 where the confidence is at or above the
-    movie's fence, 0 below it or missing, NaN for the keypoints the calibration still judges.
-    None when no keypoint is unfamiliar."""
-    if not result or not result["unfamiliar"]:
+    """(M, 3) per-frame verdicts for the keypoints `result` has the movie judge, in place of
+    their calibrated P(within 3 px): 1 where the confidence is at or above the movie's fence,
+    0 below it or missing, NaN for the keypoints the calibration judges. None when it judges
+    every keypoint."""
+    fences = movie_fences(result)
+    if not fences:
         return None
     confidence = np.asarray(confidence, np.float64)
     judged = np.full(confidence.shape, np.nan)
-    for i, k in enumerate(KEYPOINTS):
-        if KEYPOINT_NAMES[k] in result["unfamiliar"]:
-            judged[:, i] = confidence[:, i] >= result[k]["movie_fence"]
+    for i, fence in fences:
+        judged[:, i] = confidence[:, i] >= fence
     return judged
 
 
@@ -152,8 +192,7 @@ class RunningFamiliarity:
         every: int = 30,
         window: int = 9000,
     ):
-        if judge not in UNFAMILIAR_CHOICES:
-            raise ValueError(f"unfamiliar is {judge!r}; expected one of {UNFAMILIAR_CHOICES}")
+        check_judge(judge)
         self.calibration, self.judge = calibration, judge
         self.warm_up, self.every = warm_up, every
         self._seen = np.empty((window, len(KEYPOINTS)))  # a ring: quantiles need no order
@@ -177,11 +216,5 @@ class RunningFamiliarity:
         return judged
 
     def _measure(self, seen: np.ndarray) -> None:
-        result = familiarity(seen, self.calibration)
-        every_one = result is not None and len(result["unfamiliar"]) == len(KEYPOINTS)
-        self.result = None if every_one else result  # see the module docstring
-        self._fences = [
-            (i, self.result[k]["movie_fence"])
-            for i, k in enumerate(KEYPOINTS)
-            if self.result and KEYPOINT_NAMES[k] in self.result["unfamiliar"]
-        ]
+        self.result = judged_familiarity(seen, self.calibration, judge=self.judge)
+        self._fences = movie_fences(self.result)

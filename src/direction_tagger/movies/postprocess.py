@@ -29,14 +29,14 @@ import numpy as np
 import pandas as pd
 
 from ..evaluate.calibration import p_within
-from ..io import KEYPOINT_NAMES, KEYPOINTS
+from ..io import KEYPOINTS
 from .evidence import (
     DEFAULT_NETWORK_ACCURACY,
     PolarityEvidence,
     exchange_log_odds,
     trusted_frames,
 )
-from .familiarity import UNFAMILIAR_CHOICES, familiarity, judged_within_movie
+from .familiarity import calibration_columns, judged_familiarity, judged_within_movie, movie_fences
 from .polarity import choose_polarity
 from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
@@ -200,7 +200,7 @@ def clean_frames(
     `familiar` (the whole movie's `movie_familiarity`): its unfamiliar keypoints are judged
     against the movie's own frames by the ``uncertain`` flag."""
     raw, confidence, spread = model_answer(table)
-    judged = judged_within_movie(confidence, familiar if _judged_by_movie(familiar) else None)
+    judged = judged_within_movie(confidence, familiar)
     truth = table_locs(table, "_true")
     p2, p3 = calibrated_confidence(calibration, confidence, spread)
     if exchanged is None:
@@ -263,30 +263,19 @@ def movie_familiarity(confidence, p3, calibration, checks: dict) -> dict | None:
     """familiarity.py's verdict on the whole movie's (M, 3) network confidence and calibrated
     P(within 3 px), before polarity; "judged" says how `uncertain` treats an unfamiliar
     keypoint (`checks["unfamiliar"]`: "movie", the default, or "calibration")."""
-    judged = checks.get("unfamiliar", "movie")
-    if judged not in UNFAMILIAR_CHOICES:
-        raise ValueError(f"unfamiliar is {judged!r}; expected one of {UNFAMILIAR_CHOICES}")
-    result = familiarity(confidence, calibration, p3, checks.get("flag_risk", 0.2))
-    if result is not None and result["unfamiliar"]:
-        # a movie where no keypoint is familiar may show no animal at all: no movie to trust
-        every = len(result["unfamiliar"]) == len(KEYPOINTS)
-        result["judged"] = "calibration" if every else judged
-    return result
-
-
-def _judged_by_movie(familiar: dict | None) -> bool:
-    return bool(familiar) and familiar.get("judged") == "movie"
+    return judged_familiarity(
+        confidence,
+        calibration,
+        p3,
+        checks.get("flag_risk", 0.2),
+        checks.get("unfamiliar", "movie"),
+    )
 
 
 def calibrated_risk(p3, familiar: dict | None) -> np.ndarray | None:
     """(M,) the calibrated chance that some keypoint is more than 3 px off, over the keypoints
     the calibration judges on this movie (not those the movie judges itself)."""
-    if p3 is None:
-        return None
-    if not _judged_by_movie(familiar):
-        return frame_risk(p3)
-    judged = [i for i, k in enumerate(KEYPOINTS) if KEYPOINT_NAMES[k] not in familiar["unfamiliar"]]
-    return frame_risk(np.asarray(p3)[:, judged])
+    return None if p3 is None else frame_risk(np.asarray(p3)[:, calibration_columns(familiar)])
 
 
 def root_offsets(table: pd.DataFrame, calibration: dict | None, evidence) -> np.ndarray | None:
@@ -346,7 +335,7 @@ def movie_summary(
     if risk is not None:
         any_flag = np.any(list(flags.values()), axis=0)
         summary["expected_share_off_3px"] = _expected_off(risk, any_flag)
-        if _judged_by_movie(familiar):  # the calibration does not speak for these here
+        if movie_fences(familiar):  # the calibration does not speak for these here
             summary["expected_share_off_3px"]["without"] = familiar["unfamiliar"]
     return summary
 
