@@ -112,6 +112,15 @@ def _render(m: Path, **changes) -> list:
     return ["render-video", *[x for kv in options.items() for x in kv], "--quiet"]
 
 
+def _flag_map(m: Path, **changes) -> list:
+    options = {
+        "--predictions": m / "video.csv",
+        "--background": m / "arena_background.npz",
+        "--out": m / "flags.png",
+    } | changes
+    return ["flag-map", *[x for kv in options.items() for x in kv]]
+
+
 def _to_video(m: Path, **changes) -> list:
     options = {
         "--predictions": m / "predictions.csv",
@@ -130,6 +139,11 @@ def _to_video(m: Path, **changes) -> list:
         (lambda m: _render(m, **{"--out": m / "video.csv"}), ("video.csv",)),
         (lambda m: _to_video(m, **{"--out": m / "track.csv"}), ("track.csv",)),
         (lambda m: _to_video(m, **{"--out": m / "predictions.csv"}), ("predictions.csv",)),
+        (lambda m: _flag_map(m, **{"--out": m / "video.csv"}), ("video.csv",)),
+        (
+            lambda m: _flag_map(m, **{"--out": m / "arena_background.npz"}),
+            ("arena_background.npz",),
+        ),
     ],
     ids=[
         "track --movie = the video",
@@ -138,6 +152,8 @@ def _to_video(m: Path, **changes) -> list:
         "render-video --out = the predictions",
         "to-video --out = the track table",
         "to-video --out = the predictions",
+        "flag-map --out = the predictions",
+        "flag-map --out = the background",
     ],
 )
 def test_an_output_that_is_an_input_is_refused_and_nothing_changes(work, capsys, make, names):
@@ -253,6 +269,10 @@ def _edited(path: Path, row: int, column: str, value) -> Path:
             ("--dlc-csv needs --dlc-out",),
         ),
         (
+            lambda m: _flag_map(m, **{"--predictions": m / "predictions.csv"}),
+            ("predictions.csv", "no column head_x_video", "to-video"),
+        ),
+        (
             lambda m: _to_video(m, **{"--dlc-out": m / "dlc_video.csv"}),
             ("--dlc-out needs --dlc-csv",),
         ),
@@ -266,11 +286,13 @@ def _edited(path: Path, row: int, column: str, value) -> Path:
         "render: a word",
         "to-video: --dlc-csv alone",
         "to-video: --dlc-out alone",
+        "flag-map: a table in crop px",
     ],
 )
 def test_damaged_tables_and_half_given_options_say_where(work, capsys, make, expected):
     refused(make(work), capsys, *expected)
     assert not (work / "tagged.mp4").exists() and not (work / "new_video.csv").exists()
+    assert not (work / "flags.png").exists()
 
 
 def test_render_reads_only_the_columns_it_draws(work, capsys):

@@ -92,6 +92,8 @@ def test_a_video_comes_back_tagged_in_video_pixels(tagged_video):
         hits += np.linalg.norm(patch - rgb, axis=1).min() < 80
     assert hits >= 8, hits
     assert (workdir / "results" / "videos" / "day1_session_1" / "track.png").is_file()
+    # where the flags fall, drawn for every video (rule flag_map)
+    assert iio.imread(out / "flags.png").ndim == 3
 
 
 def test_the_tail_root_and_polarity_certainty_reach_the_video_table(tagged_video):

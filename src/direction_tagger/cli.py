@@ -46,7 +46,17 @@ HELP_ORDER = [
     *("synth", "download", "import-dlc", "verify", "split", "pretrain", "train", "evaluate"),
     "calibrate",
     # videos and movies
-    *("track", "recentre", "predict", "smooth", "to-video", "render", "render-video", "to-nwb"),
+    *(
+        "track",
+        "recentre",
+        "predict",
+        "smooth",
+        "to-video",
+        "render",
+        "render-video",
+        "flag-map",
+        "to-nwb",
+    ),
     *("movie-figures", "summary", "refine", "refine-merge", "live"),
     # less often
     *("tag-movies", "compare", "learning-curve", "subsample-split", "recover", "augment"),

@@ -26,6 +26,8 @@ def run_targets(run):
         ]
         if render["video"]:
             targets.append(f"{base}/videos/{name}/tagged.mp4")
+        if render["figures"]:
+            targets.append(f"{base}/videos/{name}/flags.png")
         targets.append(f"{VIDEOS}/{name}/track.png")
     return targets
 

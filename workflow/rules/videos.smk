@@ -111,3 +111,26 @@ rule render_on_video:
         size=setting("render", "video_size"),
     script:
         "../scripts/render_video.py"
+
+
+rule flag_map:
+    input:
+        predictions=f"{RESULTS}/videos/{{video}}/predictions.csv",
+        background=f"{VIDEOS}/{{video}}/background.npz",
+    output:
+        report(
+            f"{RESULTS}/videos/{{video}}/flags.png",
+            caption="../report/flag_map.rst",
+            category="Videos",
+            subcategory="{video}",
+        ),
+    log:
+        f"{LOGS}/flag_map_{{video}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/flag_map_{{video}}.tsv"
+    group:
+        "movie"
+    conda:
+        "../../envs/render.yaml"
+    script:
+        "../scripts/flag_map.py"

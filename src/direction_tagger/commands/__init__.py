@@ -28,7 +28,8 @@ COMMAND_STAGE = {
         "movies",
     ),
     **dict.fromkeys(
-        ("track", "recentre", "to-video", "render-video", "import-dlc", "synth-video"), "videos"
+        ("track", "recentre", "to-video", "render-video", "flag-map", "import-dlc", "synth-video"),
+        "videos",
     ),
     **dict.fromkeys(("refine-merge", "refine"), "refine"),
     **dict.fromkeys(("compare", "summary"), "report"),

@@ -179,6 +179,35 @@ def run_render_video(args) -> int:
     return 0
 
 
+def run_flag_map(args) -> int:
+    import numpy as np
+
+    from ..io import DataError
+    from ..movies.tables import read_table
+    from ..videos.figures import flag_map_figure
+    from ..videos.silhouette import ArenaBackground
+
+    needed = ["head_x_video", "head_y_video", "base_x_video", "base_y_video", "crop_side"]
+    table = read_table(args.predictions, lambda c: c in needed or c.startswith("qc_"))
+    if missing := [c for c in needed if c not in table.columns]:
+        raise DataError(
+            f"{args.predictions}: no column {missing[0]}; expected a tracked video's predictions "
+            "in video px (`direction-tagger to-video`)"
+        )
+    background = ArenaBackground(args.background).image
+    # cells a quarter of the crop side (half a body length): fine enough to tell a wall or a
+    # corner from the open field, coarse enough to hold frames
+    cell = float(np.nanmedian(table["crop_side"].to_numpy(float))) / 4
+    drawn = flag_map_figure(args.out, background, table, cell)
+    worst = drawn["worst_cell"]
+    print(
+        f"{args.out}: {drawn['flagged']} of {drawn['frames']} frames flagged"
+        + (f"; most in the cell at ({worst['x']:.0f}, {worst['y']:.0f}) px: "
+           f"{worst['share']:.0%} of its {worst['frames']} frames" if worst else "")
+    )  # fmt: skip
+    return 0
+
+
 def run_import_dlc(args) -> int:
     from ..videos.dlc import import_project
 
@@ -403,6 +432,25 @@ def register(subparsers) -> None:
         func=run_render_video,
         writes=("out",),
         fill_outputs=beside("video", out="_tagged.mp4"),
+    )
+
+    p = subparsers.add_parser(
+        "flag-map",
+        help="where in the arena a tracked video's flagged frames fall (PNG)",
+        description="The arena's background with the body's midpoint of every frame (grey, or "
+        "the colour of the frame's first QC flag), and beside it the share of frames flagged "
+        "per cell of the arena: walls, corners or a glare where the model is unsure show "
+        "at once.",
+    )
+    p.add_argument(
+        "--predictions", required=True, type=Path, help="predictions in video px (to-video)"
+    )
+    p.add_argument(
+        "--background", required=True, type=Path, help="the video's background.npz (track)"
+    )
+    p.add_argument("--out", type=Path, help="PNG to write (default: P_flags.png)")
+    p.set_defaults(
+        func=run_flag_map, writes=("out",), fill_outputs=beside("predictions", out="_flags.png")
     )
 
     p = subparsers.add_parser(
