@@ -83,12 +83,13 @@ def test_a_video_comes_back_tagged_in_video_pixels(tagged_video):
 
     video = iio.imread(out / "tagged.mp4")
     assert video.shape == (90, 480, 640, 3)
-    # the nose's magenta disc sits on the nose in the original video
+    # the nose's magenta disc sits on the nose in the original video (within 3 px: a doubtful
+    # point is drawn hollow, its centre left unpainted for ~0.4 body lengths / 10)
     rgb = np.array(KEYPOINT_COLOURS["head"], float)
     hits = 0
     for i in range(0, 90, 10):
         x, y = np.round(table.loc[i, ["head_x_video", "head_y_video"]].to_numpy(float)).astype(int)
-        patch = video[i, y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).astype(float)
+        patch = video[i, y - 3 : y + 4, x - 3 : x + 4].reshape(-1, 3).astype(float)
         hits += np.linalg.norm(patch - rgb, axis=1).min() < 80
     assert hits >= 8, hits
     assert (workdir / "results" / "videos" / "day1_session_1" / "track.png").is_file()
