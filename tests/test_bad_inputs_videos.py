@@ -20,14 +20,12 @@ import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import pytest
-from videos_material import write_dlc_project
+from videos_material import tracked_with_perfect_predictions, write_dlc_project
 
 from direction_tagger import cli
 from direction_tagger.config import ConfigError, expand_entries, expand_movie_entry
 from direction_tagger.data.synth.arena import write_arena_video
 from direction_tagger.io import load_labelled, load_movie, save_npz
-from direction_tagger.movies.tables import movie_table, write_table
-from direction_tagger.videos.crop import video_to_crop
 
 DEAD_PID = 2**22 + 12345  # above Linux's pid_max: no process has it
 
@@ -63,16 +61,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def tracked(tmp_path_factory):
     """A short arena video, tracked, with a perfect model's predictions in video px."""
     d = tmp_path_factory.mktemp("tracked")
-    video = d / "arena.mp4"
-    truth = write_arena_video(video, 40, seed=3, width=320, height=240, tether=False)
-    track = ["--movie", d / "movie.npz", "--table", d / "track.csv", "--qc", d / "qc.json"]
-    assert cli.main([str(a) for a in ["track", "--video", video, *track, "--quiet"]]) == 0
-    table = pd.read_csv(d / "track.csv")
-    centres, sides = table[["crop_x", "crop_y"]].to_numpy(), table["crop_side"].to_numpy()
-    crop = movie_table(video_to_crop(truth, centres, sides), np.ones((len(truth), 3)), fps=30.0)
-    write_table(d / "predictions.csv", crop)
-    argv = ["to-video", "--predictions", d / "predictions.csv", "--track", d / "track.csv"]
-    assert cli.main([str(a) for a in [*argv, "--out", d / "video.csv"]]) == 0
+    tracked_with_perfect_predictions(d, 40, seed=3)
     return d
 
 

@@ -7,11 +7,10 @@ import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import pytest
+from videos_material import tracked_with_perfect_predictions
 
 from direction_tagger import cli
-from direction_tagger.data.synth.arena import write_arena_video
-from direction_tagger.movies.tables import movie_table, write_table
-from direction_tagger.videos.crop import video_to_crop
+from direction_tagger.movies.tables import write_table
 from direction_tagger.videos.figures import flag_map_figure
 from direction_tagger.videos.silhouette import ArenaBackground
 
@@ -20,16 +19,7 @@ from direction_tagger.videos.silhouette import ArenaBackground
 def video_table(tmp_path_factory):
     """A tracked arena video with a perfect model's predictions in video px."""
     d = tmp_path_factory.mktemp("flags")
-    video = d / "arena.mp4"
-    truth = write_arena_video(video, 60, seed=5, width=320, height=240, tether=False)
-    track = ["--movie", d / "movie.npz", "--table", d / "track.csv", "--qc", d / "qc.json"]
-    assert cli.main([str(a) for a in ["track", "--video", video, *track, "--quiet"]]) == 0
-    table = pd.read_csv(d / "track.csv")
-    centres, sides = table[["crop_x", "crop_y"]].to_numpy(), table["crop_side"].to_numpy()
-    crop = movie_table(video_to_crop(truth, centres, sides), np.ones((len(truth), 3)), fps=30.0)
-    write_table(d / "predictions.csv", crop)
-    argv = ["to-video", "--predictions", d / "predictions.csv", "--track", d / "track.csv"]
-    assert cli.main([str(a) for a in [*argv, "--out", d / "video.csv"]]) == 0
+    truth = tracked_with_perfect_predictions(d, 60, seed=5)
     return d, truth
 
 

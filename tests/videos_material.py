@@ -70,3 +70,28 @@ def write_dlc_project(root: Path, recordings: int = 2, frames: int = 12, seed: i
         truths[rec] = truth
     (root / "config.yaml").write_text(f"Task: test\nscorer: {SCORER}\nbodyparts: [nose]\n")
     return truths
+
+
+def tracked_with_perfect_predictions(folder: Path, frames: int, seed: int) -> np.ndarray:
+    """In `folder`: arena.mp4 (320x240) tracked as `track` does (movie.npz, track.csv, qc.json,
+    arena_background.npz), a perfect model's predictions in crop px (predictions.csv) and in
+    video px (video.csv, `to-video`). Returns the truth (frames, 3, 2), video px."""
+    import pandas as pd
+
+    from direction_tagger import cli
+    from direction_tagger.data.synth.arena import write_arena_video
+    from direction_tagger.movies.tables import movie_table, write_table
+    from direction_tagger.videos.crop import video_to_crop
+
+    d = Path(folder)
+    video = d / "arena.mp4"
+    truth = write_arena_video(video, frames, seed=seed, width=320, height=240, tether=False)
+    track = ["--movie", d / "movie.npz", "--table", d / "track.csv", "--qc", d / "qc.json"]
+    assert cli.main([str(a) for a in ["track", "--video", video, *track, "--quiet"]]) == 0
+    table = pd.read_csv(d / "track.csv")
+    centres, sides = table[["crop_x", "crop_y"]].to_numpy(), table["crop_side"].to_numpy()
+    crop = movie_table(video_to_crop(truth, centres, sides), np.ones((len(truth), 3)), fps=30.0)
+    write_table(d / "predictions.csv", crop)
+    argv = ["to-video", "--predictions", d / "predictions.csv", "--track", d / "track.csv"]
+    assert cli.main([str(a) for a in [*argv, "--out", d / "video.csv"]]) == 0
+    return truth
