@@ -141,25 +141,37 @@ def run_to_video(args) -> int:
     return 0
 
 
+def video_table_with(path, needed: list[str], also=lambda c: False):
+    """The columns `needed` of a tracked video's predictions in video px (`to-video`), and
+    those `also` accepts; one line naming the first missing column otherwise."""
+    from ..io import DataError
+    from ..movies.tables import read_table
+
+    table = read_table(path, lambda c: c in needed or also(c))
+    if missing := [c for c in needed if c not in table.columns]:
+        raise DataError(
+            f"{path}: no column {missing[0]} (a video-pixel column); make the table with "
+            "`direction-tagger to-video`"
+        )
+    return table
+
+
 def run_render_video(args) -> int:
     import numpy as np
 
-    from ..io import KEYPOINTS, DataError
-    from ..movies.tables import read_table, shown_confidence, table_flags
+    from ..io import KEYPOINTS
+    from ..movies.tables import shown_confidence, table_flags
     from ..videos.reader import video_info
     from ..videos.render import VideoMarks, check_marks, render_on_video
 
     columns = [f"{k}_{a}_video" for k in KEYPOINTS for a in "xy"] + ["crop_x", "crop_side"]
-    drawn = (*columns, "crop_y")
-    table = read_table(  # only what is drawn is read: other columns may be anything
+    table = video_table_with(  # only what is drawn is read: other columns may be anything
         args.predictions,
-        lambda c: c in drawn or c.startswith("qc_") or c.endswith(("_kept_raw", "_p_within_2px")),
+        columns,
+        lambda c: (
+            c == "crop_y" or c.startswith("qc_") or c.endswith(("_kept_raw", "_p_within_2px"))
+        ),
     )
-    if missing := [c for c in columns if c not in table.columns]:
-        raise DataError(
-            f"{args.predictions}: no video-pixel columns ({missing[0]} ...); make it with "
-            "`direction-tagger to-video`"
-        )
     locs = np.stack(
         [table[[f"{k}_x_video", f"{k}_y_video"]].to_numpy(float) for k in KEYPOINTS], axis=1
     )
@@ -182,18 +194,11 @@ def run_render_video(args) -> int:
 def run_flag_map(args) -> int:
     import numpy as np
 
-    from ..io import DataError
-    from ..movies.tables import read_table
     from ..videos.figures import flag_map_figure
     from ..videos.silhouette import ArenaBackground
 
     needed = ["head_x_video", "head_y_video", "base_x_video", "base_y_video", "crop_side"]
-    table = read_table(args.predictions, lambda c: c in needed or c.startswith("qc_"))
-    if missing := [c for c in needed if c not in table.columns]:
-        raise DataError(
-            f"{args.predictions}: no column {missing[0]}; expected a tracked video's predictions "
-            "in video px (`direction-tagger to-video`)"
-        )
+    table = video_table_with(args.predictions, needed, lambda c: c.startswith("qc_"))
     background = ArenaBackground(args.background).image
     # cells a quarter of the crop side (half a body length): fine enough to tell a wall or a
     # corner from the open field, coarse enough to hold frames
