@@ -147,7 +147,6 @@ def familiarity_line(movie: str, result: dict | None) -> str | None:
         f"- **{movie}** is unlike the labelled frames: median confidence {parts}, below 95 % "
         "of the validation frames (another rig, light or animal?). "
     )
-    rest = result.get("uncertain_share_without_unfamiliar")
     if result.get("judged") == "movie":
         fences = ", ".join(
             f"{name} below {result[names[name]]['movie_fence']:.2f}, "
@@ -159,14 +158,12 @@ def familiarity_line(movie: str, result: dict | None) -> str | None:
             f"{' and '.join(result['unfamiliar'])} is here, so per frame `uncertain` judges it "
             f"against this movie's own frames: it flags the low outliers of its confidence: "
             f"{fences} (smooth.unfamiliar)."
-            + (
-                f" The other keypoints alone flag {rest:.1%} of its frames."
-                if rest is not None
-                else ""
-            )
-            + " The `*_p_within_2px` columns keep the calibration's doubt: label a few of its "
+            # no share of the other keypoints here: counted before polarity and the tail
+            # bases taken from the tracker's root, it was up to twice what the flags count
+            " The `*_p_within_2px` columns keep the calibration's doubt: label a few of its "
             "frames and retrain (`snakemake refine`) to measure it."
         )
+    rest = result.get("uncertain_share_without_unfamiliar")
     return head + (
         "Its `uncertain` flags are many for that reason, not frame by frame: label a few of "
         "its frames and retrain."
