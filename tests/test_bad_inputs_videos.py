@@ -82,14 +82,19 @@ def project(tmp_path_factory):
 # --------------------------------------------------------------------------- no data loss
 
 
+def _argv(command: str, options: dict, *flags: str) -> list:
+    """A command line: `command`, each option and its value (a None value: the option alone)."""
+    return [command, *[x for kv in options.items() for x in kv if x is not None], *flags]
+
+
 def _track(m: Path, **changes) -> list:
     options = {
         "--video": m / "arena.mp4",
         "--movie": m / "new.npz",
         "--table": m / "new.csv",
         "--qc": m / "new.json",
-    } | changes
-    return ["track", *[x for kv in options.items() for x in kv], "--quiet"]
+    }
+    return _argv("track", options | changes, "--quiet")
 
 
 def _render(m: Path, **changes) -> list:
@@ -97,8 +102,8 @@ def _render(m: Path, **changes) -> list:
         "--video": m / "arena.mp4",
         "--predictions": m / "video.csv",
         "--out": m / "tagged.mp4",
-    } | changes
-    return ["render-video", *[x for kv in options.items() for x in kv], "--quiet"]
+    }
+    return _argv("render-video", options | changes, "--quiet")
 
 
 def _flag_map(m: Path, **changes) -> list:
@@ -106,8 +111,8 @@ def _flag_map(m: Path, **changes) -> list:
         "--predictions": m / "video.csv",
         "--background": m / "arena_background.npz",
         "--out": m / "flags.png",
-    } | changes
-    return ["flag-map", *[x for kv in options.items() for x in kv]]
+    }
+    return _argv("flag-map", options | changes)
 
 
 def _to_video(m: Path, **changes) -> list:
@@ -115,8 +120,8 @@ def _to_video(m: Path, **changes) -> list:
         "--predictions": m / "predictions.csv",
         "--track": m / "track.csv",
         "--out": m / "new_video.csv",
-    } | changes
-    return ["to-video", *[x for kv in options.items() for x in kv if x is not None]]
+    }
+    return _argv("to-video", options | changes)
 
 
 @pytest.mark.parametrize(
