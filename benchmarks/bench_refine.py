@@ -14,7 +14,9 @@ path: a quarter of its steps, the same for every arm, the same training seed) on
 labels plus its frames, listed as refine-merge lists them, and is tested on the test
 recordings: mean keypoint error and the share of frames with a keypoint > 3 px off, mean and
 sd over seeds, the per-seed difference refine - random, and the fine-tuning's training time
-against the starting model's.
+against the starting model's. With --bounds, two more arms bound what any choice could give:
+the frames the starting model is most wrong on (an oracle: only the simulated labeller knows
+them) and every frame there was to choose from.
 
 The frames here are single labelled frames (20 per recording), not movies: there is no
 calibration (too few validation frames; doubt falls back to the model's confidence), no
@@ -22,7 +24,7 @@ head/tail certainty over time, and of the QC flags only those of one frame (unce
 spread and confidence, geometry) apply.
 
     python benchmarks/bench_refine.py --data ../shared/data/real_mice_xmwell_50pix.npz \\
-        --pretrained results/pretrained/fast_heatmap_unet/model.pt --seeds 0 1 2
+        --pretrained results/pretrained/fast_heatmap_unet/model.pt --seeds 0 1 2 [--bounds]
 
 --work DIR keeps every model there and reuses it when run again (same seed, same options).
 """
@@ -187,6 +189,13 @@ def one_seed(data, seed: int, args) -> dict:
         key: tuple(np.mean([r[key] for r in draws], axis=0)) for key in ("test", "picked_before")
     }
     result["random"]["seconds"] = float(np.mean([r["seconds"] for r in draws]))
+    if args.bounds:
+        # What any choice could give: the frames the starting model is most wrong on (known
+        # to the simulated labeller only), and every frame there was to choose from.
+        before = errors_on(s.base, images[pool], locs[pool]).mean(axis=1)
+        worst = pool[np.argsort(-before, kind="stable")[: args.frames]]
+        result["oracle"] = arm(data, s, "oracle", worst)
+        result["all"] = arm(data, s, "all", pool)
     return result
 
 
@@ -204,6 +213,11 @@ def report(rows, args) -> None:
     print("| frames added | mean error px | frames with a keypoint > 3 px off |")
     print("|---|---|---|")
     names = {"start": "none (the starting model)", "random": "at random", "refine": "by refine"}
+    if "oracle" in rows[0]:
+        names |= {
+            "oracle": "the starting model's worst (an oracle)",
+            "all": "every frame to choose from",
+        }
     for name, label in names.items():
         err = np.array([(r[name] if name == "start" else r[name]["test"])[0] for r in rows])
         bad = 100 * np.array([(r[name] if name == "start" else r[name]["test"])[1] for r in rows])
@@ -218,6 +232,14 @@ def report(rows, args) -> None:
         f"{d_bad.mean():+.1f} ± {_spread(d_bad, 1)} points (lower on {(d_bad < 0).sum()}, "
         f"higher on {(d_bad > 0).sum()})"
     )
+    for bound in ("oracle", "all") if "oracle" in rows[0] else ():
+        d_err = np.array([r[bound]["test"][0] - r["random"]["test"][0] for r in rows])
+        d_bad = 100 * np.array([r[bound]["test"][1] - r["random"]["test"][1] for r in rows])
+        print(
+            f"{names[bound]} - random, per seed: mean error {d_err.mean():+.3f} ± "
+            f"{_spread(d_err)} px (lower on {(d_err < 0).sum()} of {len(rows)}), frames > 3 px "
+            f"{d_bad.mean():+.1f} ± {_spread(d_bad, 1)} points"
+        )
     for name in ("refine", "random"):
         err = np.array([r[name]["picked_before"][0] for r in rows])
         bad = np.array([r[name]["picked_before"][1] for r in rows])
@@ -259,6 +281,12 @@ def main() -> None:
         "--steps", type=int, default=None, help="starting model's steps (default: automatic)"
     )
     parser.add_argument("--work", type=Path, help="keep the models here (and reuse them)")
+    parser.add_argument(
+        "--bounds",
+        action="store_true",
+        help="also the arms that bound any choice: the starting model's worst frames (an "
+        "oracle) and every frame to choose from",
+    )
     args = parser.parse_args()
     if args.init == "pretrained" and args.pretrained is None:
         parser.error("--init pretrained needs --pretrained MODEL.pt (or use --init scratch)")

@@ -14,7 +14,11 @@ from direction_tagger.originals.augment import (
     transform_points,
     variants_per_original,
 )
-from direction_tagger.train.augment import random_augment_batch, random_rotate_scale
+from direction_tagger.train.augment import (
+    random_augment_batch,
+    random_photometric,
+    random_rotate_scale,
+)
 
 VALUES = (120, 180, 250)  # grey level that marks keypoint 0, 1, 2
 
@@ -244,3 +248,40 @@ def test_random_rotation_and_scale_map_sub_pixel_labels_exactly():
     centre = torch.full((4, 3, 2), 24.5)  # the frame centre stays put
     _, same = random_rotate_scale(torch.zeros(4, 50, 50), centre, gen)
     torch.testing.assert_close(same, centre)
+
+
+def test_photometric_changes_tone_and_sharpness_but_never_where_things_are():
+    images, locs = blob_frames(32, 9)
+    x = torch.from_numpy(images).float()
+    out = random_photometric(x, torch.Generator().manual_seed(4), max_gamma=2.0, max_blur_px=1.2)
+    again = random_photometric(x, torch.Generator().manual_seed(4), max_gamma=2.0, max_blur_px=1.2)
+    assert torch.equal(out, again)
+    peaks = out.amax(dim=(1, 2))
+    assert (peaks < x.amax(dim=(1, 2)) - 5).sum() > 8  # blurred or darkened: it did something
+    for b in range(len(out)):  # a symmetric blur and a tone curve keep the blob's centre
+        np.testing.assert_allclose(centroid(out[b].numpy()), locs[b, 0], atol=0.3)
+    # gamma alone keeps the order of grey levels and the ends of the range
+    ramp = torch.linspace(0, 255, 2500).reshape(1, 50, 50).repeat(8, 1, 1)
+    toned = random_photometric(ramp, torch.Generator().manual_seed(5), max_gamma=2.0)
+    assert (toned.flatten(1).diff(dim=1) >= 0).all()
+    torch.testing.assert_close(toned[:, 0, 0], torch.zeros(8))
+    torch.testing.assert_close(toned[:, -1, -1], torch.full((8,), 255.0))
+    assert torch.equal(random_photometric(x, None), x)  # both off: the frames as they were
+
+
+def test_training_options_switch_photometric_augmentation_on_and_check_it():
+    from direction_tagger.io import DataError
+    from direction_tagger.train.config import TrainConfig
+    from direction_tagger.train.loop import augment_batch
+
+    images, locs = blob_frames(8, 3)
+    x, p = torch.from_numpy(images).float(), torch.from_numpy(locs)
+    off, on = TrainConfig(), TrainConfig.from_dict({"augment_gamma": 1.5, "augment_blur_px": 0.8})
+    a, la = augment_batch(x, p, torch.Generator().manual_seed(1), off)
+    b, lb = augment_batch(x, p, torch.Generator().manual_seed(1), on)
+    assert not torch.allclose(a, b)  # the tone and sharpness changed
+    assert torch.isfinite(b).all()
+    with pytest.raises(DataError, match="augment_gamma"):
+        TrainConfig.from_dict({"augment_gamma": 0.5})
+    with pytest.raises(DataError, match="augment_blur_px"):
+        TrainConfig.from_dict({"augment_blur_px": -1})

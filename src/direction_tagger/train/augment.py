@@ -13,6 +13,8 @@ content moves by +shift px.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -165,3 +167,38 @@ def random_rotate_scale(
     c = (size - 1) / 2.0
     new_locs = torch.einsum("bij,bkj->bki", forward, locs.float() - c) + c
     return out, new_locs
+
+
+def random_photometric(
+    images: torch.Tensor,
+    generator: torch.Generator | None = None,
+    max_gamma: float = 1.0,
+    max_blur_px: float = 0.0,
+):
+    """Change each frame's tone curve and sharpness as another camera would: a gamma drawn
+    log-uniformly in [1/max_gamma, max_gamma] and a Gaussian blur of sigma uniform in
+    [0, max_blur_px]. Labels do not move. Exposure and contrast need no augmenting: the model
+    standardises every frame (models.normalise_frames).
+
+    images: (B, H, W) float grey levels 0-255. Returns the same shape."""
+    b, size = images.shape[0], images.shape[-1]
+    device = images.device
+    draw_device = generator.device if generator is not None else torch.device("cpu")
+    u = torch.rand((b, 2), generator=generator, device=draw_device).to(device)
+    out = images.float()
+    if max_gamma > 1:
+        gamma = torch.exp((2 * u[:, 0] - 1) * math.log(max_gamma))
+        out = 255.0 * (out.clamp(0, 255) / 255.0) ** gamma[:, None, None]
+    if max_blur_px > 0:
+        sigma = (u[:, 1] * max_blur_px).clamp_min(1e-3)
+        radius = max(1, math.ceil(3 * max_blur_px))
+        taps = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
+        kernel = torch.exp(-0.5 * (taps[None, :] / sigma[:, None]) ** 2)
+        kernel = kernel / kernel.sum(dim=1, keepdim=True)  # (B, taps)
+        x = out.reshape(1, b, size, size)
+        pad = torch.nn.functional.pad(x, (radius, radius, 0, 0), mode="reflect")
+        x = torch.nn.functional.conv2d(pad, kernel[:, None, None, :], groups=b)
+        pad = torch.nn.functional.pad(x, (0, 0, radius, radius), mode="reflect")
+        x = torch.nn.functional.conv2d(pad, kernel[:, None, :, None], groups=b)
+        out = x.reshape(images.shape)
+    return out
