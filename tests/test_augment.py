@@ -266,7 +266,9 @@ def test_photometric_changes_tone_and_sharpness_but_never_where_things_are():
     assert (toned.flatten(1).diff(dim=1) >= 0).all()
     torch.testing.assert_close(toned[:, 0, 0], torch.zeros(8))
     torch.testing.assert_close(toned[:, -1, -1], torch.full((8,), 255.0))
+    state = torch.get_rng_state()
     assert torch.equal(random_photometric(x, None), x)  # both off: the frames as they were
+    assert torch.equal(torch.get_rng_state(), state)  # and no random number drawn
 
 
 def test_training_options_switch_photometric_augmentation_on_and_check_it():
@@ -277,8 +279,8 @@ def test_training_options_switch_photometric_augmentation_on_and_check_it():
     images, locs = blob_frames(8, 3)
     x, p = torch.from_numpy(images).float(), torch.from_numpy(locs)
     off, on = TrainConfig(), TrainConfig.from_dict({"augment_gamma": 1.5, "augment_blur_px": 0.8})
-    a, la = augment_batch(x, p, torch.Generator().manual_seed(1), off)
-    b, lb = augment_batch(x, p, torch.Generator().manual_seed(1), on)
+    a, _ = augment_batch(x, p, torch.Generator().manual_seed(1), off)
+    b, _ = augment_batch(x, p, torch.Generator().manual_seed(1), on)
     assert not torch.allclose(a, b)  # the tone and sharpness changed
     assert torch.isfinite(b).all()
     with pytest.raises(DataError, match="augment_gamma"):

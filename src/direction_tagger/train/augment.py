@@ -180,7 +180,10 @@ def random_photometric(
     [0, max_blur_px]. Labels do not move. Exposure and contrast need no augmenting: the model
     standardises every frame (models.normalise_frames).
 
-    images: (B, H, W) float grey levels 0-255. Returns the same shape."""
+    images: (B, H, W) float grey levels 0-255. Returns the same shape. Both off: the frames
+    themselves, and no random number drawn (so trainings without it stay as they were)."""
+    if max_gamma <= 1 and max_blur_px <= 0:
+        return images
     b, size = images.shape[0], images.shape[-1]
     device = images.device
     draw_device = generator.device if generator is not None else torch.device("cpu")

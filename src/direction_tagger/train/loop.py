@@ -65,12 +65,11 @@ def learning_rate(progress: float, cfg: TrainConfig) -> float:
 
 
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
-    """Online augmentation on the training device: random rotation and scale, dihedral,
-    shift and pixel noise."""
+    """Online augmentation on the training device: random tone and blur (when asked for),
+    rotation and scale, dihedral, shift and pixel noise."""
     from .augment import random_augment_batch, random_photometric, random_rotate_scale
 
-    if cfg.augment_gamma > 1 or cfg.augment_blur_px > 0:
-        frames = random_photometric(frames, generator, cfg.augment_gamma, cfg.augment_blur_px)
+    frames = random_photometric(frames, generator, cfg.augment_gamma, cfg.augment_blur_px)
     if cfg.augment_rotation_deg > 0 or cfg.augment_scale > 1:
         frames, locs = random_rotate_scale(
             frames, locs, generator, cfg.augment_rotation_deg, cfg.augment_scale
