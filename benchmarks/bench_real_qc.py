@@ -46,7 +46,7 @@ def workflow(work: Path, data: Path, seed: int, args) -> Path:
         "run": run,
         "data": {"source": "file", "file": str(data)},
         "split": {"group_key": "video", "train": 0.74, "val": 0.09, "test": 0.17, "seed": seed},
-        "train": {"amp": args.precision == "auto"},
+        "train": {"amp": args.precision == "auto", **json.loads(args.options)},
         "movies": {},
         "synthetic_movies": {},
     }
@@ -157,6 +157,9 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_real_qc"))
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument(
+        "--options", default="{}", help="more `train:` options, JSON: '{\"augment_gamma\": 1.5}'"
+    )
+    parser.add_argument(
         "--pretrained",
         type=Path,
         help="a pretrained start model.pt (its training_log.csv beside it)",
@@ -200,6 +203,8 @@ def main() -> int:
         f"\npooled: {len(errors)} held-out frames, {bad.sum()} with a keypoint > 3 px off; "
         f"flagged {flagged.mean():.1%}; caught {(flagged & bad).sum()} / {bad.sum()}"
     )
+    medians = dict(zip(("tail base", "neck", "nose"), np.median(errors, axis=0).round(3)))
+    print(f"median error (px), pooled: {medians}")
     for radius, key in ((2, "p2"), (3, "p3")):
         diagram = reliability(np.concatenate(pooled[key]), errors <= radius)
         print(f"reliability P(<= {radius} px), pooled (ECE {diagram['ece']:.3f}):")

@@ -18,6 +18,7 @@ from direction_tagger.train.augment import (
     random_augment_batch,
     random_photometric,
     random_rotate_scale,
+    random_walls,
 )
 
 VALUES = (120, 180, 250)  # grey level that marks keypoint 0, 1, 2
@@ -278,7 +279,9 @@ def test_training_options_switch_photometric_augmentation_on_and_check_it():
 
     images, locs = blob_frames(8, 3)
     x, p = torch.from_numpy(images).float(), torch.from_numpy(locs)
-    off, on = TrainConfig(), TrainConfig.from_dict({"augment_gamma": 1.5, "augment_blur_px": 0.8})
+    plain = {"augment_gamma": 1.0, "augment_blur_px": 0.0, "augment_walls": 0.0}
+    off = TrainConfig.from_dict(plain)
+    on = TrainConfig.from_dict(plain | {"augment_gamma": 1.5, "augment_blur_px": 0.8})
     a, _ = augment_batch(x, p, torch.Generator().manual_seed(1), off)
     b, _ = augment_batch(x, p, torch.Generator().manual_seed(1), on)
     assert not torch.allclose(a, b)  # the tone and sharpness changed
@@ -287,3 +290,76 @@ def test_training_options_switch_photometric_augmentation_on_and_check_it():
         TrainConfig.from_dict({"augment_gamma": 0.5})
     with pytest.raises(DataError, match="augment_blur_px"):
         TrainConfig.from_dict({"augment_blur_px": -1})
+
+
+def test_walls_paint_an_edge_band_clear_of_the_keypoints_and_leave_the_animal():
+    rng = np.random.default_rng(2)
+    images = rng.uniform(150, 200, (64, 50, 50)).astype(np.float32)  # a light floor
+    locs = rng.uniform(12, 38, (64, 3, 2)).astype(np.float32)
+    images[:, 20:30, 20:30] = 20.0  # a dark animal in the middle
+    x = torch.from_numpy(images)
+    out = random_walls(x, torch.from_numpy(locs), torch.Generator().manual_seed(3), 1.0)
+    again = random_walls(x, torch.from_numpy(locs), torch.Generator().manual_seed(3), 1.0)
+    assert torch.equal(out, again)
+    changed = (out != x).numpy()
+    assert changed.any(axis=(1, 2)).sum() > 48  # most frames got a wall
+    assert not changed[:, 20:30, 20:30].any()  # the animal stays in front of it
+    yy, xx = np.mgrid[0:50, 0:50]
+    for b in np.flatnonzero(changed.any(axis=(1, 2))):
+        ys, xs = yy[changed[b]], xx[changed[b]]
+        # one band from one edge: it touches that edge along its whole length
+        at_edge = [ys.min() == 0, ys.max() == 49, xs.min() == 0, xs.max() == 49]
+        assert sum(at_edge) >= 1
+        # and it ends at least 3 px short of every keypoint
+        reach = np.hypot(xs[:, None] - locs[b, :, 0], ys[:, None] - locs[b, :, 1])
+        assert reach.min() >= 3 - 1e-6
+    assert (out >= 0).all() and (out <= 255).all()
+    # a keypoint at every edge leaves no room: the frame stays as it was
+    corners = torch.tensor([[[0.0, 0.0], [49.0, 49.0], [0.0, 49.0]]]).repeat(4, 1, 1)
+    untouched = random_walls(x[:4], corners, torch.Generator().manual_seed(3), 1.0)
+    assert torch.equal(untouched, x[:4])
+    state = torch.get_rng_state()
+    assert torch.equal(random_walls(x, torch.from_numpy(locs), None, 0.0), x)  # off
+    assert torch.equal(torch.get_rng_state(), state)  # and no random number drawn
+
+
+def test_training_option_switches_walls_on_and_checks_it():
+    from direction_tagger.io import DataError
+    from direction_tagger.train.config import TrainConfig
+    from direction_tagger.train.loop import augment_batch
+
+    images, locs = blob_frames(16, 3)
+    x, p = torch.from_numpy(255 - images).float(), torch.from_numpy(locs)  # a dark blob
+    plain = {"augment_gamma": 1.0, "augment_blur_px": 0.0, "augment_walls": 0.0}
+    off, on = TrainConfig.from_dict(plain), TrainConfig.from_dict(plain | {"augment_walls": 1.0})
+    a, _ = augment_batch(x, p, torch.Generator().manual_seed(1), off)
+    b, _ = augment_batch(x, p, torch.Generator().manual_seed(1), on)
+    assert not torch.allclose(a, b)
+    assert torch.isfinite(b).all()
+    with pytest.raises(DataError, match="augment_walls"):
+        TrainConfig.from_dict({"augment_walls": 1.5})
+
+
+def test_fine_tuning_meets_another_rig_by_default_and_pretraining_does_not():
+    """The photometric and wall augmentations are on for every training of labelled frames
+    (the schema's defaults are TrainConfig's), and off for the pretraining on rendered rats,
+    so the start model every run fine-tunes from stays the one measured."""
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    from direction_tagger.train.config import TrainConfig
+    from direction_tagger.train.pretrain import PretrainConfig
+
+    schema = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "config/schema.yaml").read_text()
+    )
+    section = schema["properties"]["train"]["properties"]
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for name in ("augment_gamma", "augment_blur_px", "augment_walls"):
+        assert defaults[name] == section[name]["default"], name
+    on = TrainConfig()
+    assert on.augment_gamma > 1 and on.augment_blur_px > 0 and on.augment_walls > 0
+    start = PretrainConfig().train_config()
+    assert (start.augment_gamma, start.augment_blur_px, start.augment_walls) == (1.0, 0.0, 0.0)

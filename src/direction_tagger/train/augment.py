@@ -205,3 +205,72 @@ def random_photometric(
         x = torch.nn.functional.conv2d(pad, kernel[:, None, :, None], groups=b)
         out = x.reshape(images.shape)
     return out
+
+
+def random_walls(
+    images: torch.Tensor,
+    locs: torch.Tensor,
+    generator: torch.Generator | None = None,
+    probability: float = 0.0,
+    max_depth_px: int = 15,
+    clearance_px: float = 3.0,
+):
+    """Paint an arena wall of another shade along one edge of some frames, as another rig's
+    walls would look in the tracker's crop: with `probability`, a band from a random edge,
+    1 to `max_depth_px` deep but ending `clearance_px` short of every keypoint, takes a random
+    grey level (its own texture scaled by a random factor), with a bright glare line along its
+    inner edge half of the time. The animal and its tail (pixels past halfway from the
+    floor's grey to the keypoints') stay in front of the wall. Labels do not move; a frame whose
+    keypoints leave the chosen edge no room is left alone.
+
+    images: (B, H, W) float grey levels 0-255; locs: (B, K, 2) (x, y) px. Off: the frames
+    themselves, and no random number drawn."""
+    if probability <= 0:
+        return images
+    b, size = images.shape[0], images.shape[-1]
+    device = images.device
+    draw_device = generator.device if generator is not None else torch.device("cpu")
+    u = torch.rand((b, 6), generator=generator, device=draw_device).to(device)
+    side = (u[:, 1] * 4).long().clamp_max(3)  # 0 top, 1 bottom, 2 left, 3 right
+    xy = locs.float()
+    # how deep a band from each edge may go: pixel rows/columns [0, depth) stay clear
+    room = torch.stack(
+        [
+            xy[..., 1].min(dim=1).values,
+            (size - 1) - xy[..., 1].max(dim=1).values,
+            xy[..., 0].min(dim=1).values,
+            (size - 1) - xy[..., 0].max(dim=1).values,
+        ],
+        dim=1,
+    )
+    allowed = (room.gather(1, side[:, None])[:, 0] - clearance_px + 1).floor()
+    depth = torch.minimum(1 + (u[:, 2] * max_depth_px).floor(), allowed)
+    painted = (u[:, 0] < probability) & (depth >= 1)
+    # distance of each pixel from the chosen edge, in rows or columns
+    index = torch.arange(size, device=device, dtype=torch.float32)
+    rows, cols = index[None, :, None], index[None, None, :]
+    from_edge = torch.where(
+        (side == 0)[:, None, None],
+        rows.expand(b, size, size),
+        torch.where(
+            (side == 1)[:, None, None],
+            (size - 1 - rows).expand(b, size, size),
+            torch.where((side == 2)[:, None, None], cols.expand(b, size, size), size - 1 - cols),
+        ),
+    )
+    # the animal stays in front of the wall: pixels past halfway from the floor's grey (the
+    # frame's median) to the animal's (the mean at its keypoints), dark or light animal
+    floor = images.reshape(b, -1).median(dim=1).values
+    at = xy.round().long().clamp(0, size - 1)
+    flat = images.reshape(b, -1).gather(1, at[..., 1] * size + at[..., 0])
+    halfway = ((floor + flat.mean(dim=1)) / 2)[:, None, None]
+    darker = (flat.mean(dim=1) < floor)[:, None, None]
+    animal = torch.where(darker, images < halfway, images > halfway)
+    band = painted[:, None, None] & (from_edge < depth[:, None, None]) & ~animal
+    level = 255.0 * u[:, 3]
+    texture = u[:, 4]  # how much of the band's own texture stays
+    mean = (images * band).sum(dim=(1, 2)) / band.sum(dim=(1, 2)).clamp_min(1)
+    wall = level[:, None, None] + texture[:, None, None] * (images - mean[:, None, None])
+    glare = band & (u[:, 5] < 0.5)[:, None, None] & (from_edge == depth[:, None, None] - 1)
+    out = torch.where(band, wall, images.float())
+    return torch.where(glare, torch.full_like(out, 250.0), out).clamp(0, 255)

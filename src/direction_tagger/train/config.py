@@ -50,8 +50,10 @@ class TrainConfig:
     augment_noise_sigma: float = 4.0  # grey levels
     augment_rotation_deg: float = 45.0  # random rotation up to this angle, besides the dihedral
     augment_scale: float = 1.1  # random scale in [1/x, x]
-    augment_gamma: float = 1.0  # random gamma in [1/x, x]; 1 = off
-    augment_blur_px: float = 0.0  # random Gaussian blur, sigma up to this; 0 = off
+    # another rig's camera and arena (docs/quality_control.md, "Training for another rig")
+    augment_gamma: float = 1.5  # random gamma in [1/x, x]; 1 = off
+    augment_blur_px: float = 0.8  # random Gaussian blur, sigma up to this; 0 = off
+    augment_walls: float = 0.5  # share of frames given a wall of another shade; 0 = off
     heatmap_sigma_px: float = 1.5  # width of the target for the heatmap regulariser
     heatmap_weight: float = 1.0
     amp: bool = True  # bf16 autocast where it is fast (CUDA, CPUs with native bf16)
@@ -129,6 +131,7 @@ OPTION_RULES = {
     "augment_scale": Rule(lambda v: _number(v) and v >= 1, "a number >= 1"),
     "augment_gamma": Rule(lambda v: _number(v) and v >= 1, "a number >= 1"),
     "augment_blur_px": _NOT_NEGATIVE,
+    "augment_walls": Rule(lambda v: _number(v) and 0 <= v <= 1, "a share from 0 to 1"),
     "heatmap_sigma_px": _POSITIVE,
     "heatmap_weight": _NOT_NEGATIVE,
     "amp": _BOOLEAN,

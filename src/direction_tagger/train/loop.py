@@ -67,9 +67,10 @@ def learning_rate(progress: float, cfg: TrainConfig) -> float:
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
     """Online augmentation on the training device: random tone and blur (when asked for),
     rotation and scale, dihedral, shift and pixel noise."""
-    from .augment import random_augment_batch, random_photometric, random_rotate_scale
+    from .augment import random_augment_batch, random_photometric, random_rotate_scale, random_walls
 
     frames = random_photometric(frames, generator, cfg.augment_gamma, cfg.augment_blur_px)
+    frames = random_walls(frames, locs, generator, cfg.augment_walls)
     if cfg.augment_rotation_deg > 0 or cfg.augment_scale > 1:
         frames, locs = random_rotate_scale(
             frames, locs, generator, cfg.augment_rotation_deg, cfg.augment_scale

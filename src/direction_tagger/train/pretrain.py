@@ -64,6 +64,10 @@ class PretrainConfig:
             seed=self.seed,
             patience=None,
             threads=threads,
+            # the renderer varies tone, blur and surroundings itself; these are for real frames
+            augment_gamma=1.0,
+            augment_blur_px=0.0,
+            augment_walls=0.0,
         )
 
 
