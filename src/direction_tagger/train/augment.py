@@ -246,18 +246,10 @@ def random_walls(
     allowed = (room.gather(1, side[:, None])[:, 0] - clearance_px + 1).floor()
     depth = torch.minimum(1 + (u[:, 2] * max_depth_px).floor(), allowed)
     painted = (u[:, 0] < probability) & (depth >= 1)
-    # distance of each pixel from the chosen edge, in rows or columns
+    # distance of each pixel from each edge (top, bottom, left, right), in rows or columns
     index = torch.arange(size, device=device, dtype=torch.float32)
-    rows, cols = index[None, :, None], index[None, None, :]
-    from_edge = torch.where(
-        (side == 0)[:, None, None],
-        rows.expand(b, size, size),
-        torch.where(
-            (side == 1)[:, None, None],
-            (size - 1 - rows).expand(b, size, size),
-            torch.where((side == 2)[:, None, None], cols.expand(b, size, size), size - 1 - cols),
-        ),
-    )
+    rows, cols = index[:, None].expand(size, size), index[None, :].expand(size, size)
+    from_edge = torch.stack([rows, size - 1 - rows, cols, size - 1 - cols])[side]  # (B, H, W)
     # the animal stays in front of the wall: pixels past halfway from the floor's grey (the
     # frame's median) to the animal's (the mean at its keypoints), dark or light animal
     floor = images.reshape(b, -1).median(dim=1).values

@@ -65,8 +65,8 @@ def learning_rate(progress: float, cfg: TrainConfig) -> float:
 
 
 def augment_batch(frames: torch.Tensor, locs: torch.Tensor, generator, cfg: TrainConfig):
-    """Online augmentation on the training device: random tone and blur (when asked for),
-    rotation and scale, dihedral, shift and pixel noise."""
+    """Online augmentation on the training device: random tone, blur and walls (another
+    rig's), rotation and scale, dihedral, shift and pixel noise."""
     from .augment import random_augment_batch, random_photometric, random_rotate_scale, random_walls
 
     frames = random_photometric(frames, generator, cfg.augment_gamma, cfg.augment_blur_px)
