@@ -74,7 +74,7 @@ def workflow(work: Path, data: Path, seed: int, args) -> Path:
     return work / "results" / run
 
 
-def held_out(run: Path, data: Path, tta: int) -> dict:
+def held_out(run: Path, data: Path, tta: int, flag_risk: float = 0.2) -> dict:
     from direction_tagger.evaluate.calibration import p_within, reliability
     from direction_tagger.evaluate.views import view_sample
     from direction_tagger.io import load_labelled, read_json
@@ -92,7 +92,9 @@ def held_out(run: Path, data: Path, tta: int) -> dict:
     p3 = p_within(calibration, pred.confidence, pred.spread, 3.0)
     reference = read_json(run / "label_reference.json", "reference")
     # each held-out frame on its own: only the flags that need no neighbouring frame
-    flags = qc_flags(pred.locs, pred.confidence, pred.spread, 30.0, reference, p_within_3=p3)
+    flags = qc_flags(
+        pred.locs, pred.confidence, pred.spread, 30.0, reference, p_within_3=p3, flag_risk=flag_risk
+    )
     flagged = flags["uncertain"] | flags["geometry"]
     val = load_subset(run / "split.json", "val")
     images, locs, _ = view_sample(labelled.images[val], labelled.locs[val])

@@ -123,3 +123,19 @@ def test_refine_labels_add_a_fine_tuned_run_per_run(demo):
     assert refined_runs(demo, runs)["demo_refined"]["train"]["steps"] is None
     with pytest.raises(ConfigError, match="run name 'a_refined'"):
         refined_runs(demo, {"a": runs["demo"], "a_refined": runs["demo"]})
+
+
+def test_the_flag_threshold_is_one_number_for_the_workflow_the_command_and_live_tagging(demo):
+    """smooth.flag_risk's default is the one `qc_flags`, the `smooth` command and live tagging
+    use, so a flag means the same on every path (it had been written out in six places)."""
+    import inspect
+
+    from direction_tagger.cli import build_parser
+    from direction_tagger.live.stream import CausalStream
+    from direction_tagger.movies.qc import DEFAULT_FLAG_RISK, qc_flags
+
+    assert demo["smooth"]["flag_risk"] == DEFAULT_FLAG_RISK
+    assert inspect.signature(qc_flags).parameters["flag_risk"].default == DEFAULT_FLAG_RISK
+    assert inspect.signature(CausalStream).parameters["flag_risk"].default == DEFAULT_FLAG_RISK
+    smooth = build_parser().parse_args(["smooth", "--predictions", "p.csv", "--out", "o.csv"])
+    assert smooth.flag_risk == DEFAULT_FLAG_RISK

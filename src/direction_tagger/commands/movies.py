@@ -31,6 +31,7 @@ import numpy as np
 
 from ..io import FRAME_SIZE, DataError, load_labelled, read_json, require_finite_lists, write_json
 from ..movies.familiarity import UNFAMILIAR_CHOICES
+from ..movies.qc import DEFAULT_FLAG_RISK
 from .arguments import (
     add_batch_size,
     add_model_options,
@@ -464,9 +465,9 @@ def add_smoothing_options(p) -> None:
     p.add_argument(
         "--flag-risk",
         type=probability,
-        default=0.2,
+        default=DEFAULT_FLAG_RISK,
         help="with --calibration: flag a frame when the chance that some keypoint is more than "
-        "3 px off exceeds this (0.2)",
+        f"3 px off exceeds this ({DEFAULT_FLAG_RISK})",
     )
     p.add_argument(
         "--unfamiliar",

@@ -26,12 +26,11 @@ from ..geometry import body_direction, head_direction
 from ..movies.causal_polarity import LivePolarity
 from ..movies.familiarity import RunningFamiliarity
 from ..movies.postprocess import POLARITY_MIN_CERTAINTY, network_accuracy
-from ..movies.qc import qc_flags
+from ..movies.qc import DEFAULT_FLAG_RISK, qc_flags
 
 QC_LOOKBACK = 3  # qc_flags compares a frame with the two before it
 # the `smooth` command's defaults (commands/movies.py), so live flags mean what offline ones do
 DEFAULT_CHECKS = {"max_jump_px": None, "max_spread_px": 2.0, "min_confidence": 0.5}
-DEFAULT_FLAG_RISK = 0.2
 
 
 @dataclass

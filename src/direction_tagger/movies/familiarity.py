@@ -29,14 +29,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..io import KEYPOINT_NAMES, KEYPOINTS
-from .qc import frame_risk
+from .qc import DEFAULT_FLAG_RISK, frame_risk
 
 UNFAMILIAR_CHOICES = ("movie", "calibration")
 _TUKEY = 1.5  # the fence's distance below the first quartile, in interquartile ranges
 
 
 def familiarity(
-    confidence, calibration: dict | None, p_within_3=None, flag_risk: float = 0.2
+    confidence, calibration: dict | None, p_within_3=None, flag_risk: float = DEFAULT_FLAG_RISK
 ) -> dict | None:
     """{"unfamiliar": [keypoint names], keypoint: {"movie_median", "validation_median",
     "validation_p5"}} of a movie's network confidence (M, 3); None without a calibration
@@ -79,7 +79,11 @@ def low_fence(confidence: np.ndarray) -> float:
 
 
 def judged_familiarity(
-    confidence, calibration: dict | None, p_within_3=None, flag_risk: float = 0.2, judge="movie"
+    confidence,
+    calibration: dict | None,
+    p_within_3=None,
+    flag_risk: float = DEFAULT_FLAG_RISK,
+    judge="movie",
 ) -> dict | None:
     """`familiarity`, and with some keypoint unfamiliar, "judged": who judges it per frame,
     `judge` ("movie" or "calibration"), except that a movie where every keypoint is

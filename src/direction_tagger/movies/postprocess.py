@@ -38,7 +38,7 @@ from .evidence import (
 )
 from .familiarity import calibration_columns, judged_familiarity, judged_within_movie, movie_fences
 from .polarity import choose_polarity
-from .qc import frame_motion, frame_risk, qc_flags, summarise_qc
+from .qc import DEFAULT_FLAG_RISK, frame_motion, frame_risk, qc_flags, summarise_qc
 from .smooth import smooth_locs
 from .tables import (
     movie_table,
@@ -229,7 +229,7 @@ def clean_frames(
     kept_raw = ~np.isfinite(smoothed).all(axis=2) & np.isfinite(locs).all(axis=2)  # (T, 3)
     shown = np.where(kept_raw[..., None], locs, smoothed)
 
-    flag_risk = checks.get("flag_risk", 0.2)
+    flag_risk = checks.get("flag_risk", DEFAULT_FLAG_RISK)
     qc_checks = {k: v for k, v in checks.items() if k not in ("flag_risk", "unfamiliar")}
     if p3 is not None:
         verdict = p3 if judged is None else np.where(np.isnan(judged), p3, judged)  # as trust
@@ -267,7 +267,7 @@ def movie_familiarity(confidence, p3, calibration, checks: dict) -> dict | None:
         confidence,
         calibration,
         p3,
-        checks.get("flag_risk", 0.2),
+        checks.get("flag_risk", DEFAULT_FLAG_RISK),
         checks.get("unfamiliar", "movie"),
     )
 

@@ -11,7 +11,7 @@ them with ``qc_``):
 - ``low_confidence``: some keypoint's confidence is below `min_confidence`.
 - ``uncertain`` (replaces ``spread`` and ``low_confidence`` when the model is calibrated,
   `p_within_3` given): the calibrated chance that some keypoint is more than 3 px off,
-  1 - prod_k P(error_k <= 3 px), exceeds `flag_risk` (default 0.2: one in five).
+  1 - prod_k P(error_k <= 3 px), exceeds `flag_risk` (`DEFAULT_FLAG_RISK`, 0.2: one in five).
 - ``geometry``: tail base->neck length, neck->nose length, their sum (body length) or the head
   angle relative to the body lies outside the range seen in the training labels (`reference`
   from `geometry_reference`: its 0.5th-99.5th percentile range, widened on each side by
@@ -44,6 +44,9 @@ GEOMETRY_MEASURES = ("base_neck_px", "neck_nose_px", "body_length_px", "head_rel
 # the reference range is widened at least this much (labels are noisy by about a pixel)
 GEOMETRY_MIN_PAD_PX = 1.0
 GEOMETRY_MIN_PAD_DEG = 10.0
+# `uncertain`: flag a frame whose calibrated chance of a keypoint > 3 px off exceeds this
+# (smooth.flag_risk's default; docs/quality_control.md measures the choice)
+DEFAULT_FLAG_RISK = 0.2
 
 
 def geometry_measures(locs: np.ndarray) -> dict[str, np.ndarray]:
@@ -133,7 +136,7 @@ def qc_flags(
     geometry_margin: float = 0.1,
     swap_tolerance_deg: float = 30.0,
     p_within_3=None,
-    flag_risk: float = 0.2,
+    flag_risk: float = DEFAULT_FLAG_RISK,
 ) -> dict[str, np.ndarray]:
     """Per-frame QC flags of raw predictions; returns {name: (M,) bool} for FLAG_NAMES.
 
