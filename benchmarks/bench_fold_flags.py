@@ -38,8 +38,10 @@ RUN = "results/real"  # the run name bench_recentre's folds use
 
 
 def make_qc_inputs(work: Path, tta: int) -> None:
-    """The calibration and label reference the movie chain would use (the model is kept)."""
+    """The calibration and label reference the movie chain would use, and the held-out
+    evaluation `held_out` reads (the model is kept)."""
     targets = [f"{RUN}/calibration/tta{tta}.json", f"{RUN}/label_reference.json"]
+    targets.append(f"{RUN}/eval/heldout/metrics.json")
     cmd = [
         sys.executable,
         "-m",
