@@ -7,7 +7,8 @@ held-out frame, so it is pooled over folds that between them hold out every reco
 DeepLabCut project imported by the tracker's rule, split by recording); this reads them:
 
 1. per fold, the workflow makes what the movie chain would use (the calibration for TTA
-   `--tta`, 2 by default, and the label reference; nothing is trained again);
+   `--tta`, 2 by default, and the label reference) and the held-out evaluation; nothing is
+   trained again;
 2. per fold, its test frames are predicted with that TTA and flagged as the movie chain flags
    a single frame (`uncertain`: the calibrated risk 1 - prod P(within 3 px) > `flag_risk`;
    `geometry`), exactly as `bench_real_qc.py` does for its split seeds;
@@ -22,7 +23,6 @@ DeepLabCut project imported by the tracker's rule, split by recording); this rea
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,6 +33,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
 from bench_real_qc import THRESHOLDS, held_out  # noqa: E402
+from bench_recentre import snakemake  # noqa: E402
+
+from direction_tagger.movies.qc import DEFAULT_FLAG_RISK  # noqa: E402
 
 RUN = "results/real"  # the run name bench_recentre's folds use
 
@@ -41,29 +44,19 @@ def make_qc_inputs(work: Path, tta: int) -> None:
     """The calibration and label reference the movie chain would use, and the held-out
     evaluation `held_out` reads (the model is kept)."""
     targets = [f"{RUN}/calibration/tta{tta}.json", f"{RUN}/label_reference.json"]
-    targets.append(f"{RUN}/eval/heldout/metrics.json")
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        *targets,
-        "--snakefile",
-        str(HERE.parent / "Snakefile"),
-    ]
-    cmd += ["--directory", str(work), "--cores", "2", "--configfile", str(work / "config.yaml")]
-    done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
-        raise SystemExit(f"snakemake failed in {work}:\n{done.stderr[-3000:]}")
+    snakemake(work, [*targets, f"{RUN}/eval/heldout/metrics.json"])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, required=True, help="bench_recentre.py's --keep DIR")
     parser.add_argument("--tta", type=int, default=2, help="predict.tta (the movie chain's)")
-    parser.add_argument("--flag-risk", type=float, default=0.2, help="smooth.flag_risk")
+    parser.add_argument(
+        "--flag-risk", type=float, default=DEFAULT_FLAG_RISK, help="smooth.flag_risk"
+    )
     args = parser.parse_args()
     folds = sorted(
-        (p.parent.parent.parent for p in args.keep.glob(f"seed*/{RUN}/model.pt")),
+        (p.parents[2] for p in args.keep.glob(f"seed*/{RUN}/model.pt")),
         key=lambda p: int(p.name.removeprefix("seed")),
     )
     if not folds:

@@ -39,6 +39,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from direction_tagger.movies.qc import DEFAULT_FLAG_RISK  # noqa: E402
+
 
 def workflow(work: Path, data: Path, seed: int, args) -> Path:
     run = f"real_s{seed}"
@@ -74,7 +76,7 @@ def workflow(work: Path, data: Path, seed: int, args) -> Path:
     return work / "results" / run
 
 
-def held_out(run: Path, data: Path, tta: int, flag_risk: float = 0.2) -> dict:
+def held_out(run: Path, data: Path, tta: int, flag_risk: float = DEFAULT_FLAG_RISK) -> dict:
     from direction_tagger.evaluate.calibration import p_within, reliability
     from direction_tagger.evaluate.views import view_sample
     from direction_tagger.io import load_labelled, read_json
@@ -117,7 +119,7 @@ def held_out(run: Path, data: Path, tta: int, flag_risk: float = 0.2) -> dict:
 
 
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
-SHIPPED_RISK = 0.2  # smooth.flag_risk's default
+SHIPPED_RISK = DEFAULT_FLAG_RISK  # smooth.flag_risk's default
 
 
 def learned_threshold(risk, wrong, catch: float = 0.8) -> float:

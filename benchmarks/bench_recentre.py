@@ -59,6 +59,11 @@ def make(project: Path, work: Path, seed: int, options: str, targets: list[str])
         dlc=True, group_key=None, split_seed=seed, precision="fp32", seed=0, options=options
     )
     (work / "config.yaml").write_text(yaml.safe_dump(config(project, args)))
+    snakemake(work, targets)
+
+
+def snakemake(work: Path, targets: list[str]) -> None:
+    """Makes `targets` in the fold folder `work` with the config.yaml `make` wrote there."""
     cmd = [sys.executable, "-m", "snakemake", *targets]
     cmd += ["--snakefile", str(REPO / "Snakefile"), "--directory", str(work), "--cores", "2"]
     cmd += ["--configfile", str(work / "config.yaml")]
